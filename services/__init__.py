@@ -1,0 +1,1 @@
+"""weerbaar services: intake, triage, notify, reporting."""

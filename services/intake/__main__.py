@@ -1,0 +1,9 @@
+"""`python -m services.intake`: run the intake service."""
+
+from services.intake.app import SERVICE, create_app
+from services.intake.settings import Settings
+from shared.serve import serve
+
+if __name__ == "__main__":
+    settings = Settings()
+    serve(SERVICE, settings, create_app, port=settings.port)

@@ -1,0 +1,9 @@
+"""`python -m services.notify`: run the notify service."""
+
+from services.notify.app import SERVICE, create_app
+from services.notify.settings import Settings
+from shared.serve import serve
+
+if __name__ == "__main__":
+    settings = Settings()
+    serve(SERVICE, settings, create_app, port=settings.port)

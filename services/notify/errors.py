@@ -1,0 +1,17 @@
+"""Notify's error kinds."""
+
+from __future__ import annotations
+
+from shared.errors import PermanentError, TransientError
+
+
+class NotifyError(PermanentError):
+    """Root of notify's permanent errors."""
+
+    code = "notify_error"
+
+
+class CaseDetailsNotYetKnown(TransientError):
+    """The triage decision arrived before the report it is about; the report will follow."""
+
+    code = "case_details_not_yet_known"

@@ -1,0 +1,11 @@
+"""Notify settings (``WEERBAAR_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import CommonSettings
+
+
+class Settings(CommonSettings):
+    port: int = Field(default=8083, validation_alias="WEERBAAR_NOTIFY_PORT")

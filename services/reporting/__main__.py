@@ -1,0 +1,9 @@
+"""`python -m services.reporting`: run the reporting service."""
+
+from services.reporting.app import SERVICE, create_app
+from services.reporting.settings import Settings
+from shared.serve import serve
+
+if __name__ == "__main__":
+    settings = Settings()
+    serve(SERVICE, settings, create_app, port=settings.port)

@@ -1,0 +1,1 @@
+"""Contracts and small infrastructure shared by every service; imports nothing from services."""

@@ -1,0 +1,159 @@
+"""One way to consume: parse, handle with bounded retries, dead-letter what cannot be handled."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import structlog
+from aiokafka import ConsumerRecord
+from faststream.exceptions import NackMessage
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import LogicSubscriber
+from faststream.message import StreamMessage
+from pydantic import BaseModel
+
+from shared import metrics
+from shared.contracts.envelope import Record, header_text, parse_value
+from shared.contracts.topics import dlq_topic
+from shared.errors import PermanentError
+from shared.kafka import EventPublisher
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[M], Awaitable[None]]
+
+log = structlog.get_logger("weerbaar.consuming")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 5
+    first_backoff_s: float = 0.2
+    max_backoff_s: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.first_backoff_s * (2 ** (attempt - 1)), self.max_backoff_s))
+
+
+class DeadLetters:
+    """Publishes a record that could not be handled to ``<topic>.dlq`` with the reason in headers."""
+
+    def __init__(self, publisher: EventPublisher, *, service: str) -> None:
+        self._publisher = publisher
+        self._service = service
+
+    async def send(self, record: ConsumerRecord[Any, Any], *, reason: str, kind: str, attempts: int) -> None:
+        headers = {name: bytes(value) for name, value in (record.headers or ())}
+        headers.update(
+            {
+                "dlq_reason": reason[:2000].encode(),
+                "dlq_error_kind": kind.encode(),
+                "dlq_attempts": str(attempts).encode(),
+                "dlq_source_topic": record.topic.encode(),
+                "dlq_source_partition": str(record.partition).encode(),
+                "dlq_source_offset": str(record.offset).encode(),
+                "dlq_service": self._service.encode(),
+                "dlq_failed_at": datetime.now(UTC).isoformat().encode(),
+            }
+        )
+        await self._publisher.send(
+            Record(
+                topic=dlq_topic(record.topic),
+                key=record.key if isinstance(record.key, bytes) else b"",
+                value=record.value if isinstance(record.value, bytes) else b"",
+                headers=headers,
+            )
+        )
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    """Decoder that leaves the body alone: parsing happens in ``consume`` so failures reach the DLQ."""
+    return message.body
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """Binds a topic's model and handler to the retry and dead-letter behaviour."""
+
+    service: str
+    topic: str
+    model: type[BaseModel]
+    handler: Callable[[Any], Awaitable[None]]
+    dead_letters: DeadLetters
+    retry: RetryPolicy
+
+    async def consume(self, record: ConsumerRecord[Any, Any]) -> None:
+        headers = {name: bytes(value) for name, value in (record.headers or ())}
+        with structlog.contextvars.bound_contextvars(
+            topic=self.topic,
+            event_id=header_text(headers, "ce_id"),
+            case_id=header_text(headers, "ce_subject"),
+        ):
+            started = time.perf_counter()
+            try:
+                await self._handle(record, headers)
+            finally:
+                metrics.HANDLE_SECONDS.labels(self.service, self.topic).observe(time.perf_counter() - started)
+
+    async def _handle(self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes]) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                event = parse_value(self.model, record.value, headers)
+                await self.handler(event)
+            except PermanentError as exc:
+                await self._dead_letter(record, reason=str(exc), kind=exc.code, attempts=attempt)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - everything else is treated as transient
+                reason = f"{type(exc).__name__}: {exc}"
+                if attempt >= self.retry.attempts:
+                    await self._dead_letter(
+                        record,
+                        reason=f"gave up after {attempt} attempts: {reason}",
+                        kind="transient_exhausted",
+                        attempts=attempt,
+                    )
+                    return
+                metrics.MESSAGES.labels(self.service, self.topic, "retried").inc()
+                log.warning("handler_retry", attempt=attempt, error=type(exc).__name__)
+                await asyncio.sleep(self.retry.backoff(attempt))
+            else:
+                metrics.MESSAGES.labels(self.service, self.topic, "ok").inc()
+                return
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], *, reason: str, kind: str, attempts: int) -> None:
+        try:
+            await self.dead_letters.send(record, reason=reason, kind=kind, attempts=attempts)
+        except Exception as exc:
+            # The DLQ itself is unreachable: do not commit; read the record again after a pause.
+            log.error("dead_letter_failed", error=type(exc).__name__)
+            await asyncio.sleep(self.retry.max_backoff_s)
+            raise NackMessage() from exc
+        metrics.MESSAGES.labels(self.service, self.topic, "dead_lettered").inc()
+        log.warning("event_dead_lettered", kind=kind, attempts=attempts)
+
+
+def subscribe(broker: KafkaBroker, consumer: Consumer, *, group_id: str) -> LogicSubscriber[Any]:
+    """Register ``consumer`` on the broker: commit after handling, start from the earliest offset."""
+
+    async def on_message(msg: KafkaMessage) -> None:
+        await consumer.consume(msg.raw_message)
+
+    on_message.__name__ = f"consume_{consumer.topic.replace('.', '_')}"
+    subscriber = broker.subscriber(
+        consumer.topic,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        decoder=_raw_body,
+        max_poll_interval_ms=300_000,
+    )
+    subscriber(on_message)
+    return subscriber

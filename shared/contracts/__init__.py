@@ -1,0 +1,1 @@
+"""Event models, topic names and the CloudEvents envelope: the contracts in one place."""

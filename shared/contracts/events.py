@@ -1,0 +1,231 @@
+"""Versioned event models carried as JSON values on the topics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import ClassVar, Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts import topics
+from shared.contracts.incident import (
+    BodyKind,
+    Channel,
+    Gender,
+    IncidentReport,
+    IncidentType,
+    Role,
+)
+from shared.contracts.topics import Recipient
+
+
+def new_id() -> str:
+    """A fresh random identifier for events, cases and notifications."""
+    return uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """Base of every record value: frozen, strict about unknown fields, explicitly versioned."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ce_type: ClassVar[str]
+    topic: ClassVar[str]
+
+    schema_version: Literal[1] = 1
+    event_id: str = Field(default_factory=new_id, min_length=8, max_length=64)
+    occurred: datetime = Field(default_factory=utcnow, description="When this event happened")
+
+    def subject(self) -> str:
+        """The record key and CloudEvents subject."""
+        raise NotImplementedError
+
+
+class Event(Envelope):
+    """An event about one case; keyed by the case id so a case's events stay in order."""
+
+    case_id: str = Field(min_length=8, max_length=64)
+
+    def subject(self) -> str:
+        return self.case_id
+
+
+class ReportSource(StrEnum):
+    HTTP = "http"
+    BULK = "bulk"
+
+
+class IncidentReported(Event):
+    """A report was accepted; opens (or adds to) a case."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.incident.reported.v1"
+    topic: ClassVar[str] = topics.INCIDENT_REPORTED
+
+    report_id: str = Field(default_factory=new_id, min_length=8, max_length=64)
+    source: ReportSource = ReportSource.HTTP
+    report: IncidentReport
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Factor(BaseModel):
+    """One contribution to a risk score, with its explanation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    code: str
+    weight: float
+    explanation: str
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    recipient: Recipient
+    reason: str
+
+
+class CaseFacts(BaseModel):
+    """The non-personal facts of a case that reporting and routing need."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    office_holder_ref: str = Field(description="Keyed pseudonym of the office holder, never a name")
+    role: Role
+    body_kind: BodyKind
+    body_code: str
+    gender: Gender
+    types: tuple[IncidentType, ...]
+    channel: Channel
+    occurred_at: datetime
+    reported_at: datetime
+    impact_on_functioning: bool
+    wants_aangifte: bool
+
+
+class CaseTriaged(Event):
+    """Triage assessed a case and decided who must act."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.case.triaged.v1"
+    topic: ClassVar[str] = topics.CASE_TRIAGED
+
+    assessment_no: int = Field(ge=1, description="1 for the first assessment, +1 per re-triage")
+    policy_version: str
+    level: RiskLevel
+    score: float
+    factors: tuple[Factor, ...]
+    routes: tuple[Route, ...]
+    facts: CaseFacts
+
+
+class NotificationState(StrEnum):
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    FAILED = "failed"
+
+
+class NotificationStatus(Event):
+    ce_type: ClassVar[str] = "nl.weerbaar.notification.status.v1"
+    topic: ClassVar[str] = topics.NOTIFICATION_STATUS
+
+    notification_id: str
+    recipient: Recipient
+    status: NotificationState
+    level: RiskLevel
+    detail: str = ""
+
+
+class NotificationAck(Event):
+    ce_type: ClassVar[str] = "nl.weerbaar.notification.ack.v1"
+    topic: ClassVar[str] = topics.NOTIFICATION_ACK
+
+    notification_id: str
+    recipient: Recipient
+    acknowledged_by: str = Field(max_length=200, description="Organisation or desk, not a person's name")
+
+
+class FollowupKind(StrEnum):
+    AANGIFTE_REGISTERED = "aangifte_registered"
+    SUSPECT_IDENTIFIED = "suspect_identified"
+    OM_DECISION = "om_decision"
+    MEASURE_TAKEN = "measure_taken"
+
+
+class CaseFollowup(Event):
+    ce_type: ClassVar[str] = "nl.weerbaar.case.followup.v1"
+    topic: ClassVar[str] = topics.CASE_FOLLOWUP
+
+    kind: FollowupKind
+    organisation: str = Field(max_length=200)
+    outcome: str = Field(default="", max_length=200, description="e.g. dagvaarding, strafbeschikking, sepot")
+
+
+class Notification(Event):
+    """What one recipient receives; subclasses add what that recipient may see."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.v1"
+
+    notification_id: str
+    recipient: Recipient
+    level: RiskLevel
+    reasons: tuple[str, ...]
+    policy_version: str
+
+
+class PoliceNotification(Notification):
+    """Police: what an aangifte and a risk check need, including identity and contact."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.police.v1"
+    topic: ClassVar[str] = topics.notify_topic(Recipient.POLICE)
+
+    office_holder_name: str
+    office_holder_role: Role
+    body_code: str
+    contact_email: str | None
+    contact_phone: str | None
+    incident_types: tuple[IncidentType, ...]
+    channel: Channel
+    occurred_at: datetime
+    description: str
+    wants_aangifte: bool
+    factors: tuple[Factor, ...]
+
+
+class ReportCell(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    dims: dict[str, str]
+    incidents: int | None
+    affected_office_holders: int | None
+    suppressed: bool = False
+
+
+class ReportStats(Envelope):
+    """One cell of a report, keyed by its dimensions (compacted topic)."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.report.stats.v1"
+    topic: ClassVar[str] = topics.REPORT_STATS
+
+    cell_key: str
+    cell: ReportCell
+
+    def subject(self) -> str:
+        return self.cell_key
+
+
+CASE_EVENTS: tuple[type[Event], ...] = (
+    IncidentReported,
+    CaseTriaged,
+    NotificationStatus,
+    NotificationAck,
+    CaseFollowup,
+    PoliceNotification,
+)

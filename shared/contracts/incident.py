@@ -1,0 +1,164 @@
+"""The incident report body: what an office holder (or someone on their behalf) reports."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+MAX_DESCRIPTION_CHARS = 10_000
+
+
+class Role(StrEnum):
+    RAADSLID = "raadslid"
+    STATENLID = "statenlid"
+    WATERSCHAPSBESTUURDER = "waterschapsbestuurder"
+    BURGEMEESTER = "burgemeester"
+    WETHOUDER = "wethouder"
+    GEDEPUTEERDE = "gedeputeerde"
+
+
+class BodyKind(StrEnum):
+    GEMEENTE = "gemeente"
+    PROVINCIE = "provincie"
+    WATERSCHAP = "waterschap"
+
+
+class IncidentType(StrEnum):
+    VERBAL_AGGRESSION = "verbal_aggression"
+    THREAT = "threat"
+    INTIMIDATION = "intimidation"
+    PHYSICAL_VIOLENCE = "physical_violence"
+    ONLINE_HATE = "online_hate"
+    DOXING = "doxing"
+    STALKING = "stalking"
+    HOME_VISIT = "home_visit"
+    PROPERTY_DAMAGE = "property_damage"
+    SEXUAL_INTIMIDATION = "sexual_intimidation"
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    ONLINE = "online"
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    MAIL = "mail"
+    AT_HOME = "at_home"
+    AT_MEETING = "at_meeting"
+
+
+class Gender(StrEnum):
+    VROUW = "vrouw"
+    MAN = "man"
+    ANDERS = "anders"
+    ONBEKEND = "onbekend"
+
+
+class ReporterKind(StrEnum):
+    SELF = "self"
+    ON_BEHALF = "on_behalf"
+
+
+BODY_CODE_PATTERNS: dict[BodyKind, re.Pattern[str]] = {
+    BodyKind.GEMEENTE: re.compile(r"^GM\d{4}$"),
+    BodyKind.PROVINCIE: re.compile(r"^PV\d{2}$"),
+    BodyKind.WATERSCHAP: re.compile(r"^WS\d{4}$"),
+}
+
+_MODEL = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Body(BaseModel):
+    """The representative body the office holder belongs to (CBS-style code)."""
+
+    model_config = _MODEL
+    kind: BodyKind
+    code: str = Field(min_length=4, max_length=6)
+
+    @model_validator(mode="after")
+    def _code_matches_kind(self) -> Body:
+        if not BODY_CODE_PATTERNS[self.kind].match(self.code):
+            expected = {"gemeente": "GMnnnn", "provincie": "PVnn", "waterschap": "WSnnnn"}[self.kind]
+            raise ValueError(f"code {self.code!r} is not a {self.kind} code ({expected})")
+        return self
+
+
+class Contact(BaseModel):
+    model_config = _MODEL
+    email: EmailStr | None = None
+    phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$")] | None = None
+
+
+class OfficeHolder(BaseModel):
+    model_config = _MODEL
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    body: Body
+    gender: Gender = Gender.ONBEKEND
+    contact: Contact = Contact()
+
+
+class Reporter(BaseModel):
+    model_config = _MODEL
+    kind: ReporterKind
+    organisation: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _on_behalf_needs_organisation(self) -> Reporter:
+        if self.kind is ReporterKind.ON_BEHALF and not self.organisation:
+            raise ValueError("organisation is required when reporting on behalf of the office holder")
+        return self
+
+
+class Indicators(BaseModel):
+    """Threat indicators the reporter can tick (all optional, default unknown/false)."""
+
+    model_config = _MODEL
+    home_address_known: bool = False
+    home_visited: bool = False
+    explicit_threat: bool = False
+    weapon_mentioned: bool = False
+    approach_intent: bool = False
+    repeated_contact: bool = False
+    multiple_channels: bool = False
+    family_targeted: bool = False
+
+
+class Incident(BaseModel):
+    model_config = _MODEL
+    occurred_at: datetime
+    types: list[IncidentType] = Field(min_length=1, max_length=len(IncidentType))
+    channel: Channel
+    platform: str | None = Field(default=None, max_length=100)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
+    perpetrator: Literal["known", "unknown", "repeat"] = "unknown"
+    indicators: Indicators = Indicators()
+    impact_on_functioning: bool = False
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("occurred_at needs a timezone offset, e.g. +01:00")
+        if value > datetime.now(UTC) + timedelta(minutes=5):
+            raise ValueError("occurred_at lies in the future")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _unique_types(cls, value: list[IncidentType]) -> list[IncidentType]:
+        return list(dict.fromkeys(value))
+
+
+class IncidentReport(BaseModel):
+    """The body of POST /v1/incidents, and the report carried on incident.reported.v1."""
+
+    model_config = _MODEL
+    reported_by: Reporter
+    office_holder: OfficeHolder
+    incident: Incident
+    wants_aangifte: bool = False
+    consent_share_with_police: bool = True

@@ -1,0 +1,61 @@
+"""Topic names: the one place they are spelled."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Recipient(StrEnum):
+    """Parties that receive notifications, each on a topic of its own."""
+
+    POLICE = "police"
+    OM = "om"
+    JENV = "jenv"
+    BZK = "bzk"
+    BURGEMEESTER = "burgemeester"
+    OTWB = "otwb"
+    CCV = "ccv"
+
+
+INCIDENT_REPORTED: Final = "weerbaar.incident.reported.v1"
+CASE_TRIAGED: Final = "weerbaar.case.triaged.v1"
+NOTIFICATION_STATUS: Final = "weerbaar.notification.status.v1"
+NOTIFICATION_ACK: Final = "weerbaar.notification.ack.v1"
+CASE_FOLLOWUP: Final = "weerbaar.case.followup.v1"
+REPORT_STATS: Final = "weerbaar.report.stats.v1"
+
+DLQ_SUFFIX: Final = ".dlq"
+
+
+def notify_topic(recipient: Recipient) -> str:
+    """The topic that carries notifications for one recipient."""
+    return f"weerbaar.notify.{recipient.value}.v1"
+
+
+def dlq_topic(topic: str) -> str:
+    """The dead-letter topic of a topic."""
+    return topic + DLQ_SUFFIX
+
+
+MAIN_TOPICS: Final[tuple[str, ...]] = (
+    INCIDENT_REPORTED,
+    CASE_TRIAGED,
+    NOTIFICATION_STATUS,
+    NOTIFICATION_ACK,
+    CASE_FOLLOWUP,
+    *(notify_topic(r) for r in Recipient),
+)
+COMPACTED_TOPICS: Final[tuple[str, ...]] = (REPORT_STATS,)
+CONSUMED_TOPICS: Final[tuple[str, ...]] = (
+    INCIDENT_REPORTED,
+    CASE_TRIAGED,
+    NOTIFICATION_STATUS,
+    NOTIFICATION_ACK,
+    CASE_FOLLOWUP,
+)
+ALL_TOPICS: Final[tuple[str, ...]] = (
+    *MAIN_TOPICS,
+    *COMPACTED_TOPICS,
+    *(dlq_topic(t) for t in CONSUMED_TOPICS),
+)

@@ -1,0 +1,81 @@
+"""Kafka plumbing: the broker factory, a publisher of typed events, topic provisioning."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+
+from shared.contracts import topics
+from shared.contracts.envelope import Record, to_record
+from shared.contracts.events import Envelope
+from shared.errors import TransientError
+
+DEFAULT_PARTITIONS = 3
+
+
+def make_broker(*, bootstrap: str, service: str) -> KafkaBroker:
+    """A broker whose subscribers commit after handling (never the at-most-once default)."""
+    return KafkaBroker(
+        bootstrap,
+        client_id=f"weerbaar-{service}",
+        enable_idempotence=True,
+        ack_policy=AckPolicy.ACK,
+        graceful_timeout=15.0,
+        request_timeout_ms=10_000,
+        logger=logging.getLogger(f"faststream.{service}"),
+    )
+
+
+class EventPublisher:
+    """Publishes event models as CloudEvents-binary records keyed by case id."""
+
+    def __init__(self, broker: KafkaBroker, *, source: str) -> None:
+        self._broker = broker
+        self._source = source
+
+    async def publish(self, event: Envelope, *, topic: str | None = None, key: str | None = None) -> None:
+        await self.send(to_record(event, source=self._source, topic=topic, key=key))
+
+    async def send(self, record: Record) -> None:
+        """Send one record and wait for the broker's acknowledgement (acks=all)."""
+        try:
+            await self._broker.publish(
+                record.value,
+                record.topic,
+                key=record.key,
+                headers={name: value.decode() for name, value in record.headers.items()},
+            )
+        except (TimeoutError, KafkaError, OSError) as exc:
+            raise TransientError(f"publish to {record.topic} failed: {type(exc).__name__}") from exc
+
+
+async def provision_topics(bootstrap: str, *, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
+    """Create every contract topic that does not exist yet; returns the names created."""
+    wanted = [
+        NewTopic(name, num_partitions=partitions, replication_factor=1)
+        for name in topics.MAIN_TOPICS + tuple(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS)
+    ] + [
+        NewTopic(
+            name,
+            num_partitions=partitions,
+            replication_factor=1,
+            topic_configs={"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+        )
+        for name in topics.COMPACTED_TOPICS
+    ]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-provision")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently: fine
+                await admin.create_topics(missing)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()

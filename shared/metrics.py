@@ -1,0 +1,20 @@
+"""Prometheus metrics shared by the services (defined once per process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter(
+    "weerbaar_messages_total",
+    "Consumed messages by outcome (ok, retried, dead_lettered, duplicate)",
+    ["service", "topic", "outcome"],
+)
+HANDLE_SECONDS = Histogram(
+    "weerbaar_handle_seconds",
+    "Time to handle one consumed message",
+    ["service", "topic"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+PUBLISHED = Counter("weerbaar_published_total", "Records published", ["service", "topic"])
+OUTBOX_PENDING = Gauge("weerbaar_outbox_pending", "Documents with unsent events", ["service"])
+CONSUMER_LAG = Gauge("weerbaar_consumer_lag", "Records behind the high watermark", ["service", "topic", "partition"])

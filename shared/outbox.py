@@ -1,0 +1,108 @@
+"""Transactional outbox inside the aggregate document: the event is stored by the same write that changes state.
+
+FerretDB (and MongoDB without a replica set) has no multi-document transactions, so each aggregate carries an
+``outbox`` array of records still to publish. A write appends to it; ``flush`` publishes and pulls what was sent;
+the relay loop retries whatever a crash or a broker outage left behind. Consumers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from pymongo.asynchronous.collection import AsyncCollection
+
+from shared import metrics
+from shared.contracts.envelope import Record, to_record
+from shared.contracts.events import Envelope
+from shared.errors import TransientError
+from shared.kafka import EventPublisher
+from shared.mongo import Document
+
+log = structlog.get_logger("weerbaar.outbox")
+
+
+def outbox_entry(event: Envelope, *, source: str, topic: str | None = None, key: str | None = None) -> Document:
+    """The stored form of an event waiting to be published."""
+    record = to_record(event, source=source, topic=topic, key=key)
+    return {
+        "event_id": event.event_id,
+        "topic": record.topic,
+        "key": record.key.decode(),
+        "value": record.value.decode(),
+        "headers": {name: value.decode() for name, value in record.headers.items()},
+    }
+
+
+def _record(entry: Document) -> Record:
+    return Record(
+        topic=entry["topic"],
+        key=entry["key"].encode(),
+        value=entry["value"].encode(),
+        headers={name: str(value).encode() for name, value in entry["headers"].items()},
+    )
+
+
+class Outbox:
+    """Publishes the pending events of aggregate documents, in order, and removes them once acknowledged."""
+
+    def __init__(self, publisher: EventPublisher, *, service: str, interval_s: float) -> None:
+        self._publisher = publisher
+        self._service = service
+        self._interval_s = interval_s
+        self._collections: list[AsyncCollection[Document]] = []
+
+    def watch(self, collection: AsyncCollection[Document]) -> None:
+        self._collections.append(collection)
+
+    async def flush(self, collection: AsyncCollection[Document], doc_id: Any) -> int:
+        """Publish the document's pending events; returns how many were sent."""
+        doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
+        return await self._flush_doc(collection, doc)
+
+    async def _flush_doc(self, collection: AsyncCollection[Document], doc: Document | None) -> int:
+        if not doc or not doc.get("outbox"):
+            return 0
+        sent: list[str] = []
+        try:
+            for entry in doc["outbox"]:
+                await self._publisher.send(_record(entry))
+                metrics.PUBLISHED.labels(self._service, entry["topic"]).inc()
+                sent.append(entry["event_id"])
+        finally:
+            if sent:
+                await collection.update_one({"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": {"$in": sent}}}})
+        return len(sent)
+
+    async def flush_quietly(self, collection: AsyncCollection[Document], doc_id: Any) -> None:
+        """Flush now if the broker answers; otherwise leave it to the relay (the event is safe in the store)."""
+        try:
+            await self.flush(collection, doc_id)
+        except TransientError as exc:
+            log.warning("outbox_deferred", error=str(exc))
+
+    async def relay_once(self) -> int:
+        pending = 0
+        sent = 0
+        for collection in self._collections:
+            async for doc in collection.find(
+                {"outbox": {"$elemMatch": {"event_id": {"$exists": True}}}}, {"outbox": 1}
+            ).limit(500):
+                pending += 1
+                sent += await self._flush_doc(collection, doc)
+        metrics.OUTBOX_PENDING.labels(self._service).set(pending)
+        return sent
+
+    async def relay_forever(self) -> None:
+        """Background task: retry unsent events until cancelled."""
+        while True:
+            try:
+                sent = await self.relay_once()
+                if sent:
+                    log.info("outbox_relayed", count=sent)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed this round
+                log.warning("outbox_relay_failed", error=type(exc).__name__)
+            await asyncio.sleep(self._interval_s)

@@ -1,0 +1,157 @@
+"""The composition every service shares: broker, store, outbox, consumers, health endpoints, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared import mongo
+from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe
+from shared.errors import TransientError
+from shared.http import install_problem_handlers
+from shared.kafka import EventPublisher, make_broker
+from shared.outbox import Outbox
+from shared.settings import CommonSettings
+
+log = structlog.get_logger("weerbaar.runtime")
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """Everything a service needs at its edges; built without I/O, connected in the app's lifespan."""
+
+    service: str
+    settings: CommonSettings
+    broker: KafkaBroker
+    publisher: EventPublisher
+    dead_letters: DeadLetters
+    client: AsyncMongoClient[mongo.Document]
+    db: AsyncDatabase[mongo.Document]
+    outbox: Outbox
+    retry: RetryPolicy
+    subscribers: list[Any] = field(default_factory=list)
+    on_startup: list[Hook] = field(default_factory=list)
+    background: list[Hook] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, settings: CommonSettings, *, service: str) -> Runtime:
+        broker = make_broker(bootstrap=settings.kafka_bootstrap, service=service)
+        publisher = EventPublisher(broker, source=f"/weerbaar/{service}")
+        client = mongo.make_client(settings.mongodb_uri, app_name=f"weerbaar-{service}")
+        return cls(
+            service=service,
+            settings=settings,
+            broker=broker,
+            publisher=publisher,
+            dead_letters=DeadLetters(publisher, service=service),
+            client=client,
+            db=client[settings.mongodb_db],
+            outbox=Outbox(publisher, service=service, interval_s=settings.outbox_interval_s),
+            retry=RetryPolicy(attempts=settings.retry_attempts, first_backoff_s=settings.retry_backoff_s),
+        )
+
+    def consume(self, topic: str, model: type[BaseModel], handler: Callable[[Any], Awaitable[None]]) -> None:
+        """Subscribe ``handler`` to ``topic`` with this service's retry and DLQ behaviour."""
+        consumer = Consumer(
+            service=self.service,
+            topic=topic,
+            model=model,
+            handler=handler,
+            dead_letters=self.dead_letters,
+            retry=self.retry,
+        )
+        group = f"{self.settings.group_prefix}-{self.service}-{topic.removeprefix('weerbaar.')}"
+        self.subscribers.append(subscribe(self.broker, consumer, group_id=group))
+
+    async def readiness(self) -> dict[str, str]:
+        """Problems that make the service unready; empty when ready."""
+        problems: dict[str, str] = {}
+        timeout = self.settings.readiness_timeout_s
+        if not await self.broker.ping(timeout=timeout):
+            problems["broker"] = "no metadata answer from Kafka"
+        try:
+            await mongo.ping(self.db, timeout)
+        except TransientError as exc:
+            problems["store"] = str(exc)
+        for sub in self.subscribers:
+            consumer = getattr(sub, "consumer", None)
+            if consumer is None or not consumer.assignment():
+                problems[f"consumer:{sub.topics[0] if sub.topics else '?'}"] = "holds no partitions"
+        return problems
+
+    async def _run_startup_hooks(self) -> None:
+        for attempt in range(1, 31):
+            try:
+                for hook in self.on_startup:
+                    await hook()
+                return
+            except TransientError as exc:
+                log.warning("startup_waiting", attempt=attempt, error=str(exc))
+                await asyncio.sleep(min(0.5 * attempt, 3.0))
+        raise RuntimeError("store did not become available at start-up")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        await self._run_startup_hooks()
+        await self.broker.start()
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(_run(hook), name=hook.__name__)
+            for hook in (self.outbox.relay_forever, *self.background)
+        ]
+        log.info("service_started")
+        try:
+            yield
+        finally:
+            log.info("service_stopping")
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.broker.stop()
+            await self.client.close()
+            log.info("service_stopped")
+
+    def ops_router(self) -> APIRouter:
+        router = APIRouter(tags=["operations"])
+
+        @router.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.service}
+
+        @router.get("/readyz")
+        async def readyz() -> JSONResponse:
+            problems = await self.readiness()
+            if problems:
+                return JSONResponse({"status": "unready", "service": self.service, "reasons": problems}, 503)
+            return JSONResponse({"status": "ready", "service": self.service})
+
+        @router.get("/metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return router
+
+    def build_app(self, *, title: str, routers: tuple[APIRouter, ...] = ()) -> FastAPI:
+        app = FastAPI(title=title, lifespan=self.lifespan)
+        install_problem_handlers(app)
+        app.include_router(self.ops_router())
+        for router in routers:
+            app.include_router(router)
+        return app
+
+
+async def _run(hook: Hook) -> None:
+    await hook()

@@ -1,0 +1,44 @@
+"""Typed settings common to every service; read from ``WEERBAAR_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-not-for-production"
+
+
+class CommonSettings(BaseSettings):
+    """Connection and behaviour settings every service shares."""
+
+    model_config = SettingsConfigDict(env_prefix="WEERBAAR_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = "localhost:9092"
+    mongodb_uri: str = "mongodb://localhost:27017"
+    mongodb_db: str = "weerbaar"
+    host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    dev_mode: bool = Field(default=True, description="Allows development defaults for secrets")
+    pseudonym_key: SecretStr | None = Field(default=None, description="HMAC key for office-holder pseudonyms")
+    retry_attempts: int = Field(default=5, ge=1, le=20, description="Attempts for a transient failure before DLQ")
+    retry_backoff_s: float = Field(default=0.2, gt=0, le=30, description="First backoff; doubles per attempt")
+    outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
+    readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    group_prefix: str = Field(
+        default="weerbaar",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Prefix of consumer group ids (tests use their own)",
+    )
+
+    @model_validator(mode="after")
+    def _secrets_outside_dev(self) -> CommonSettings:
+        if self.pseudonym_key is None:
+            if not self.dev_mode:
+                raise ValueError("WEERBAAR_PSEUDONYM_KEY is required when WEERBAAR_DEV_MODE is false")
+            object.__setattr__(self, "pseudonym_key", SecretStr(DEV_PSEUDONYM_KEY))
+        return self
+
+    @property
+    def pseudonym_secret(self) -> bytes:
+        assert self.pseudonym_key is not None
+        return self.pseudonym_key.get_secret_value().encode()

@@ -1,0 +1,1 @@
+"""The ``weerbaar`` command line: tokens, demo data, dead letters, topics, readiness."""

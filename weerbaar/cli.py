@@ -1,0 +1,151 @@
+"""``weerbaar``: operator and developer commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from typing import Annotated
+
+import httpx
+import typer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from shared.contracts.topics import dlq_topic
+from shared.kafka import provision_topics
+from shared.settings import CommonSettings
+from weerbaar import demo as demo_data
+
+app = typer.Typer(help="weerbaar command line", no_args_is_help=True)
+dlq_app = typer.Typer(help="Inspect and re-drive dead-lettered messages", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+console = Console()
+
+SERVICE_PORTS = {"intake": 8081, "triage": 8082, "notify": 8083, "reporting": 8084}
+
+
+@app.command()
+def topics() -> None:
+    """Create every contract topic that is missing."""
+    settings = CommonSettings()
+    created = asyncio.run(provision_topics(settings.kafka_bootstrap))
+    console.print(f"topics ready ({len(created)} created)")
+
+
+@app.command("wait-ready")
+def wait_ready(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait")] = 120.0,
+    host: str = "127.0.0.1",
+) -> None:
+    """Wait until every service answers 200 on /readyz."""
+    deadline = time.monotonic() + timeout
+    pending = dict(SERVICE_PORTS)
+    reasons: dict[str, str] = {}
+    while pending and time.monotonic() < deadline:
+        for name, port in list(pending.items()):
+            try:
+                response = httpx.get(f"http://{host}:{port}/readyz", timeout=3)
+                if response.status_code == 200:
+                    del pending[name]
+                else:
+                    reasons[name] = response.text
+            except httpx.HTTPError as exc:
+                reasons[name] = type(exc).__name__
+        if pending:
+            time.sleep(0.5)
+    if pending:
+        for name in pending:
+            console.print(f"[red]{name} not ready[/red]: {reasons.get(name, '')}")
+        raise typer.Exit(1)
+    console.print("all services ready")
+
+
+@app.command()
+def demo(
+    count: Annotated[int, typer.Option("--count", "-n", help="How many incidents to report")] = 25,
+    url: str = "http://127.0.0.1:8081",
+    seed: Annotated[int | None, typer.Option(help="Random seed for a repeatable data set")] = None,
+) -> None:
+    """Report synthetic, realistic incidents through the intake API."""
+    rng = random.Random(seed)
+    case_ids: list[str] = []
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for _ in track(range(count), description="reporting incidents", console=console):
+            body = demo_data.incident(rng, acute=len(case_ids) == 0)
+            response = client.post("/v1/incidents", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
+            response.raise_for_status()
+            case_ids.append(response.json()["case_id"])
+    console.print(f"{len(case_ids)} incidents reported; first (acute) case: {url}/v1/cases/{case_ids[0]}")
+
+
+async def _read_dlq(bootstrap: str, topic: str, limit: int) -> list[dict[str, object]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        rows: list[dict[str, object]] = []
+        while len(rows) < limit and await _behind(consumer, end):
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    headers = {k: v.decode(errors="replace") for k, v in record.headers}
+                    rows.append(
+                        {
+                            "partition": record.partition,
+                            "offset": record.offset,
+                            "reason": headers.get("dlq_reason", ""),
+                            "kind": headers.get("dlq_error_kind", ""),
+                            "source_offset": headers.get("dlq_source_offset", ""),
+                            "headers": headers,
+                            "value": record.value,
+                        }
+                    )
+        return rows[:limit]
+    finally:
+        await consumer.stop()
+
+
+async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
+    for tp, offset in end.items():
+        if await consumer.position(tp) < offset:
+            return True
+    return False
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Argument(help="The source topic, e.g. weerbaar.incident.reported.v1")],
+    limit: int = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List what was dead-lettered for TOPIC, with the reasons."""
+    settings = CommonSettings()
+    rows = asyncio.run(_read_dlq(settings.kafka_bootstrap, dlq_topic(topic.removesuffix(".dlq")), limit))
+    if as_json:
+        console.print_json(json.dumps([{k: v for k, v in r.items() if k != "value"} for r in rows]))
+        return
+    table = Table("partition", "offset", "kind", "source offset", "reason")
+    for row in rows:
+        table.add_row(
+            str(row["partition"]),
+            str(row["offset"]),
+            str(row["kind"]),
+            str(row["source_offset"]),
+            str(row["reason"])[:100],
+        )
+    console.print(table)
+
+
+def main() -> None:
+    app()
