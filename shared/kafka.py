@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -28,15 +29,17 @@ def make_broker(*, bootstrap: str, service: str) -> KafkaBroker:
         graceful_timeout=15.0,
         request_timeout_ms=10_000,
         logger=logging.getLogger(f"faststream.{service}"),
+        log_level=logging.DEBUG,  # per-message "Received/Processed" lines only at debug level
     )
 
 
 class EventPublisher:
     """Publishes event models as CloudEvents-binary records keyed by case id."""
 
-    def __init__(self, broker: KafkaBroker, *, source: str) -> None:
+    def __init__(self, broker: KafkaBroker, *, source: str, timeout_s: float = 5.0) -> None:
         self._broker = broker
         self._source = source
+        self._timeout_s = timeout_s
 
     async def publish(self, event: Envelope, *, topic: str | None = None, key: str | None = None) -> None:
         await self.send(to_record(event, source=self._source, topic=topic, key=key))
@@ -44,11 +47,15 @@ class EventPublisher:
     async def send(self, record: Record) -> None:
         """Send one record and wait for the broker's acknowledgement (acks=all)."""
         try:
-            await self._broker.publish(
-                record.value,
-                record.topic,
-                key=record.key,
-                headers={name: value.decode() for name, value in record.headers.items()},
+            # aiokafka waits for a broker without limit; bound it so callers can retry or defer.
+            await asyncio.wait_for(
+                self._broker.publish(
+                    record.value,
+                    record.topic,
+                    key=record.key,
+                    headers={name: value.decode() for name, value in record.headers.items()},
+                ),
+                self._timeout_s,
             )
         except (TimeoutError, KafkaError, OSError) as exc:
             raise TransientError(f"publish to {record.topic} failed: {type(exc).__name__}") from exc

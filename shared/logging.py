@@ -40,6 +40,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for own_handlers in ("faststream", "uvicorn", "uvicorn.error"):
+        # These libraries install colourised text handlers of their own; send everything through ours.
+        library_logger = logging.getLogger(own_handlers)
+        library_logger.handlers.clear()
+        library_logger.propagate = True
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
 

@@ -47,10 +47,13 @@ def _record(entry: Document) -> Record:
 class Outbox:
     """Publishes the pending events of aggregate documents, in order, and removes them once acknowledged."""
 
-    def __init__(self, publisher: EventPublisher, *, service: str, interval_s: float) -> None:
+    def __init__(
+        self, publisher: EventPublisher, *, service: str, interval_s: float, inline_timeout_s: float = 1.0
+    ) -> None:
         self._publisher = publisher
         self._service = service
         self._interval_s = interval_s
+        self._inline_timeout_s = inline_timeout_s
         self._collections: list[AsyncCollection[Document]] = []
 
     def watch(self, collection: AsyncCollection[Document]) -> None:
@@ -64,31 +67,31 @@ class Outbox:
     async def _flush_doc(self, collection: AsyncCollection[Document], doc: Document | None) -> int:
         if not doc or not doc.get("outbox"):
             return 0
-        sent: list[str] = []
+        sent: list[Document] = []
         try:
             for entry in doc["outbox"]:
                 await self._publisher.send(_record(entry))
                 metrics.PUBLISHED.labels(self._service, entry["topic"]).inc()
-                sent.append(entry["event_id"])
+                sent.append(entry)
         finally:
             if sent:
-                await collection.update_one({"_id": doc["_id"]}, {"$pull": {"outbox": {"event_id": {"$in": sent}}}})
+                # $pullAll with the entries exactly as read: works on MongoDB and FerretDB alike
+                # (FerretDB ignores $pull with a condition).
+                await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": sent}})
         return len(sent)
 
     async def flush_quietly(self, collection: AsyncCollection[Document], doc_id: Any) -> None:
         """Flush now if the broker answers; otherwise leave it to the relay (the event is safe in the store)."""
         try:
-            await self.flush(collection, doc_id)
-        except TransientError as exc:
-            log.warning("outbox_deferred", error=str(exc))
+            await asyncio.wait_for(self.flush(collection, doc_id), self._inline_timeout_s)
+        except (TransientError, TimeoutError) as exc:
+            log.warning("outbox_deferred", error=str(exc) or type(exc).__name__)
 
     async def relay_once(self) -> int:
         pending = 0
         sent = 0
         for collection in self._collections:
-            async for doc in collection.find(
-                {"outbox": {"$elemMatch": {"event_id": {"$exists": True}}}}, {"outbox": 1}
-            ).limit(500):
+            async for doc in collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).limit(500):
                 pending += 1
                 sent += await self._flush_doc(collection, doc)
         metrics.OUTBOX_PENDING.labels(self._service).set(pending)

@@ -50,7 +50,7 @@ class Runtime:
     @classmethod
     def create(cls, settings: CommonSettings, *, service: str) -> Runtime:
         broker = make_broker(bootstrap=settings.kafka_bootstrap, service=service)
-        publisher = EventPublisher(broker, source=f"/weerbaar/{service}")
+        publisher = EventPublisher(broker, source=f"/weerbaar/{service}", timeout_s=settings.publish_timeout_s)
         client = mongo.make_client(settings.mongodb_uri, app_name=f"weerbaar-{service}")
         return cls(
             service=service,
@@ -60,7 +60,12 @@ class Runtime:
             dead_letters=DeadLetters(publisher, service=service),
             client=client,
             db=client[settings.mongodb_db],
-            outbox=Outbox(publisher, service=service, interval_s=settings.outbox_interval_s),
+            outbox=Outbox(
+                publisher,
+                service=service,
+                interval_s=settings.outbox_interval_s,
+                inline_timeout_s=settings.inline_flush_timeout_s,
+            ),
             retry=RetryPolicy(attempts=settings.retry_attempts, first_backoff_s=settings.retry_backoff_s),
         )
 

@@ -22,6 +22,10 @@ class CommonSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(default=None, description="HMAC key for office-holder pseudonyms")
     retry_attempts: int = Field(default=5, ge=1, le=20, description="Attempts for a transient failure before DLQ")
     retry_backoff_s: float = Field(default=0.2, gt=0, le=30, description="First backoff; doubles per attempt")
+    publish_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Wait for the broker's ack at most")
+    inline_flush_timeout_s: float = Field(
+        default=1.0, gt=0, le=30, description="How long an HTTP request waits to publish before deferring"
+    )
     outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
     group_prefix: str = Field(
