@@ -1,0 +1,54 @@
+# weerbaar: the commands users and CI rely on (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: help venv run up down status test lint unit bench demo clean
+
+help:
+	@echo "make run    - stack + services + demo data, follow logs (Ctrl-C stops everything)"
+	@echo "make up     - the same in the background; returns when every service is ready"
+	@echo "make down   - stop what 'make up' started"
+	@echo "make test   - lint, types and the whole test suite against a real broker and store"
+	@echo "make bench  - the benchmark"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+
+run: venv
+	@deploy/run/platform.sh run
+
+up: venv
+	@deploy/run/platform.sh up
+
+down:
+	@deploy/run/platform.sh down
+
+status:
+	@deploy/run/platform.sh status
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	@deploy/run/test.sh
+
+bench: venv
+	@deploy/run/platform.sh up
+	$(BIN)/python -m bench
+
+demo: venv
+	$(BIN)/weerbaar demo --count 50
+
+clean: down
+	rm -rf .stack .artifacts

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make test: start a real broker and store if none is running, run pytest, stop only what this script started.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+started_stack=0
+cleanup() {
+  if [[ $started_stack == 1 ]]; then "$ROOT/deploy/local/stack.sh" down || true; fi
+}
+trap cleanup EXIT
+
+case "$(backend)" in
+  local)
+    if ! "$ROOT/deploy/local/stack.sh" status >/dev/null 2>&1; then
+      "$ROOT/deploy/local/stack.sh" up
+      started_stack=1
+    fi
+    export WEERBAAR_KAFKA_BOOTSTRAP="${WEERBAAR_KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
+    export WEERBAAR_MONGODB_URI="${WEERBAAR_MONGODB_URI:-mongodb://127.0.0.1:27017}"
+    export WEERBAAR_LOCAL_STACK="$ROOT/deploy/local/stack.sh"
+    ;;
+  docker) log "docker: tests start Kafka and MongoDB with testcontainers" ;;
+  external) log "external: tests use WEERBAAR_KAFKA_BOOTSTRAP / WEERBAAR_MONGODB_URI" ;;
+esac
+
+mkdir -p "$ROOT/.artifacts"
+cd "$ROOT"
+"$BIN/pytest" "$@"

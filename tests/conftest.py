@@ -1,0 +1,70 @@
+"""Fixtures that give tests the real broker and store, and the services running against them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.kafka import provision_topics
+from shared.mongo import Document
+from tests.support.endpoints import Endpoints, real_endpoints
+from tests.support.services import SERVICES, RunningServices, free_port, service_env
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    with real_endpoints() as found:
+        asyncio.run(provision_topics(found.kafka_bootstrap))
+        yield found
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+async def store(endpoints: Endpoints, run_id: str) -> AsyncIterator[AsyncDatabase[Document]]:
+    """A database of this test run's own (random name instead of cleanup)."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(endpoints.mongodb_uri, tz_aware=True)
+    yield client[f"test_{run_id}"]
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def services(endpoints: Endpoints, run_id: str) -> Iterator[RunningServices]:
+    """The four services as real processes, sharing this run's database."""
+    log_dir = ARTIFACTS / f"services-{run_id}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ports = {service: free_port() for service in SERVICES}
+    running = RunningServices(
+        env=service_env(
+            kafka=endpoints.kafka_bootstrap,
+            mongo=endpoints.mongodb_uri,
+            db=f"test_{run_id}",
+            group_prefix=f"test-{run_id}",
+            ports=ports,
+        ),
+        ports=ports,
+        log_dir=log_dir,
+    )
+    for service in SERVICES:
+        running.start(service)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop_all()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that stop the broker run last, so they cannot disturb the others."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)

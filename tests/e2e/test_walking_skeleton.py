@@ -1,0 +1,89 @@
+"""A report travels intake → triage → notify → reporting on the real broker and store."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.contracts import topics
+from shared.contracts.topics import Recipient, notify_topic
+from shared.mongo import Document
+from tests.support.endpoints import Endpoints
+from tests.support.probe import TopicProbe
+from tests.support.samples import body
+from tests.support.services import RunningServices
+
+pytestmark = pytest.mark.e2e
+
+WATCHED = [
+    topics.INCIDENT_REPORTED,
+    topics.CASE_TRIAGED,
+    topics.NOTIFICATION_STATUS,
+    topics.REPORT_STATS,
+    *(notify_topic(r) for r in Recipient),
+]
+
+
+@pytest.fixture
+async def probe(endpoints: Endpoints) -> AsyncIterator[TopicProbe]:
+    watcher = TopicProbe(endpoints.kafka_bootstrap, WATCHED)
+    await watcher.start()
+    yield watcher
+    await watcher.stop()
+
+
+async def _wait_case(client: httpx.AsyncClient, case_id: str, status: str, *, notifications: int) -> Document:
+    for _ in range(300):
+        response = await client.get(f"/v1/cases/{case_id}")
+        case: Document = response.json()
+        if case.get("status") == status and len(case.get("notifications", {})) >= notifications:
+            return case
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"case {case_id} did not reach {status}: {case}")
+
+
+async def test_reported_incident_is_triaged_notified_and_counted(
+    services: RunningServices, probe: TopicProbe, store: AsyncDatabase[Document]
+) -> None:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+        response = await client.post("/v1/incidents", json=body(), headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert response.status_code == 201, response.text
+        case_id = response.json()["case_id"]
+        assert response.json()["status"] == "received"
+
+        (reported,) = await probe.wait_for(topics.INCIDENT_REPORTED, case_id)
+        assert reported.headers["ce_type"] == "nl.weerbaar.incident.reported.v1"
+        assert reported.json()["report"]["office_holder"]["body"]["code"] == "GM0344"
+
+        (triaged,) = await probe.wait_for(topics.CASE_TRIAGED, case_id)
+        decision = triaged.json()
+        assert decision["level"] == "high"
+        assert {f["code"] for f in decision["factors"]} >= {"indicator.home_address_known"}
+        assert "A. Voorbeeld" not in triaged.value.decode(), "the triage decision must not carry the name"
+        routed = {r["recipient"] for r in decision["routes"]}
+        assert {"police", "otwb", "bzk", "burgemeester", "ccv"} <= routed
+
+        (police,) = await probe.wait_for(notify_topic(Recipient.POLICE), case_id)
+        assert police.json()["office_holder_name"] == "A. Voorbeeld"
+        (bzk,) = await probe.wait_for(notify_topic(Recipient.BZK), case_id)
+        assert "Voorbeeld" not in bzk.value.decode() and "example.nl" not in bzk.value.decode()
+        await probe.wait_for(topics.NOTIFICATION_STATUS, case_id, count=len(routed))
+
+        case = await _wait_case(client, case_id, "notified", notifications=len(routed))
+        assert case["risk"]["level"] == "high"
+        assert case["notifications"]["police"]["status"] == "sent"
+        summaries = [entry["summary"] for entry in case["timeline"]]
+        assert summaries[0] == "Report received"
+        assert any(s.startswith("Triaged: high") for s in summaries)
+        assert set(case["stage_times"]) >= {"received", "triaged", "notified"}
+
+    fact = await store["reporting_facts"].find_one({"_id": case_id})
+    assert fact is not None and fact["level"] == "high"
+    assert "name" not in str(fact)
+    stats = await probe.wait_for(topics.REPORT_STATS, f"period={fact['period']}")
+    assert stats[-1].json()["cell"]["dims"] == {"period": fact["period"]}

@@ -1,0 +1,145 @@
+"""Consuming on the real broker: bad events go to the DLQ with the reason, transient failures are retried."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe
+from shared.contracts.envelope import Record, to_record
+from shared.contracts.events import NotificationAck
+from shared.contracts.topics import Recipient, dlq_topic
+from shared.errors import PermanentError
+from shared.kafka import EventPublisher, make_broker
+from tests.support.endpoints import Endpoints
+from tests.support.probe import TopicProbe
+
+pytestmark = pytest.mark.integration
+
+
+class Behaviour:
+    """A handler whose outcome depends on the notification id: ok, flaky (2 failures), broken, refused."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.handled: list[str] = []
+
+    async def __call__(self, event: NotificationAck) -> None:
+        kind = event.notification_id.split("-")[0]
+        self.calls[event.notification_id] += 1
+        if kind == "flaky" and self.calls[event.notification_id] <= 2:
+            raise ConnectionError("store timeout")
+        if kind == "broken":
+            raise ConnectionError("store keeps timing out")
+        if kind == "refused":
+            raise PermanentError("case is closed")
+        self.handled.append(event.notification_id)
+
+
+def _ack(notification_id: str) -> NotificationAck:
+    return NotificationAck(
+        case_id="case-test-0001", notification_id=notification_id, recipient=Recipient.POLICE, acknowledged_by="politie"
+    )
+
+
+@pytest.fixture
+async def topic(endpoints: Endpoints, run_id: str) -> str:
+    name = f"test.{run_id}.consuming.{id(object())}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 3, 1), NewTopic(dlq_topic(name), 3, 1)])
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+async def running(endpoints: Endpoints, topic: str, run_id: str) -> AsyncIterator[tuple[Behaviour, EventPublisher]]:
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    publisher = EventPublisher(broker, source="/weerbaar/test")
+    behaviour = Behaviour()
+    consumer = Consumer(
+        service="test",
+        topic=topic,
+        model=NotificationAck,
+        handler=behaviour,
+        dead_letters=DeadLetters(publisher, service="test"),
+        retry=RetryPolicy(attempts=4, first_backoff_s=0.01, max_backoff_s=0.05),
+    )
+    subscribe(broker, consumer, group_id=f"test-{run_id}-{topic}")
+    await broker.start()
+    yield behaviour, publisher
+    await broker.stop()
+
+
+async def _until(condition: object, timeout: float = 30) -> None:
+    async def poll() -> None:
+        while not condition():  # type: ignore[operator]  # a zero-argument predicate
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_poison_message_goes_to_dlq_with_reason_and_original_bytes(
+    endpoints: Endpoints, topic: str, running: tuple[Behaviour, EventPublisher]
+) -> None:
+    behaviour, publisher = running
+    probe = TopicProbe(endpoints.kafka_bootstrap, [dlq_topic(topic)])
+    await probe.start()
+    poison = b'{"case_id": "case-test-0001", "notification_id": 42'
+    await publisher.send(Record(topic=topic, key=b"case-test-0001", value=poison, headers={"x-trace": b"t1"}))
+    await publisher.publish(_ack("ok-after-poison"), topic=topic)
+    (dead,) = await probe.wait_for(dlq_topic(topic), "case-test-0001")
+    await probe.stop()
+    assert dead.value == poison
+    assert dead.headers["dlq_error_kind"] == "invalid_event"
+    assert "schema validation failed" in dead.headers["dlq_reason"]
+    assert dead.headers["dlq_source_topic"] == topic
+    assert dead.headers["x-trace"] == "t1"
+    await _until(lambda: "ok-after-poison" in behaviour.handled)
+
+
+async def test_transient_failure_is_retried_until_it_succeeds(
+    endpoints: Endpoints, topic: str, running: tuple[Behaviour, EventPublisher]
+) -> None:
+    behaviour, publisher = running
+    await publisher.publish(_ack("flaky-1"), topic=topic)
+    await _until(lambda: "flaky-1" in behaviour.handled)
+    assert behaviour.calls["flaky-1"] == 3
+
+
+async def test_lasting_failure_is_dead_lettered_after_bounded_retries_and_the_partition_moves_on(
+    endpoints: Endpoints, topic: str, running: tuple[Behaviour, EventPublisher]
+) -> None:
+    behaviour, publisher = running
+    probe = TopicProbe(endpoints.kafka_bootstrap, [dlq_topic(topic)])
+    await probe.start()
+    broken = _ack("broken-1")
+    await publisher.publish(broken, topic=topic)
+    await publisher.publish(_ack("ok-after-broken"), topic=topic)
+    (dead,) = await probe.wait_for(dlq_topic(topic), broken.case_id)
+    await probe.stop()
+    assert behaviour.calls["broken-1"] == 4
+    assert dead.headers["dlq_error_kind"] == "transient_exhausted"
+    assert dead.headers["dlq_attempts"] == "4"
+    assert "ConnectionError" in dead.headers["dlq_reason"]
+    assert dead.value == to_record(broken, source="/weerbaar/test").value
+    await _until(lambda: "ok-after-broken" in behaviour.handled)
+
+
+async def test_permanent_error_is_dead_lettered_at_once(
+    endpoints: Endpoints, topic: str, running: tuple[Behaviour, EventPublisher]
+) -> None:
+    behaviour, publisher = running
+    probe = TopicProbe(endpoints.kafka_bootstrap, [dlq_topic(topic)])
+    await probe.start()
+    await publisher.publish(_ack("refused-1"), topic=topic)
+    (dead,) = await probe.wait_for(dlq_topic(topic), "case-test-0001")
+    await probe.stop()
+    assert behaviour.calls["refused-1"] == 1
+    assert dead.headers["dlq_reason"] == "case is closed"

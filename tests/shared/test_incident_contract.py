@@ -1,0 +1,54 @@
+"""The incident body: what is accepted and what is refused, with the field named."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from shared.contracts.incident import MAX_DESCRIPTION_CHARS, IncidentReport
+from tests.support.samples import body
+
+
+def _error_fields(raw: dict[str, object]) -> set[str]:
+    with pytest.raises(ValidationError) as caught:
+        IncidentReport.model_validate(raw)
+    return {".".join(str(p) for p in err["loc"]) for err in caught.value.errors()}
+
+
+def test_contract_minimal_body_is_valid() -> None:
+    report = IncidentReport.model_validate(body())
+    assert report.office_holder.body.code == "GM0344"
+
+
+def test_future_occurrence_is_refused_naming_the_field() -> None:
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    assert "incident.occurred_at" in _error_fields(body(**{"incident.occurred_at": future}))
+
+
+def test_body_code_must_match_its_kind() -> None:
+    fields = _error_fields(body(**{"office_holder.body": {"kind": "provincie", "code": "GM0344"}}))
+    assert "office_holder.body" in fields
+
+
+def test_empty_types_are_refused() -> None:
+    assert "incident.types" in _error_fields(body(**{"incident.types": []}))
+
+
+def test_unknown_type_is_refused() -> None:
+    assert "incident.types.0" in _error_fields(body(**{"incident.types": ["rudeness"]}))
+
+
+def test_oversized_description_is_refused() -> None:
+    fields = _error_fields(body(**{"incident.description": "x" * (MAX_DESCRIPTION_CHARS + 1)}))
+    assert "incident.description" in fields
+
+
+def test_on_behalf_report_needs_the_organisation() -> None:
+    assert "reported_by" in _error_fields(body(reported_by={"kind": "on_behalf"}))
+    IncidentReport.model_validate(body(reported_by={"kind": "on_behalf", "organisation": "griffie GM0344"}))
+
+
+def test_unknown_fields_are_refused() -> None:
+    assert "surprise" in _error_fields(body(surprise=True))

@@ -1,0 +1,88 @@
+"""Read what was published to topics, from a point in time, without joining any consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+@dataclass(frozen=True)
+class Seen:
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.value)
+
+
+class TopicProbe:
+    """Remembers the end of each topic at start; ``wait_for`` then reads only what came after."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self._bootstrap = bootstrap
+        self._topics = topics
+        self._consumer: AIOKafkaConsumer | None = None
+        self._seen: list[Seen] = []
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        partitions = []
+        for topic in self._topics:
+            for _ in range(50):
+                ids = consumer.partitions_for_topic(topic)
+                if ids:
+                    break
+                await consumer._client.force_metadata_update()
+            partitions += [TopicPartition(topic, p) for p in sorted(ids or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)
+        self._consumer = consumer
+
+    async def stop(self) -> None:
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def _poll(self) -> None:
+        assert self._consumer
+        batch = await self._consumer.getmany(timeout_ms=200)
+        for records in batch.values():
+            for record in records:
+                self._seen.append(
+                    Seen(
+                        topic=record.topic,
+                        key=(record.key or b"").decode(),
+                        value=record.value or b"",
+                        headers={k: v.decode(errors="replace") for k, v in record.headers},
+                    )
+                )
+
+    async def wait_for(self, topic: str, key: str, *, count: int = 1, timeout: float = 30.0) -> list[Seen]:
+        """Records on ``topic`` with ``key``; waits until ``count`` arrived or fails after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [s for s in self._seen if s.topic == topic and s.key == key]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} of {count} record(s) with key {key} on {topic} in {timeout} s")
+            await self._poll()
+
+    async def settle(self, seconds: float) -> None:
+        """Keep reading for a while, to see that nothing more (e.g. a duplicate) arrives."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await self._poll()
+            await asyncio.sleep(0)
+
+    def all(self, topic: str, key: str) -> list[Seen]:
+        return [s for s in self._seen if s.topic == topic and s.key == key]
