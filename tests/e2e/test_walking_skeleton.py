@@ -71,7 +71,8 @@ async def test_reported_incident_is_triaged_notified_and_counted(
         (police,) = await probe.wait_for(notify_topic(Recipient.POLICE), case_id)
         assert police.json()["office_holder_name"] == "A. Voorbeeld"
         (bzk,) = await probe.wait_for(notify_topic(Recipient.BZK), case_id)
-        assert "Voorbeeld" not in bzk.value.decode() and "example.nl" not in bzk.value.decode()
+        assert "Voorbeeld" not in bzk.value.decode()
+        assert "example.nl" not in bzk.value.decode()
         await probe.wait_for(topics.NOTIFICATION_STATUS, case_id, count=len(routed))
 
         case = await _wait_case(client, case_id, "notified", notifications=len(routed))
@@ -83,7 +84,8 @@ async def test_reported_incident_is_triaged_notified_and_counted(
         assert set(case["stage_times"]) >= {"received", "triaged", "notified"}
 
     fact = await store["reporting_facts"].find_one({"_id": case_id})
-    assert fact is not None and fact["level"] == "high"
+    assert fact is not None
+    assert fact["level"] == "high"
     assert "name" not in str(fact)
     stats = await probe.wait_for(topics.REPORT_STATS, f"period={fact['period']}")
     assert stats[-1].json()["cell"]["dims"] == {"period": fact["period"]}

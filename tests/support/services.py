@@ -56,7 +56,8 @@ class RunningServices:
                 except httpx.HTTPError as exc:
                     last[service] = type(exc).__name__
             if pending and time.monotonic() > deadline:
-                raise RuntimeError(f"not ready in {timeout} s: { ({s: last.get(s) for s in pending}) }")
+                waiting = {s: last.get(s) for s in pending}
+                raise RuntimeError(f"not ready in {timeout} s: {waiting}")
             if pending:
                 time.sleep(0.3)
 
