@@ -80,7 +80,26 @@ def demo(
             response = client.post("/v1/incidents", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
             response.raise_for_status()
             case_ids.append(response.json()["case_id"])
-    console.print(f"{len(case_ids)} incidents reported; first (acute) case: {url}/v1/cases/{case_ids[0]}")
+    console.print(f"{len(case_ids)} incidents reported")
+    _show_journey(url, case_ids[0])
+
+
+def _show_journey(url: str, case_id: str, timeout: float = 20.0) -> None:
+    """Follow the first (acute) case until notify has delivered, and print its timeline."""
+    deadline = time.monotonic() + timeout
+    case: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        case = httpx.get(f"{url}/v1/cases/{case_id}", timeout=5).json()
+        if case.get("status") == "notified":
+            break
+        time.sleep(0.3)
+    risk = case.get("risk") or {}
+    console.print(
+        f"acute demo case {url}/v1/cases/{case_id}: status {case.get('status')}, "
+        f"risk {risk.get('level') if isinstance(risk, dict) else '?'}"
+    )
+    for entry in case.get("timeline", []):  # type: ignore[attr-defined]  # JSON list of dicts
+        console.print(f"  {entry['at']}  {entry['summary']}")
 
 
 async def _read_dlq(bootstrap: str, topic: str, limit: int) -> list[dict[str, object]]:

@@ -28,8 +28,10 @@ start_services() {
   local svc
   for svc in "${SERVICES[@]}"; do
     if service_running "$svc"; then log "$svc already running"; continue; fi
-    (cd "$ROOT" && setsid nohup "$BIN/python" -m "services.$svc" >>"$STATE_DIR/logs/$svc.log" 2>&1 &
-     echo $! >"$(service_pid_file "$svc")")
+    # No subshell: it would hold the caller's stdout open. stdin from /dev/null, output to the log only.
+    cd "$ROOT"
+    setsid nohup "$BIN/python" -m "services.$svc" >>"$STATE_DIR/logs/$svc.log" 2>&1 </dev/null &
+    echo $! >"$(service_pid_file "$svc")"
     log "$svc started (port ${PORTS[$svc]}, log $STATE_DIR/logs/$svc.log)"
   done
 }

@@ -48,8 +48,9 @@ urls() {
 URLS
 }
 
+FOLLOW_PID=""
 run() {
-  trap 'echo; log "stopping"; down; exit 0' INT TERM
+  trap 'echo; log "stopping"; [[ -n "$FOLLOW_PID" ]] && kill "$FOLLOW_PID" 2>/dev/null; down; exit 0' INT TERM
   up
   "$BIN/weerbaar" demo --count "${WEERBAAR_DEMO_COUNT:-25}"
   urls
@@ -57,9 +58,10 @@ run() {
   if [[ "$(backend)" == docker ]]; then
     docker compose -f "$ROOT/docker-compose.yml" logs -f &
   else
-    tail -n 0 -F "$STATE_DIR"/logs/{intake,triage,notify,reporting}.log &
+    tail -q -n 0 -F "$STATE_DIR"/logs/{intake,triage,notify,reporting}.log &
   fi
-  wait $!
+  FOLLOW_PID=$!
+  wait "$FOLLOW_PID"
 }
 
 status() {
