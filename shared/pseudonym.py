@@ -14,6 +14,12 @@ def _normalise(text: str) -> str:
     return " ".join(folded.lower().replace(".", " ").split())
 
 
+def perpetrator_ref(handle: str, *, key: bytes) -> str:
+    """Keyed pseudonym of a perpetrator's handle (account, phone, name), to link incidents without storing it."""
+    material = "perp|" + _normalise(handle.lstrip("@"))
+    return "pp_" + hmac.new(key, material.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def office_holder_ref(holder: OfficeHolder, *, key: bytes) -> str:
     """HMAC-SHA256 of normalised name + body code: stable per person and body, useless without the key."""
     material = f"{_normalise(holder.name)}|{holder.body.code}".encode()

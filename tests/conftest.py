@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.kafka import provision_topics
 from shared.mongo import Document
 from tests.support.endpoints import Endpoints, real_endpoints
-from tests.support.services import SERVICES, RunningServices, free_port, service_env
+from tests.support.services import SERVICES, RunningServices, free_port, service_env, start_groups_at_end
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 
@@ -56,6 +56,7 @@ def services(endpoints: Endpoints, run_id: str) -> Iterator[RunningServices]:
         ports=ports,
         log_dir=log_dir,
     )
+    asyncio.run(start_groups_at_end(endpoints.kafka_bootstrap, f"test-{run_id}"))
     for service in SERVICES:
         running.start(service)
     try:

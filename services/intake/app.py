@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.intake.handlers import IntakeHandlers
 from services.intake.limits import BodySizeLimit
+from services.intake.service import IntakeService
 from services.intake.settings import Settings
 from services.intake.store import CaseStore
 from shared.runtime import Runtime
@@ -19,7 +20,7 @@ def create_app(settings: Settings) -> FastAPI:
     store = CaseStore(runtime.db)
     runtime.on_startup.append(store.ensure_indexes)
     runtime.outbox.watch(store.cases)
-    handlers = IntakeHandlers(runtime, store)
+    handlers = IntakeHandlers(runtime, store, IntakeService(runtime, store))
     handlers.register()
     app = runtime.build_app(title="weerbaar intake", routers=(handlers.router(),))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

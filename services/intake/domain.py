@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.contracts.events import CaseFollowup, CaseTriaged, Event, IncidentReported, NotificationStatus
+from shared.contracts.events import (
+    CaseFollowup,
+    CaseTriaged,
+    Event,
+    IncidentReported,
+    NotificationStatus,
+    ReportSource,
+)
 from shared.contracts.incident import IncidentReport
 
 
@@ -38,6 +45,44 @@ def idempotency_id(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def dedup_key(office_holder_ref: str, report: IncidentReport) -> str:
+    """Reports of one incident share it: same office holder, same channel, same day (UTC).
+
+    The office holder and the griffie report the same threat with slightly different times and wording, so the key
+    is deliberately coarse; two different incidents of one person on one day and channel become one case with two
+    reports, which stays visible in the case file and loses nothing.
+    """
+    day = report.incident.occurred_at.astimezone(UTC).date().isoformat()
+    return hashlib.sha256(f"{office_holder_ref}|{report.incident.channel.value}|{day}".encode()).hexdigest()
+
+
+def report_event_id(report_id: str) -> str:
+    """The event id of a report's IncidentReported: deterministic, so a retried request is deduplicated."""
+    return hashlib.sha256(f"report|{report_id}".encode()).hexdigest()[:32]
+
+
+def report_summary(event: IncidentReported, *, first: bool) -> str:
+    reporter = event.report.reported_by
+    who = "office holder" if reporter.kind.value == "self" else f"on behalf ({reporter.organisation})"
+    via = "" if event.source is ReportSource.HTTP else f" via {event.source.value}"
+    return f"{'Report' if first else 'Further report of the same incident'} received from {who}{via}"
+
+
+def links_of(others: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Link entries for the case file: which earlier case, and why."""
+    reasons = {"oh": "same office holder", "pp": "same known perpetrator"}
+    seen: dict[str, dict[str, str]] = {}
+    for key, case_ids in others.items():
+        for case_id in case_ids:
+            seen.setdefault(case_id, {"case_id": case_id, "reason": reasons[key.split(":", 1)[0]]})
+    return list(seen.values())
+
+
+def added_report_update(case: dict[str, Any], event: IncidentReported, links: list[dict[str, str]]) -> dict[str, Any]:
+    known = {link["case_id"] for link in case.get("links", [])}
+    return {"links": case.get("links", []) + [link for link in links if link["case_id"] not in known]}
+
+
 def timeline_entry(event: Event, summary: str, **detail: Any) -> dict[str, Any]:
     return {
         "at": event.occurred,
@@ -48,7 +93,7 @@ def timeline_entry(event: Event, summary: str, **detail: Any) -> dict[str, Any]:
     }
 
 
-def new_case(event: IncidentReported, *, now: datetime) -> dict[str, Any]:
+def new_case(event: IncidentReported, *, now: datetime, links: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """The case document opened by a first report (without outbox and bookkeeping)."""
     return {
         "_id": event.case_id,
@@ -59,8 +104,9 @@ def new_case(event: IncidentReported, *, now: datetime) -> dict[str, Any]:
         "risk": None,
         "notifications": {},
         "followups": [],
+        "links": links or [],
         "stage_times": {"received": event.occurred},
-        "timeline": [timeline_entry(event, "Report received", source=event.source.value)],
+        "timeline": [timeline_entry(event, report_summary(event, first=True), source=event.source.value)],
     }
 
 
@@ -74,36 +120,51 @@ def report_entry(event: IncidentReported) -> dict[str, Any]:
 
 
 def triaged_update(case: dict[str, Any], event: CaseTriaged) -> dict[str, Any]:
-    """$set fields for a triage decision."""
-    return {
+    """$set fields for a triage decision; an older assessment arriving late does not replace a newer one."""
+    update: dict[str, Any] = {
         "status": advance(case["status"], CaseStatus.TRIAGED),
-        "risk": {
-            "assessment_no": event.assessment_no,
-            "level": event.level.value,
-            "score": event.score,
-            "policy_version": event.policy_version,
-            "factors": [f.model_dump() for f in event.factors],
-            "routes": [r.model_dump(mode="json") for r in event.routes],
-        },
         "stage_times.triaged": case.get("stage_times", {}).get("triaged") or event.occurred,
     }
+    current = case.get("risk") or {}
+    if int(current.get("assessment_no", 0)) >= event.assessment_no:
+        return update
+    update["risk"] = {
+        "assessment_no": event.assessment_no,
+        "level": event.level.value,
+        "score": event.score,
+        "policy_version": event.policy_version,
+        "factors": [f.model_dump() for f in event.factors],
+        "routes": [r.model_dump(mode="json") for r in event.routes],
+    }
+    return update
+
+
+_NOTIFICATION_RANK = {"failed": 0, "sent": 1, "escalated": 2, "acknowledged": 3}
 
 
 def notification_update(case: dict[str, Any], event: NotificationStatus) -> dict[str, Any]:
-    entry = {
-        "notification_id": event.notification_id,
-        "status": event.status.value,
-        "level": event.level.value,
-        "updated_at": event.occurred,
-    }
-    update: dict[str, Any] = {
-        f"notifications.{event.recipient.value}": entry,
-        "status": advance(case["status"], CaseStatus.NOTIFIED),
-    }
+    """Record a notification's state; a late 'sent' never overwrites 'acknowledged' of the same notification."""
+    update: dict[str, Any] = {"status": advance(case["status"], CaseStatus.NOTIFIED)}
+    current = case.get("notifications", {}).get(event.recipient.value)
+    newer = (
+        current is None
+        or current.get("notification_id") != event.notification_id
+        or _NOTIFICATION_RANK.get(event.status.value, 1) >= _NOTIFICATION_RANK.get(str(current.get("status")), 1)
+    )
+    if newer:
+        update[f"notifications.{event.recipient.value}"] = {
+            "notification_id": event.notification_id,
+            "status": event.status.value,
+            "level": event.level.value,
+            "updated_at": event.occurred,
+        }
     if not case.get("stage_times", {}).get("notified"):
         update["stage_times.notified"] = event.occurred
     return update
 
 
 def followup_update(case: dict[str, Any], event: CaseFollowup) -> dict[str, Any]:
-    return {"status": advance(case["status"], CaseStatus.IN_FOLLOW_UP)}
+    update: dict[str, Any] = {"status": advance(case["status"], CaseStatus.IN_FOLLOW_UP)}
+    if not case.get("stage_times", {}).get("in_follow_up"):
+        update["stage_times.in_follow_up"] = event.occurred
+    return update

@@ -1,9 +1,11 @@
-"""Intake's collections: the case documents (each with its outbox) and idempotency keys."""
+"""Intake's collections: case documents (each with its outbox), idempotency keys, dedup claims and links."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -16,20 +18,45 @@ class CaseStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.cases: AsyncCollection[Document] = db["cases"]
         self.idempotency: AsyncCollection[Document] = db["intake_idempotency"]
+        self.dedup: AsyncCollection[Document] = db["intake_dedup"]
+        self.links: AsyncCollection[Document] = db["intake_links"]
+        self.parked: AsyncCollection[Document] = db["intake_parked_events"]
 
     async def ensure_indexes(self) -> None:
         try:
             await self.cases.create_index("status")
+            await self.parked.create_index("case_id")
         except PyMongoError as exc:
             raise StoreUnavailable(f"store unavailable: {type(exc).__name__}") from exc
 
-    async def claim_key(self, key_id: str, fingerprint: str, case_id: str) -> Document | None:
-        """Record a key for a case; returns the earlier claim if the key was used before."""
-        try:
-            await self.idempotency.insert_one({"_id": key_id, "fingerprint": fingerprint, "case_id": case_id})
-        except DuplicateKeyError:
-            return await self.idempotency.find_one({"_id": key_id})
-        return None
+    async def find_key(self, key_id: str) -> Document | None:
+        return await self.idempotency.find_one({"_id": key_id})
+
+    async def claim_key(self, key_id: str, claim: Document) -> Document:
+        """Record what an Idempotency-Key stands for; returns the claim that holds (an earlier one wins)."""
+        return await self._claim(self.idempotency, key_id, claim)
+
+    async def claim_incident(self, dedup_key: str, case_id: str) -> str:
+        """The case an incident belongs to: the first report's case wins."""
+        claim = await self._claim(self.dedup, dedup_key, {"case_id": case_id})
+        return str(claim["case_id"])
+
+    async def _claim(self, collection: AsyncCollection[Document], key: str, claim: Document) -> Document:
+        found = await collection.find_one_and_update(
+            {"_id": key}, {"$setOnInsert": claim}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        assert found is not None
+        return found
+
+    async def link(self, keys: list[str], case_id: str) -> dict[str, list[str]]:
+        """Add the case under each key (office holder, perpetrator); returns the other cases per key."""
+        others: dict[str, list[str]] = {}
+        for key in keys:
+            doc = await self.links.find_one_and_update(
+                {"_id": key}, {"$addToSet": {"case_ids": case_id}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+            others[key] = [c for c in (doc or {}).get("case_ids", []) if c != case_id]
+        return others
 
     async def insert_case(self, case: Document, *, event_id: str, outbox: list[Document]) -> bool:
         """Store a new case with its first event to publish; False if it exists already."""
@@ -45,10 +72,32 @@ class CaseStore:
     async def load_for_update(self, case_id: str) -> Document | None:
         return await self.cases.find_one({"_id": case_id}, {"outbox": 0})
 
-    async def apply(self, case: Document, *, event_id: str, set_fields: dict[str, Any], push: dict[str, Any]) -> bool:
+    async def apply(
+        self,
+        case: Document,
+        *,
+        event_id: str,
+        set_fields: dict[str, Any],
+        push: dict[str, Any],
+        outbox: list[Document] | None = None,
+    ) -> bool:
         """Apply one event with optimistic concurrency and dedupe by event id; False on conflict."""
+        pushes: dict[str, Any] = {"seen": event_id, **push}
+        if outbox:
+            pushes["outbox"] = {"$each": outbox}
         result = await self.cases.update_one(
             {"_id": case["_id"], "version": case["version"]},
-            {"$set": {**set_fields, "version": case["version"] + 1}, "$push": {"seen": event_id, **push}},
+            {"$set": {**set_fields, "version": case["version"] + 1}, "$push": pushes},
         )
         return result.matched_count == 1
+
+    async def park(self, *, case_id: str, event_id: str, kind: str, value: str) -> None:
+        """Keep an event about a case that is not opened yet, to apply once it is (no partition waits for it)."""
+        with contextlib.suppress(DuplicateKeyError):  # parked before: a redelivery
+            await self.parked.insert_one({"_id": event_id, "case_id": case_id, "kind": kind, "value": value})
+
+    async def parked_for(self, case_id: str) -> list[Document]:
+        return await self.parked.find({"case_id": case_id}).to_list(None)
+
+    async def unpark(self, event_id: str) -> None:
+        await self.parked.delete_one({"_id": event_id})

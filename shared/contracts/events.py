@@ -70,6 +70,9 @@ class IncidentReported(Event):
     report_id: str = Field(default_factory=new_id, min_length=8, max_length=64)
     source: ReportSource = ReportSource.HTTP
     report: IncidentReport
+    linked_case_ids: tuple[str, ...] = Field(
+        default=(), description="Earlier cases of the same office holder or the same known perpetrator"
+    )
 
 
 class RiskLevel(StrEnum):

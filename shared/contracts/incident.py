@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -10,6 +12,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 MAX_DESCRIPTION_CHARS = 10_000
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 96 * 1024  # decoded size of one attachment (screenshots, saved messages)
+PROVINCE_CODES = frozenset(f"PV{n}" for n in range(20, 32))  # CBS: PV20 Groningen … PV31 Limburg
 
 
 class Role(StrEnum):
@@ -83,6 +88,10 @@ class Body(BaseModel):
         if not BODY_CODE_PATTERNS[self.kind].match(self.code):
             expected = {"gemeente": "GMnnnn", "provincie": "PVnn", "waterschap": "WSnnnn"}[self.kind]
             raise ValueError(f"code {self.code!r} is not a {self.kind} code ({expected})")
+        if self.kind is BodyKind.PROVINCIE and self.code not in PROVINCE_CODES:
+            raise ValueError(f"unknown province code {self.code!r} (PV20 Groningen … PV31 Limburg)")
+        if self.kind is BodyKind.GEMEENTE and self.code == "GM0000":
+            raise ValueError("unknown municipality code GM0000")
         return self
 
 
@@ -127,6 +136,26 @@ class Indicators(BaseModel):
     family_targeted: bool = False
 
 
+class Attachment(BaseModel):
+    """Evidence attached to a report (a screenshot, a saved message), base64-encoded."""
+
+    model_config = _MODEL
+    filename: str = Field(min_length=1, max_length=200)
+    media_type: Literal["image/png", "image/jpeg", "application/pdf", "text/plain", "message/rfc822"]
+    data_base64: str = Field(min_length=4, max_length=(MAX_ATTACHMENT_BYTES * 4) // 3 + 4)
+
+    @field_validator("data_base64")
+    @classmethod
+    def _is_base64(cls, value: str) -> str:
+        try:
+            decoded = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("data_base64 is not valid base64") from exc
+        if len(decoded) > MAX_ATTACHMENT_BYTES:
+            raise ValueError(f"attachment larger than {MAX_ATTACHMENT_BYTES} bytes")
+        return value
+
+
 class Incident(BaseModel):
     model_config = _MODEL
     occurred_at: datetime
@@ -135,6 +164,12 @@ class Incident(BaseModel):
     platform: str | None = Field(default=None, max_length=100)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
     perpetrator: Literal["known", "unknown", "repeat"] = "unknown"
+    perpetrator_handle: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Account name, phone number or name of a known perpetrator; only ever stored as a keyed pseudonym "
+        "outside intake, used to link incidents by the same perpetrator",
+    )
     indicators: Indicators = Indicators()
     impact_on_functioning: bool = False
 
@@ -162,3 +197,4 @@ class IncidentReport(BaseModel):
     incident: Incident
     wants_aangifte: bool = False
     consent_share_with_police: bool = True
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)

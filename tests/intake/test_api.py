@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.support.samples import body
+from tests.support.samples import unique_body
 from tests.support.services import RunningServices
 
 pytestmark = pytest.mark.e2e
@@ -24,29 +24,37 @@ async def client(services: RunningServices) -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_same_key_and_body_give_the_same_case(client: httpx.AsyncClient) -> None:
     key = uuid.uuid4().hex
-    first = await client.post("/v1/incidents", json=body(), headers={"Idempotency-Key": key})
-    again = await client.post("/v1/incidents", json=body(), headers={"Idempotency-Key": key})
+    report = unique_body()
+    first = await client.post("/v1/incidents", json=report, headers={"Idempotency-Key": key})
+    again = await client.post("/v1/incidents", json=report, headers={"Idempotency-Key": key})
     assert first.status_code == 201
-    assert again.status_code in (200, 201)
+    assert again.status_code == 200
     assert again.json()["case_id"] == first.json()["case_id"]
+    case = (await client.get(f"/v1/cases/{first.json()['case_id']}")).json()
+    assert len(case["reports"]) == 1
 
 
 async def test_same_key_with_another_body_is_a_conflict(client: httpx.AsyncClient) -> None:
     key = uuid.uuid4().hex
-    await client.post("/v1/incidents", json=body(), headers={"Idempotency-Key": key})
-    other = await client.post("/v1/incidents", json=body(wants_aangifte=False), headers={"Idempotency-Key": key})
-    assert other.status_code == 409
-    assert other.headers["content-type"] == PROBLEM
+    first = unique_body()
+    await client.post("/v1/incidents", json=first, headers={"Idempotency-Key": key})
+    other = {**first, "wants_aangifte": False}
+    response = await client.post("/v1/incidents", json=other, headers={"Idempotency-Key": key})
+    assert response.status_code == 409
+    assert response.headers["content-type"] == PROBLEM
 
 
-async def test_without_a_key_every_report_opens_a_case(client: httpx.AsyncClient) -> None:
-    first = await client.post("/v1/incidents", json=body())
-    second = await client.post("/v1/incidents", json=body())
+async def test_reports_of_different_office_holders_open_different_cases(client: httpx.AsyncClient) -> None:
+    first = await client.post("/v1/incidents", json=unique_body())
+    second = await client.post("/v1/incidents", json=unique_body())
+    assert first.status_code == second.status_code == 201
     assert first.json()["case_id"] != second.json()["case_id"]
 
 
 async def test_invalid_body_lists_the_fields_at_fault(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/incidents", json=body(**{"incident.types": [], "office_holder.role": "koning"}))
+    response = await client.post(
+        "/v1/incidents", json=unique_body(**{"incident.types": [], "office_holder.role": "koning"})
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     fields = {error["field"] for error in response.json()["errors"]}
@@ -54,7 +62,7 @@ async def test_invalid_body_lists_the_fields_at_fault(client: httpx.AsyncClient)
 
 
 async def test_body_over_the_limit_is_refused_with_413(client: httpx.AsyncClient) -> None:
-    huge = body(**{"incident.description": "x" * 400_000})
+    huge = unique_body(**{"incident.description": "x" * 400_000})
     response = await client.post("/v1/incidents", json=huge)
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 CONTRACT_BODY: dict[str, Any] = {
@@ -36,3 +37,9 @@ def body(**changes: Any) -> dict[str, Any]:
             target = target[part]
         target[leaf] = value
     return result
+
+
+def unique_body(**changes: Any) -> dict[str, Any]:
+    """The contract body for an office holder of its own, so reports of different tests never merge."""
+    name = f"T. Test-{uuid.uuid4().hex[:10]}"
+    return body(**{"office_holder.name": name, **changes})

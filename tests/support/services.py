@@ -92,3 +92,41 @@ def service_env(*, kafka: str, mongo: str, db: str, group_prefix: str, ports: di
     for service, port in ports.items():
         env[f"WEERBAAR_{service.upper()}_PORT"] = str(port)
     return env
+
+
+async def start_groups_at_end(bootstrap: str, group_prefix: str) -> None:
+    """Commit the current end of every consumed topic for this run's consumer groups.
+
+    The services of a test run then read only what is published during the run, not the broker's whole history
+    (which other runs and `make run` leave behind), and no record published after this point can be missed.
+    """
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from shared.contracts.topics import CONSUMED_TOPICS
+
+    async def commit_end(group: str, topic: str) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            for _ in range(50):
+                if consumer.partitions_for_topic(topic):
+                    break
+                await consumer._client.force_metadata_update()
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if not partitions:
+                raise RuntimeError(f"topic {topic} has no partitions: were the topics provisioned?")
+            consumer.assign(partitions)
+            end = await consumer.end_offsets(partitions)
+            await consumer.commit(end)
+        finally:
+            await consumer.stop()
+
+    await asyncio.gather(
+        *(
+            commit_end(f"{group_prefix}-{service}-{topic.removeprefix('weerbaar.')}", topic)
+            for service in SERVICES
+            for topic in CONSUMED_TOPICS
+        )
+    )

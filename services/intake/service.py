@@ -1,0 +1,187 @@
+"""Intake's use cases: take a report into a case, and keep the case file in step with the other services' events."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from services.intake import domain
+from services.intake.errors import ConcurrentCaseUpdate, IdempotencyConflict
+from services.intake.store import CaseStore
+from shared.contracts.events import (
+    CaseFollowup,
+    CaseTriaged,
+    IncidentReported,
+    NotificationStatus,
+    ReportSource,
+    new_id,
+)
+from shared.contracts.incident import IncidentReport
+from shared.outbox import outbox_entry
+from shared.pseudonym import office_holder_ref, perpetrator_ref
+from shared.runtime import Runtime
+
+log = structlog.get_logger("weerbaar.intake")
+
+
+class Outcome(StrEnum):
+    OPENED = "opened"  # a new case
+    ADDED = "added"  # a further report of an incident that already has a case
+    REPEATED = "repeated"  # this very report was stored before (retry)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    case_id: str
+    report_id: str
+    outcome: Outcome
+    status: str
+
+
+class IntakeService:
+    def __init__(self, runtime: Runtime, store: CaseStore) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._key = runtime.settings.pseudonym_secret
+        self._source = f"/weerbaar/{runtime.service}"
+
+    async def report_incident(self, report: IncidentReport, idempotency_key: str | None) -> Receipt:
+        """Take a report into its case; durable in the store (with its outgoing event) before this returns."""
+        fingerprint = domain.body_fingerprint(report)
+        key_id = domain.idempotency_id(idempotency_key) if idempotency_key else None
+        earlier = await self._store.find_key(key_id) if key_id else None
+        if earlier is not None:
+            if earlier["fingerprint"] != fingerprint:
+                raise IdempotencyConflict("this Idempotency-Key was used with another body")
+            case_id, report_id = str(earlier["case_id"]), str(earlier["report_id"])
+        else:
+            holder = office_holder_ref(report.office_holder, key=self._key)
+            case_id = await self._store.claim_incident(domain.dedup_key(holder, report), new_id())
+            report_id = new_id()
+            if key_id:
+                claim = await self._store.claim_key(
+                    key_id, {"fingerprint": fingerprint, "case_id": case_id, "report_id": report_id}
+                )
+                if claim["fingerprint"] != fingerprint:
+                    raise IdempotencyConflict("this Idempotency-Key was used with another body")
+                case_id, report_id = str(claim["case_id"]), str(claim["report_id"])
+        links = await self._links(report, case_id)
+        event = IncidentReported(
+            event_id=domain.report_event_id(report_id),
+            case_id=case_id,
+            report_id=report_id,
+            source=ReportSource.HTTP,
+            report=report,
+            linked_case_ids=tuple(link["case_id"] for link in links),
+        )
+        outcome, status = await self._store_report(event, links, outbox=[outbox_entry(event, source=self._source)])
+        with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=event.event_id):
+            log.info("incident_reported", outcome=outcome.value, linked=len(links))
+        await self._runtime.outbox.flush_quietly(self._store.cases, case_id)
+        return Receipt(case_id=case_id, report_id=report_id, outcome=outcome, status=status)
+
+    async def record_stream_report(self, event: IncidentReported) -> None:
+        """Reports from bulk or automated sources open (or join) their case here; our own are already stored."""
+        links = await self._links(event.report, event.case_id)
+        outcome, _ = await self._store_report(event, links, outbox=[])
+        if outcome is not Outcome.REPEATED:
+            log.info("stream_report_recorded", outcome=outcome.value, source=event.source.value)
+
+    async def _links(self, report: IncidentReport, case_id: str) -> list[dict[str, str]]:
+        keys = ["oh:" + office_holder_ref(report.office_holder, key=self._key)]
+        if report.incident.perpetrator_handle:
+            keys.append("pp:" + perpetrator_ref(report.incident.perpetrator_handle, key=self._key))
+        return domain.links_of(await self._store.link(keys, case_id))
+
+    async def _store_report(
+        self, event: IncidentReported, links: list[dict[str, str]], *, outbox: list[dict[str, Any]]
+    ) -> tuple[Outcome, str]:
+        for _ in range(10):
+            now = datetime.now(UTC)
+            case = await self._store.load_for_update(event.case_id)
+            if case is None:
+                opened = domain.new_case(event, now=now, links=links)
+                if await self._store.insert_case(opened, event_id=event.event_id, outbox=outbox):
+                    await self._apply_parked(event.case_id)
+                    return Outcome.OPENED, opened["status"]
+                continue  # opened concurrently: add to it
+            if event.event_id in case.get("seen", []):
+                return Outcome.REPEATED, str(case["status"])
+            applied = await self._store.apply(
+                case,
+                event_id=event.event_id,
+                set_fields={**domain.added_report_update(case, event, links), "updated_at": now},
+                push={
+                    "reports": domain.report_entry(event),
+                    "timeline": domain.timeline_entry(event, domain.report_summary(event, first=False)),
+                },
+                outbox=outbox,
+            )
+            if applied:
+                return Outcome.ADDED, str(case["status"])
+        raise ConcurrentCaseUpdate("case kept changing while a report was added")
+
+    # --- case view -------------------------------------------------------------------------------------------
+
+    async def apply_triaged(self, event: CaseTriaged) -> None:
+        summary = f"Triaged: {event.level.value} (score {event.score:g}, policy {event.policy_version})"
+        await self._apply(event, lambda case: domain.triaged_update(case, event), summary)
+
+    async def apply_notification_status(self, event: NotificationStatus) -> None:
+        summary = f"Notification to {event.recipient.value}: {event.status.value}"
+        await self._apply(event, lambda case: domain.notification_update(case, event), summary)
+
+    async def apply_followup(self, event: CaseFollowup) -> None:
+        summary = f"Follow-up by {event.organisation}: {event.kind.value}"
+        followup = {
+            "kind": event.kind.value,
+            "organisation": event.organisation,
+            "outcome": event.outcome,
+            "at": event.occurred,
+        }
+        await self._apply(
+            event, lambda case: domain.followup_update(case, event), summary, push={"followups": followup}
+        )
+
+    async def _apply(
+        self,
+        event: CaseTriaged | NotificationStatus | CaseFollowup,
+        update: Callable[[dict[str, Any]], dict[str, Any]],
+        summary: str,
+        push: dict[str, Any] | None = None,
+    ) -> None:
+        """Apply an event to the case once: deduplicated by event id, optimistic on the case version."""
+        case = await self._store.load_for_update(event.case_id)
+        if case is None:
+            await self._store.park(
+                case_id=event.case_id, event_id=event.event_id, kind=type(event).__name__, value=event.model_dump_json()
+            )
+            if await self._store.load_for_update(event.case_id) is not None:
+                await self._apply_parked(event.case_id)  # opened meanwhile: do not leave it parked
+            return
+        if event.event_id in case.get("seen", []):
+            return
+        pushes = {"timeline": domain.timeline_entry(event, summary), **(push or {})}
+        applied = await self._store.apply(
+            case, event_id=event.event_id, set_fields={**update(case), "updated_at": datetime.now(UTC)}, push=pushes
+        )
+        if not applied:
+            raise ConcurrentCaseUpdate("case changed concurrently")
+
+    async def _apply_parked(self, case_id: str) -> None:
+        """Apply, in their original order, the events that arrived before the case was opened."""
+        appliers: dict[str, Callable[[Any], Awaitable[None]]] = {
+            "CaseTriaged": lambda raw: self.apply_triaged(CaseTriaged.model_validate_json(raw)),
+            "NotificationStatus": lambda raw: self.apply_notification_status(
+                NotificationStatus.model_validate_json(raw)
+            ),
+            "CaseFollowup": lambda raw: self.apply_followup(CaseFollowup.model_validate_json(raw)),
+        }
+        for parked in await self._store.parked_for(case_id):
+            await appliers[parked["kind"]](parked["value"])
+            await self._store.unpark(parked["_id"])
