@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help venv run up down status test lint unit bench demo clean
+.PHONY: help venv run up down status test lint unit bench demo docs clean
 
 help:
 	@echo "make run    - stack + services + demo data, follow logs (Ctrl-C stops everything)"
@@ -14,6 +14,7 @@ help:
 	@echo "make down   - stop what 'make up' started"
 	@echo "make test   - lint, types and the whole test suite against a real broker and store"
 	@echo "make bench  - the benchmark"
+	@echo "make docs   - regenerate event JSON Schemas and AsyncAPI documents"
 
 venv: $(STAMP)
 
@@ -46,6 +47,9 @@ test: lint
 bench: venv
 	@deploy/run/platform.sh up
 	$(BIN)/python -m bench
+
+docs: venv
+	$(BIN)/weerbaar contracts
 
 demo: venv
 	$(BIN)/weerbaar demo --count 50

@@ -44,6 +44,8 @@ class Runtime:
     outbox: Outbox
     retry: RetryPolicy
     subscribers: list[Any] = field(default_factory=list)
+    consumed: dict[str, type[BaseModel]] = field(default_factory=dict)
+    produced: dict[str, type[BaseModel]] = field(default_factory=dict)
     on_startup: list[Hook] = field(default_factory=list)
     background: list[Hook] = field(default_factory=list)
 
@@ -79,8 +81,14 @@ class Runtime:
             dead_letters=self.dead_letters,
             retry=self.retry,
         )
+        self.consumed[topic] = model
         group = f"{self.settings.group_prefix}-{self.service}-{topic.removeprefix('weerbaar.')}"
         self.subscribers.append(subscribe(self.broker, consumer, group_id=group))
+
+    def produces(self, topic: str, model: type[BaseModel], description: str) -> None:
+        """Declare a topic this service publishes (documented in its AsyncAPI document)."""
+        self.produced[topic] = model
+        self.broker.publisher(topic, schema=model, title=f"{topic}:{model.__name__}", description=description)
 
     async def readiness(self) -> dict[str, str]:
         """Problems that make the service unready; empty when ready."""
@@ -151,6 +159,7 @@ class Runtime:
 
     def build_app(self, *, title: str, routers: tuple[APIRouter, ...] = ()) -> FastAPI:
         app = FastAPI(title=title, lifespan=self.lifespan)
+        app.state.runtime = self
         install_problem_handlers(app)
         app.include_router(self.ops_router())
         for router in routers:

@@ -7,6 +7,7 @@ import json
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -26,6 +27,7 @@ dlq_app = typer.Typer(help="Inspect and re-drive dead-lettered messages", no_arg
 app.add_typer(dlq_app, name="dlq")
 console = Console()
 
+ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PORTS = {"intake": 8081, "triage": 8082, "notify": 8083, "reporting": 8084}
 
 
@@ -35,6 +37,28 @@ def topics() -> None:
     settings = CommonSettings()
     created = asyncio.run(provision_topics(settings.kafka_bootstrap))
     console.print(f"topics ready ({len(created)} created)")
+
+
+@app.command()
+def contracts(check: Annotated[bool, typer.Option(help="Fail if the committed files differ")] = False) -> None:
+    """Write (or check) the JSON Schema of every event and each service's AsyncAPI document."""
+    from weerbaar.artefacts import expected_artefacts
+
+    stale = []
+    for path, text in expected_artefacts().items():
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(path)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    verb = "stale" if check else "written"
+    for path in stale:
+        console.print(f"{verb}: {path.relative_to(ROOT)}")
+    if check and stale:
+        console.print("[red]contract artefacts are out of date: run `make docs`[/red]")
+        raise typer.Exit(1)
+    console.print(f"contract artefacts up to date ({len(expected_artefacts())} files)")
 
 
 @app.command("wait-ready")

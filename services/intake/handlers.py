@@ -37,6 +37,7 @@ class IntakeHandlers:
         self._service = service
 
     def register(self) -> None:
+        self._runtime.produces(INCIDENT_REPORTED, IncidentReported, "A report was accepted and belongs to this case")
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self._service.record_stream_report)
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self._service.apply_triaged)
         self._runtime.consume(NOTIFICATION_STATUS, NotificationStatus, self._service.apply_notification_status)

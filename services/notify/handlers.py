@@ -7,8 +7,15 @@ import structlog
 from services.notify import domain
 from services.notify.errors import CaseDetailsNotYetKnown
 from services.notify.store import NotifyStore
-from shared.contracts.events import CaseTriaged, IncidentReported, NotificationState, NotificationStatus
-from shared.contracts.topics import CASE_TRIAGED, INCIDENT_REPORTED, notify_topic
+from shared.contracts.events import (
+    CaseTriaged,
+    IncidentReported,
+    Notification,
+    NotificationState,
+    NotificationStatus,
+    PoliceNotification,
+)
+from shared.contracts.topics import CASE_TRIAGED, INCIDENT_REPORTED, NOTIFICATION_STATUS, Recipient, notify_topic
 from shared.outbox import outbox_entry
 from shared.runtime import Runtime
 
@@ -22,6 +29,10 @@ class NotifyHandlers:
         self._source = f"/weerbaar/{runtime.service}"
 
     def register(self) -> None:
+        for recipient in Recipient:
+            model = PoliceNotification if recipient is Recipient.POLICE else Notification
+            self._runtime.produces(notify_topic(recipient), model, f"What {recipient.value} may see of a case")
+        self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported)
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
 

@@ -16,7 +16,7 @@ from services.reporting.errors import UnknownDimension
 from services.reporting.settings import Settings
 from services.reporting.store import ReportingStore
 from shared.contracts.events import CaseTriaged, ReportCell, ReportStats
-from shared.contracts.topics import CASE_TRIAGED
+from shared.contracts.topics import CASE_TRIAGED, REPORT_STATS
 from shared.http import Problem
 from shared.runtime import Runtime
 
@@ -30,6 +30,7 @@ class ReportingHandlers:
         self._settings = settings
 
     def register(self) -> None:
+        self._runtime.produces(REPORT_STATS, ReportStats, "One report cell (compacted: latest value per key)")
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
 
     async def on_case_triaged(self, event: CaseTriaged) -> None:

@@ -7,7 +7,7 @@ import structlog
 from services.triage import domain
 from services.triage.store import AssessmentStore
 from shared.contracts.events import CaseFacts, CaseTriaged, IncidentReported
-from shared.contracts.topics import INCIDENT_REPORTED
+from shared.contracts.topics import CASE_TRIAGED, INCIDENT_REPORTED
 from shared.outbox import outbox_entry
 from shared.pseudonym import office_holder_ref
 from shared.runtime import Runtime
@@ -39,6 +39,7 @@ class TriageHandlers:
         self._source = f"/weerbaar/{runtime.service}"
 
     def register(self) -> None:
+        self._runtime.produces(CASE_TRIAGED, CaseTriaged, "Risk assessment with explained factors and routes")
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported)
 
     async def on_incident_reported(self, event: IncidentReported) -> None:

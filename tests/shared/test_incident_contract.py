@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts.incident import MAX_DESCRIPTION_CHARS, IncidentReport
+from shared.contracts.incident import MAX_ATTACHMENT_BYTES, MAX_DESCRIPTION_CHARS, IncidentReport
 from tests.support.samples import body
 
 
@@ -52,3 +53,23 @@ def test_on_behalf_report_needs_the_organisation() -> None:
 
 def test_unknown_fields_are_refused() -> None:
     assert "surprise" in _error_fields(body(surprise=True))
+
+
+def test_unknown_province_code_is_refused() -> None:
+    assert "office_holder.body" in _error_fields(body(**{"office_holder.body": {"kind": "provincie", "code": "PV99"}}))
+
+
+def test_oversized_attachment_is_refused_naming_it() -> None:
+    big = base64.b64encode(b"x" * (MAX_ATTACHMENT_BYTES + 1)).decode()
+    attachment = {"filename": "screenshot.png", "media_type": "image/png", "data_base64": big}
+    assert "attachments.0.data_base64" in _error_fields(body(attachments=[attachment]))
+
+
+def test_attachment_that_is_not_base64_is_refused() -> None:
+    attachment = {"filename": "a.txt", "media_type": "text/plain", "data_base64": "not base64!!"}
+    assert "attachments.0.data_base64" in _error_fields(body(attachments=[attachment]))
+
+
+def test_small_attachment_is_accepted() -> None:
+    attachment = {"filename": "a.txt", "media_type": "text/plain", "data_base64": base64.b64encode(b"hoi").decode()}
+    assert IncidentReport.model_validate(body(attachments=[attachment])).attachments[0].filename == "a.txt"

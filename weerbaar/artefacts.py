@@ -1,0 +1,45 @@
+"""What the committed contract artefacts must contain: event schemas and AsyncAPI documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from shared.asyncapi import document
+from shared.contracts.artefacts import SCHEMA_DIR, event_schemas
+
+ROOT = Path(__file__).resolve().parents[1]
+ASYNCAPI_DIR = ROOT / "docs" / "asyncapi"
+CONTRACT_VERSION = "1.0.0"
+
+
+def _service_documents() -> dict[Path, str]:
+    from services.intake.app import create_app as intake_app
+    from services.intake.settings import Settings as IntakeSettings
+    from services.notify.app import create_app as notify_app
+    from services.notify.settings import Settings as NotifySettings
+    from services.reporting.app import create_app as reporting_app
+    from services.reporting.settings import Settings as ReportingSettings
+    from services.triage.app import create_app as triage_app
+    from services.triage.settings import Settings as TriageSettings
+
+    apps = {
+        "intake": intake_app(IntakeSettings()),
+        "triage": triage_app(TriageSettings()),
+        "notify": notify_app(NotifySettings()),
+        "reporting": reporting_app(ReportingSettings()),
+    }
+    return {
+        ASYNCAPI_DIR / f"{name}.json": json.dumps(
+            document(app.state.runtime, version=CONTRACT_VERSION), indent=2, sort_keys=True, ensure_ascii=False
+        )
+        + "\n"
+        for name, app in apps.items()
+    }
+
+
+def expected_artefacts() -> dict[Path, str]:
+    """Path → exact content of every generated contract artefact."""
+    files = {SCHEMA_DIR / name: text for name, text in event_schemas().items()}
+    files.update(_service_documents())
+    return files
