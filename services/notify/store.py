@@ -1,9 +1,9 @@
 """Notify's collections: what it knows of each case, one document per notification with its timers and outbox.
 
-Every state change and the events it causes are one single-document write (outbox inside the document). Timers
-(``due_at`` for acknowledgement, ``webhook.next_at`` for delivery, ``followup_due_at`` on the case) live in the
-documents, so they survive a restart; sweepers claim due work with a guarded ``find_one_and_update``, so two sweeps
-never fire the same timer twice.
+Every state change and the events it causes are one single-document write (outbox inside the document).
+Timers (``due_at`` for acknowledgement, ``webhook.next_at`` for delivery, ``followup_due_at`` on the case) live in
+the documents, so they survive a restart; sweepers claim due work with a guarded ``find_one_and_update``, so two
+sweeps never fire the same timer twice. (FerretDB's findAndModify takes no projection: claims return whole documents.)
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ class NotifyStore:
         claimed = await self.cases.find_one_and_update(
             {"_id": case_id, "followup_received": {"$ne": True}, "followup_overdue": {"$ne": True}},
             {"$set": {"followup_overdue": True, "followup_overdue_at": now}, "$push": {"outbox": {"$each": outbox}}},
-            projection={"_id": 1},
         )
         return claimed is not None
 
@@ -131,7 +130,6 @@ class NotifyStore:
                 "$inc": {"resend_no": 1},
                 "$push": {"outbox": {"$each": outbox}},
             },
-            projection={"outbox": 0},
             return_document=ReturnDocument.AFTER,
         )
 
@@ -147,7 +145,6 @@ class NotifyStore:
         return await self.notifications.find_one_and_update(
             {"_id": doc["_id"], "webhook.state": "pending", "webhook.attempt": hook["attempt"]},
             {"$set": {"webhook.next_at": lease_until}, "$inc": {"webhook.attempt": 1}},
-            projection={"outbox": 0},
             return_document=ReturnDocument.AFTER,
         )
 
