@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -45,6 +46,7 @@ class NotifyService:
         if report is None:
             raise CaseDetailsNotYetKnown(f"no report stored yet for case {event.case_id}")
         now = self._clock()
+        created: list[str] = []
         for route in event.routes:
             notification = domain.project(event, report, route.recipient, route.reason)
             sent = domain.status(notification, NotificationState.SENT)
@@ -76,7 +78,9 @@ class NotifyService:
                     notification_id=notification.notification_id,
                     level=event.level.value,
                 )
-            await self._runtime.outbox.flush(self._store.notifications, notification.notification_id)
+            created.append(notification.notification_id)
+        # Publish every recipient's outbox concurrently (aiokafka batches them); the relay covers a crash here.
+        await asyncio.gather(*(self._runtime.outbox.flush(self._store.notifications, nid) for nid in created))
 
     async def acknowledge(self, notification_id: str, *, recipient: Recipient | None, by: str) -> tuple[Document, bool]:
         """Mark acknowledged (idempotent); returns the document and whether this call changed it."""
