@@ -65,7 +65,9 @@ async def provision_topics(bootstrap: str, *, partitions: int = DEFAULT_PARTITIO
     """Create every contract topic that does not exist yet; returns the names created."""
     wanted = [
         NewTopic(name, num_partitions=partitions, replication_factor=1)
-        for name in topics.MAIN_TOPICS + tuple(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS)
+        for name in topics.MAIN_TOPICS
+        + tuple(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS)
+        + topics.DELIVERY_DLQ_TOPICS
     ] + [
         NewTopic(
             name,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify.handlers import NotifyHandlers
+from services.notify.service import NotifyService
 from services.notify.settings import Settings
 from services.notify.store import NotifyStore
+from services.notify.webhooks import WebhookDelivery
 from shared.runtime import Runtime
 
 SERVICE = "notify"
@@ -18,5 +20,14 @@ def create_app(settings: Settings) -> FastAPI:
     store = NotifyStore(runtime.db)
     runtime.on_startup.append(store.ensure_indexes)
     runtime.outbox.watch(store.notifications)
-    NotifyHandlers(runtime, store).register()
-    return runtime.build_app(title="weerbaar notify")
+    runtime.outbox.watch(store.cases)
+    service = NotifyService(runtime, store, settings)
+    handlers = NotifyHandlers(runtime, store, service)
+    handlers.register()
+    interval = settings.sweep_interval_s
+    runtime.background.append(handlers.sweeper("escalation_sweeper", interval, service.escalate_due))
+    runtime.background.append(handlers.sweeper("followup_sweeper", interval, service.flag_overdue_followups))
+    if settings.webhook_urls:
+        webhooks = WebhookDelivery(store, runtime.outbox, settings, service=SERVICE)
+        runtime.background.append(webhooks.deliver_forever)
+    return runtime.build_app(title="weerbaar notify", routers=(handlers.router(),))

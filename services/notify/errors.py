@@ -11,6 +11,18 @@ class NotifyError(PermanentError):
     code = "notify_error"
 
 
+class NotificationNotFound(NotifyError):
+    """An acknowledgement (or request) names a notification notify never sent."""
+
+    code = "notification_not_found"
+
+
+class WrongRecipient(NotifyError):
+    """An acknowledgement comes from another recipient than the one the notification went to."""
+
+    code = "wrong_recipient"
+
+
 class CaseDetailsNotYetKnown(TransientError):
     """The triage decision arrived before the report it is about; the report will follow."""
 

@@ -1,71 +1,177 @@
-"""Notify's subscribers: remember reports, turn triage decisions into per-recipient notifications."""
+"""Notify's subscribers, routes and background sweepers: a few lines each, the work is in ``service``."""
 
 from __future__ import annotations
 
-import structlog
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
 
-from services.notify import domain
-from services.notify.errors import CaseDetailsNotYetKnown
+import structlog
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.notify import aangifte
+from services.notify.errors import NotificationNotFound, WrongRecipient
+from services.notify.service import NotifyService
 from services.notify.store import NotifyStore
-from shared.contracts.events import (
-    CaseTriaged,
-    IncidentReported,
-    Notification,
-    NotificationState,
-    NotificationStatus,
-    PoliceNotification,
+from shared.contracts.aangifte import Aangifte
+from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, NotificationStatus
+from shared.contracts.notifications import RECIPIENT_MODELS
+from shared.contracts.topics import (
+    CASE_FOLLOWUP,
+    CASE_TRIAGED,
+    INCIDENT_REPORTED,
+    NOTIFICATION_ACK,
+    NOTIFICATION_STATUS,
+    Recipient,
+    notify_topic,
 )
-from shared.contracts.topics import CASE_TRIAGED, INCIDENT_REPORTED, NOTIFICATION_STATUS, Recipient, notify_topic
-from shared.outbox import outbox_entry
+from shared.http import Problem
 from shared.runtime import Runtime
 
 log = structlog.get_logger("weerbaar.notify")
 
 
+class AckRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    acknowledged_by: str = Field(min_length=1, max_length=200, description="Organisation or desk, not a name")
+    recipient: Recipient | None = None
+
+
+class NotificationView(BaseModel):
+    """A notification's delivery state; no personal data."""
+
+    notification_id: str
+    case_id: str
+    recipient: Recipient
+    level: str
+    state: str
+    acknowledged: bool
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resend_no: int
+    due_at: datetime | None = None
+    webhook_state: str | None = None
+    deliveries: list[dict[str, Any]] = []
+
+
+def _view(doc: dict[str, Any], deliveries: list[dict[str, Any]]) -> NotificationView:
+    return NotificationView(
+        notification_id=doc["_id"],
+        case_id=doc["case_id"],
+        recipient=Recipient(doc["recipient"]),
+        level=doc["level"],
+        state=doc["state"],
+        acknowledged=bool(doc.get("acknowledged")),
+        acknowledged_by=doc.get("acknowledged_by"),
+        acknowledged_at=doc.get("acknowledged_at"),
+        resend_no=int(doc.get("resend_no", 0)),
+        due_at=doc.get("due_at"),
+        webhook_state=(doc.get("webhook") or {}).get("state"),
+        deliveries=[{k: v for k, v in d.items() if k != "url"} for d in deliveries],
+    )
+
+
 class NotifyHandlers:
-    def __init__(self, runtime: Runtime, store: NotifyStore) -> None:
+    def __init__(self, runtime: Runtime, store: NotifyStore, service: NotifyService) -> None:
         self._runtime = runtime
         self._store = store
-        self._source = f"/weerbaar/{runtime.service}"
+        self._service = service
 
     def register(self) -> None:
         for recipient in Recipient:
-            model = PoliceNotification if recipient is Recipient.POLICE else Notification
+            model = RECIPIENT_MODELS[recipient]
             self._runtime.produces(notify_topic(recipient), model, f"What {recipient.value} may see of a case")
         self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported)
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
+        self._runtime.consume(NOTIFICATION_ACK, NotificationAck, self.on_notification_ack)
+        self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_case_followup)
 
     async def on_incident_reported(self, event: IncidentReported) -> None:
         await self._store.remember_report(event.case_id, event.report_id, event.report)
 
     async def on_case_triaged(self, event: CaseTriaged) -> None:
-        report = await self._store.report_of(event.case_id)
-        if report is None:
-            raise CaseDetailsNotYetKnown(f"no report stored yet for case {event.case_id}")
-        for route in event.routes:
-            notification = domain.project(event, report, route.recipient, route.reason)
-            status = NotificationStatus(
-                case_id=event.case_id,
-                notification_id=notification.notification_id,
-                recipient=route.recipient,
-                status=NotificationState.SENT,
-                level=event.level,
+        await self._service.notify_case(event)
+
+    async def on_notification_ack(self, event: NotificationAck) -> None:
+        await self._service.acknowledge(event.notification_id, recipient=event.recipient, by=event.acknowledged_by)
+
+    async def on_case_followup(self, event: CaseFollowup) -> None:
+        await self._service.record_followup(event.case_id, event_id=event.event_id, kind=event.kind.value)
+
+    def sweeper(
+        self, name: str, interval_s: float, work: Callable[[], Awaitable[int]]
+    ) -> Callable[[], Awaitable[None]]:
+        """A background hook that runs ``work`` every ``interval_s`` until cancelled."""
+
+        async def sweep() -> None:
+            while True:
+                try:
+                    await work()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next round
+                    log.warning("sweep_failed", sweeper=name, error=type(exc).__name__)
+                await asyncio.sleep(interval_s)
+
+        sweep.__name__ = name
+        return sweep
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix="/v1", tags=["notifications"])
+
+        @router.get("/notifications/{notification_id}")
+        async def get_notification(notification_id: str) -> NotificationView:
+            doc = await self._store.notification(notification_id)
+            if doc is None:
+                raise Problem(404, "Notification not found", code="notification_not_found")
+            return _view(doc, await self._store.delivery_log(notification_id))
+
+        @router.post("/notifications/{notification_id}/ack")
+        async def acknowledge(notification_id: str, body: AckRequest) -> dict[str, Any]:
+            try:
+                doc, changed = await self._service.acknowledge(
+                    notification_id, recipient=body.recipient, by=body.acknowledged_by
+                )
+            except NotificationNotFound as exc:
+                raise Problem(404, "Notification not found", str(exc), code=exc.code) from exc
+            except WrongRecipient as exc:
+                raise Problem(409, "Wrong recipient", str(exc), code=exc.code) from exc
+            return {
+                "notification_id": notification_id,
+                "state": doc["state"],
+                "acknowledged_at": doc.get("acknowledged_at"),
+                "changed": changed,
+            }
+
+        @router.get("/notifications/{notification_id}/aangifte.html", response_class=HTMLResponse)
+        async def aangifte_html(notification_id: str) -> HTMLResponse:
+            doc = await self._store.notification(notification_id)
+            found = (doc or {}).get("payload", {}).get("aangifte")
+            if doc is None or found is None:
+                raise Problem(404, "No aangifte for this notification", code="aangifte_not_found")
+            rendered = aangifte.render_html(
+                Aangifte.model_validate(found), case_id=doc["case_id"], notification_id=notification_id
             )
-            created = await self._store.create_notification(
-                {
-                    "_id": notification.notification_id,
-                    "case_id": event.case_id,
-                    "recipient": route.recipient.value,
-                    "level": event.level.value,
-                    "assessment_no": event.assessment_no,
-                    "state": NotificationState.SENT.value,
-                    "outbox": [
-                        outbox_entry(notification, source=self._source, topic=notify_topic(route.recipient)),
-                        outbox_entry(status, source=self._source),
-                    ],
-                }
-            )
-            if created:
-                log.info("notification_created", recipient=route.recipient.value, level=event.level.value)
-            await self._runtime.outbox.flush(self._store.notifications, notification.notification_id)
+            return HTMLResponse(rendered, headers={"Cache-Control": "no-store"})
+
+        @router.get("/followups/overdue")
+        async def overdue_followups() -> dict[str, Any]:
+            cases = await self._store.overdue_followups()
+            return {
+                "cases": [
+                    {
+                        "case_id": c["_id"],
+                        "level": c.get("level"),
+                        "police_notification_id": c.get("police_notification_id"),
+                        "followup_due_at": c.get("followup_due_at"),
+                        "flagged_at": c.get("followup_overdue_at"),
+                    }
+                    for c in cases
+                ]
+            }
+
+        return router

@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
+from shared.contracts.events import RiskLevel
+from shared.contracts.topics import Recipient
 from shared.settings import CommonSettings
+
+DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-not-for-production"  # noqa: S105 - dev mode only, refused otherwise
 
 
 class Settings(CommonSettings):
     port: int = Field(default=8083, validation_alias="WEERBAAR_NOTIFY_PORT")
+    ack_timeout_s: float = Field(default=900.0, gt=0, description="A notification needing ack is escalated after this")
+    escalate_levels: frozenset[RiskLevel] = Field(
+        default=frozenset({RiskLevel.CRITICAL}), description='JSON list, e.g. ["critical","high"]'
+    )
+    ack_max_resends: int = Field(default=3, ge=1, le=20, description="Re-sends (each escalated) before giving up")
+    followup_deadline_s: float = Field(
+        default=14 * 24 * 3600.0, gt=0, description="An aangifte without follow-up after this is flagged overdue"
+    )
+    sweep_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often due timers are looked for")
+    webhook_urls: dict[Recipient, str] = Field(
+        default_factory=dict, description='JSON object, e.g. {"burgemeester": "https://..."}'
+    )
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key for webhook signatures")
+    webhook_attempts: int = Field(default=6, ge=1, le=30)
+    webhook_backoff_s: float = Field(default=1.0, gt=0, le=300, description="First backoff; doubles per attempt")
+    webhook_max_backoff_s: float = Field(default=300.0, gt=0, le=3600)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    breaker_failures: int = Field(default=5, ge=1, le=100, description="Consecutive failures that open the circuit")
+    breaker_reset_s: float = Field(default=30.0, gt=0, le=3600, description="Open circuit waits this long to probe")
+
+    @model_validator(mode="after")
+    def _webhook_secret_outside_dev(self) -> Settings:
+        if self.webhook_secret is None:
+            if self.webhook_urls and not self.dev_mode:
+                raise ValueError("WEERBAAR_WEBHOOK_SECRET is required for webhooks when WEERBAAR_DEV_MODE is false")
+            object.__setattr__(self, "webhook_secret", SecretStr(DEV_WEBHOOK_SECRET))
+        return self
+
+    @property
+    def webhook_key(self) -> bytes:
+        assert self.webhook_secret is not None
+        return self.webhook_secret.get_secret_value().encode()

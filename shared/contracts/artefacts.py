@@ -16,6 +16,7 @@ from shared.contracts.events import (
     PoliceNotification,
     ReportStats,
 )
+from shared.contracts.notifications import RECIPIENT_MODELS, EscalationNotice
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
@@ -28,6 +29,8 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     NotificationAck,
     CaseFollowup,
     ReportStats,
+    *(m for m in RECIPIENT_MODELS.values() if m is not PoliceNotification),
+    EscalationNotice,
 )
 
 

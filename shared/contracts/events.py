@@ -10,6 +10,7 @@ from uuid import uuid4
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import topics
+from shared.contracts.aangifte import Aangifte
 from shared.contracts.incident import (
     BodyKind,
     Channel,
@@ -134,6 +135,7 @@ class NotificationState(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     ESCALATED = "escalated"
     FAILED = "failed"
+    FOLLOWUP_OVERDUE = "followup_overdue"
 
 
 class NotificationStatus(Event):
@@ -182,6 +184,7 @@ class Notification(Event):
     level: RiskLevel
     reasons: tuple[str, ...]
     policy_version: str
+    resend_no: int = Field(default=0, ge=0, description="0 for the first sending, +1 per re-send without ack")
 
 
 class PoliceNotification(Notification):
@@ -201,6 +204,12 @@ class PoliceNotification(Notification):
     description: str
     wants_aangifte: bool
     factors: tuple[Factor, ...]
+    body_kind: BodyKind | None = None
+    platform: str | None = None
+    reported_at: datetime | None = None
+    perpetrator: str | None = None
+    circumstances: tuple[str, ...] = ()
+    aangifte: Aangifte | None = Field(default=None, description="Pre-filled modelaangifte when one is wanted")
 
 
 class ReportCell(BaseModel):

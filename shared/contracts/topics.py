@@ -54,8 +54,11 @@ CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     NOTIFICATION_ACK,
     CASE_FOLLOWUP,
 )
+DELIVERY_DLQ_TOPICS: Final[tuple[str, ...]] = tuple(dlq_topic(notify_topic(r)) for r in Recipient)
+"""Where notify dead-letters a notification whose webhook delivery failed for good."""
 ALL_TOPICS: Final[tuple[str, ...]] = (
     *MAIN_TOPICS,
     *COMPACTED_TOPICS,
     *(dlq_topic(t) for t in CONSUMED_TOPICS),
+    *DELIVERY_DLQ_TOPICS,
 )

@@ -1,0 +1,174 @@
+"""What each recipient receives: one explicit model per recipient, holding only what its task needs.
+
+Data minimisation per recipient (see docs/liaisons.md for the reasoning):
+
+| recipient    | identity        | contact | free text | why                                                    |
+|--------------|-----------------|---------|-----------|--------------------------------------------------------|
+| police       | name            | yes     | yes       | takes the aangifte, assesses the threat                |
+| om           | pseudonym only  | no      | no        | prosecution decisions; identity comes via the police   |
+| jenv         | pseudonym only  | no      | no        | Bewaken en Beveiligen coordination; pseudonym links    |
+| burgemeester | name            | no      | no        | local protective measures concern a known person       |
+| bzk          | none            | no      | no        | programme monitoring: no personal data at all          |
+| otwb         | name            | yes     | no        | must reach the office holder to offer support          |
+| ccv          | name            | yes     | no        | must reach the office holder to offer a security scan  |
+
+BZK gets neither the body code nor gender: a role with a municipality code identifies a burgemeester, and gender narrows
+small populations further; it gets the month, not the moment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.contracts import topics
+from shared.contracts.aangifte import Qualification
+from shared.contracts.events import Factor, Notification, PoliceNotification
+from shared.contracts.incident import BodyKind, Channel, IncidentType, ReporterKind, Role
+from shared.contracts.topics import Recipient
+
+__all__ = [
+    "RECIPIENT_MODELS",
+    "BurgemeesterNotification",
+    "BzkNotification",
+    "CcvNotification",
+    "EscalationNotice",
+    "JenvNotification",
+    "Notification",
+    "OmNotification",
+    "OtwbNotification",
+    "PoliceNotification",
+]
+
+
+class OmNotification(Notification):
+    """OM: the case facts and their indicative qualification; no identity, no contact, no free text."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.om.v1"
+    topic: ClassVar[str] = topics.notify_topic(Recipient.OM)
+
+    office_holder_ref: str = Field(description="Keyed pseudonym: links repeat cases, never a name")
+    office_holder_role: Role
+    body_kind: BodyKind
+    body_code: str
+    incident_types: tuple[IncidentType, ...]
+    channel: Channel
+    platform: str | None
+    occurred_at: datetime
+    reported_at: datetime
+    perpetrator: str
+    circumstances: tuple[str, ...]
+    qualifications: tuple[Qualification, ...]
+    wants_aangifte: bool
+    factors: tuple[Factor, ...]
+
+
+class JenvNotification(Notification):
+    """JenV (Bewaken en Beveiligen): who is threatened by role and body, how seriously, and why."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.jenv.v1"
+    topic: ClassVar[str] = topics.notify_topic(Recipient.JENV)
+
+    office_holder_ref: str = Field(description="Keyed pseudonym: links repeat cases, never a name")
+    office_holder_role: Role
+    body_kind: BodyKind
+    body_code: str
+    incident_types: tuple[IncidentType, ...]
+    channel: Channel
+    occurred_at: datetime
+    home_involved: bool
+    meeting_related: bool
+    factors: tuple[Factor, ...]
+
+
+class BurgemeesterNotification(Notification):
+    """Burgemeester: what local measures need (whom, where it happens); no contact details, no free text."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.burgemeester.v1"
+    topic: ClassVar[str] = topics.notify_topic(Recipient.BURGEMEESTER)
+
+    office_holder_name: str
+    office_holder_role: Role
+    body_kind: BodyKind
+    body_code: str
+    incident_types: tuple[IncidentType, ...]
+    channel: Channel
+    occurred_at: datetime
+    home_involved: bool
+    meeting_related: bool
+    factors: tuple[Factor, ...]
+
+
+class BzkNotification(Notification):
+    """BZK: no personal data at all; only category, role, kind of body, level and month."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.bzk.v1"
+    topic: ClassVar[str] = topics.notify_topic(Recipient.BZK)
+
+    office_holder_role: Role
+    body_kind: BodyKind
+    incident_types: tuple[IncidentType, ...]
+    online: bool
+    occurred_month: str = Field(pattern=r"^\d{4}-\d{2}$")
+
+
+class OtwbNotification(Notification):
+    """OTWB: how to reach the office holder with a support offer, and what happened in categories."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.otwb.v1"
+    topic: ClassVar[str] = topics.notify_topic(Recipient.OTWB)
+
+    office_holder_name: str
+    office_holder_role: Role
+    body_kind: BodyKind
+    body_code: str
+    contact_email: str | None
+    contact_phone: str | None
+    reported_by: ReporterKind
+    reported_by_organisation: str | None
+    incident_types: tuple[IncidentType, ...]
+    channel: Channel
+    occurred_at: datetime
+    impact_on_functioning: bool
+    wants_aangifte: bool
+
+
+class CcvNotification(Notification):
+    """CCV: how to reach the office holder for a security scan, and which exposure to look at."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.ccv.v1"
+    topic: ClassVar[str] = topics.notify_topic(Recipient.CCV)
+
+    office_holder_name: str
+    office_holder_role: Role
+    body_code: str
+    contact_email: str | None
+    contact_phone: str | None
+    home_involved: bool
+    home_visited: bool
+    family_targeted: bool
+    digital_exposure: bool
+
+
+class EscalationNotice(Notification):
+    """To the OTWB duty officer and JenV: a recipient did not acknowledge a notification in time."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.escalation.v1"
+
+    escalated_notification_id: str
+    silent_recipient: Recipient
+    first_sent_at: datetime
+    ack_timeout_s: float
+
+
+RECIPIENT_MODELS: dict[Recipient, type[Notification]] = {
+    Recipient.POLICE: PoliceNotification,
+    Recipient.OM: OmNotification,
+    Recipient.JENV: JenvNotification,
+    Recipient.BURGEMEESTER: BurgemeesterNotification,
+    Recipient.BZK: BzkNotification,
+    Recipient.OTWB: OtwbNotification,
+    Recipient.CCV: CcvNotification,
+}
