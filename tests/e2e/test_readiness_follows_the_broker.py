@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.samples import unique_body
 from tests.support.services import SERVICES, RunningServices
 
 pytestmark = [pytest.mark.e2e, pytest.mark.disruptive]
@@ -46,8 +47,18 @@ def test_readiness_turns_503_without_the_broker_and_200_when_it_returns(services
     os.kill(kafka_pid, signal.SIGTERM)
     try:
         went_down = _wait_all(services, 503, 30)
+        # A report accepted while the broker is down is stored with its event and published once it returns.
+        accepted = httpx.post(services.url("intake") + "/v1/incidents", json=unique_body(), timeout=15)
+        assert accepted.status_code == 201, accepted.text
     finally:
         subprocess.run([STACK, "up"], check=True, capture_output=True)
     came_back = _wait_all(services, 200, 90)
     assert all(proc.poll() is None for proc in services.processes.values()), "no service was restarted"
+    case_id = accepted.json()["case_id"]
+    deadline = time.monotonic() + 60
+    status = ""
+    while time.monotonic() < deadline and status not in ("triaged", "notified"):
+        status = httpx.get(services.url("intake") + f"/v1/cases/{case_id}", timeout=8).json()["status"]
+        time.sleep(0.5)
+    assert status in ("triaged", "notified"), f"report accepted during the outage is still {status}"
     print(f"readiness: 503 after {went_down:.1f} s, 200 again {came_back:.1f} s after the broker returned")
