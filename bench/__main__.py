@@ -1,0 +1,157 @@
+"""`python -m bench` (make bench): measure, print a table, write JSON to .artifacts/bench/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bench import ceilings
+from bench.acute import run_acute
+from bench.config import ROOT, BenchSettings
+from bench.http_load import closed_loop, fixed_rate
+from bench.pipeline import routine_records, run_pipeline
+
+console = Console()
+
+
+def service_rss_mb(state_dir: Path) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pid_file in sorted((state_dir / "pids").glob("svc-*.pid")):
+        status = Path(f"/proc/{pid_file.read_text().strip()}/status")
+        if status.exists():
+            line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
+            out[pid_file.stem.removeprefix("svc-")] = int(line.split()[1]) / 1024
+    return out
+
+
+async def measure(settings: BenchSettings) -> dict[str, Any]:
+    size = len(routine_records(1, "size")[0].value)
+    results: dict[str, Any] = {"record_bytes": size, "records": settings.bench_records}
+    with Progress(console=console) as progress:
+        step = progress.add_task("ceilings", total=4)
+        topic = await ceilings.fresh_topic(settings.kafka_bootstrap, "kafka-perf")
+        results["kafka_producer_perf"] = ceilings.kafka_producer_perf(settings, topic, size)
+        progress.advance(step)
+        results["kafka_consumer_perf"] = ceilings.kafka_consumer_perf(settings, topic)
+        progress.advance(step)
+        raw_topic = await ceilings.fresh_topic(settings.kafka_bootstrap, "raw")
+        payload = routine_records(1, "payload")[0].value
+        results["raw_aiokafka_producer"] = await ceilings.raw_producer(settings, raw_topic, payload)
+        progress.advance(step)
+        relay = subprocess.run(
+            [sys.executable, "-m", "bench.relay_proc", raw_topic, str(settings.bench_records)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            timeout=settings.bench_timeout_s,
+        )
+        relay_out = json.loads(relay.stdout.strip().splitlines()[-1])
+        results["raw_relay"] = relay_out["rate"]
+        results["raw_relay_rss_mb"] = relay_out["rss_mb"]
+        progress.advance(step)
+
+        pipeline = await run_pipeline(settings, progress)
+        results["pipeline"] = {
+            "inject_s": pipeline.inject_s,
+            "done_s": pipeline.done_s,
+            "rates": {stage: pipeline.rate(stage) for stage in pipeline.done_s},
+            "end_to_end_rate": pipeline.end_to_end_rate,
+        }
+        results["rss_mb"] = service_rss_mb(settings.state_dir)
+
+        loop = await closed_loop(settings)
+        results["http_closed_loop"] = {
+            "rate": loop.rate,
+            "p50_ms": loop.p50,
+            "p99_ms": loop.pct(0.99),
+            "errors": loop.errors,
+            "concurrency": settings.bench_http_concurrency,
+        }
+        steady = await fixed_rate(settings)
+        results["http_fixed_rate"] = {
+            "offered_rate": settings.bench_http_rate,
+            "achieved_rate": steady.rate,
+            "p50_ms": steady.p50,
+            "p99_ms": steady.pct(0.99),
+            "errors": steady.errors,
+        }
+        acute = await run_acute(settings, progress)
+        results["acute"] = {
+            "backlog": acute.backlog,
+            "p50_ms": acute.pct(0.5),
+            "p99_ms": acute.pct(0.99),
+            "timeouts": acute.timeouts,
+            "probes": settings.bench_acute_probes,
+        }
+    return results
+
+
+def table(results: dict[str, Any]) -> Table:
+    relay = results["raw_relay"]
+    out = Table(
+        "measure",
+        "value",
+        "÷ raw relay",
+        "target",
+        title=f"weerbaar bench ({results['records']} records of {results['record_bytes']} B)",
+    )
+    out.add_row("Kafka ProducerPerformance", f"{results['kafka_producer_perf']:,.0f} rec/s", "", "ceiling")
+    out.add_row("Kafka ConsumerPerformance", f"{results['kafka_consumer_perf']:,.0f} rec/s", "", "ceiling")
+    out.add_row("raw aiokafka producer", f"{results['raw_aiokafka_producer']:,.0f} rec/s", "", "ceiling")
+    out.add_row("raw aiokafka relay (1 hop)", f"{relay:,.0f} rec/s", "1.00", "baseline")
+    for stage, rate in results["pipeline"]["rates"].items():
+        out.add_row(f"weerbaar {stage}", f"{rate:,.0f} cases/s", f"{rate / relay:.2f}", "≥ 0.50")
+    e2e = results["pipeline"]["end_to_end_rate"]
+    out.add_row("weerbaar end to end", f"{e2e:,.0f} cases/s", f"{e2e / relay:.2f}", "≥ 0.25")
+    loop = results["http_closed_loop"]
+    out.add_row(
+        f"HTTP intake ({loop['concurrency']} clients)",
+        f"{loop['rate']:,.0f} req/s",
+        "",
+        f"p50 {loop['p50_ms']:.0f} ms, p99 {loop['p99_ms']:.0f} ms",
+    )
+    fixed = results["http_fixed_rate"]
+    out.add_row(
+        f"HTTP intake at {fixed['offered_rate']:.0f} req/s", f"p99 {fixed['p99_ms']:.0f} ms", "", "p99 ≤ 100 ms"
+    )
+    acute = results["acute"]
+    out.add_row(
+        f"acute → police (backlog {acute['backlog']:,})",
+        f"p50 {acute['p50_ms']:.0f} ms, p99 {acute['p99_ms']:.0f} ms, {acute['timeouts']} timeouts",
+        "",
+        "p99 ≤ 500 ms",
+    )
+    base_rss = results["raw_relay_rss_mb"]
+    for service, rss in results["rss_mb"].items():
+        out.add_row(f"RSS {service}", f"{rss:.0f} MB", f"{rss / base_rss:.2f}", "")
+    out.add_row("RSS raw relay", f"{base_rss:.0f} MB", "1.00", "baseline")
+    return out
+
+
+def main() -> None:
+    settings = BenchSettings()
+    started = time.perf_counter()
+    results = asyncio.run(measure(settings))
+    results["seconds"] = time.perf_counter() - started
+    results["at"] = datetime.now(UTC).isoformat()
+    console.print(table(results))
+    settings.bench_out.mkdir(parents=True, exist_ok=True)
+    path = settings.bench_out / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps(results, indent=2))
+    (settings.bench_out / "latest.json").write_text(json.dumps(results, indent=2))
+    console.print(f"written {path.relative_to(ROOT)} in {results['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Benchmark settings (``WEERBAAR_BENCH_*`` plus the stack's endpoints)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class BenchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WEERBAAR_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = "localhost:9092"
+    mongodb_uri: str = "mongodb://localhost:27017"
+    mongodb_db: str = "weerbaar"
+    intake_port: int = 8081
+    bench_records: int = Field(default=5_000, ge=100, description="Records per ceiling and end-to-end run")
+    bench_http_requests: int = Field(default=1_000, ge=50)
+    bench_http_concurrency: int = Field(default=16, ge=1)
+    bench_http_rate: float = Field(default=200.0, gt=0, description="Fixed request rate for the latency target")
+    bench_http_seconds: float = Field(default=10.0, gt=0)
+    bench_backlog: int = Field(default=20_000, ge=0, description="Routine reports in flight for the acute probe")
+    bench_acute_probes: int = Field(default=20, ge=1)
+    bench_timeout_s: float = Field(default=240.0, gt=0, description="Longest wait for one phase")
+    state_dir: Path = ROOT / ".stack"
+    bench_out: Path = ROOT / ".artifacts" / "bench"

@@ -1,0 +1,93 @@
+"""weerbaar end to end: reports injected on incident.reported until triaged, notified, counted and in the case file."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
+from rich.progress import Progress
+
+from bench.config import BenchSettings
+from shared.contracts.envelope import Record, to_record
+from shared.contracts.events import IncidentReported, ReportSource
+from shared.contracts.incident import IncidentReport
+from shared.mongo import Document
+from weerbaar import demo
+
+# What "done" means per service, counted in the store: (collection, filter on the bench's case-id prefix).
+STAGES: dict[str, tuple[str, Callable[[str], Document]]] = {
+    "triage": ("triage_assessments", lambda p: {"_id": {"$regex": f"^{p}"}}),
+    "notify": ("notify_notifications", lambda p: {"case_id": {"$regex": f"^{p}"}, "recipient": "bzk"}),
+    "reporting": ("reporting_facts", lambda p: {"_id": {"$regex": f"^{p}"}}),
+    "intake (case view)": ("cases", lambda p: {"_id": {"$regex": f"^{p}"}, "status": "notified"}),
+}
+
+
+def routine_records(count: int, prefix: str, *, seed: int = 7) -> list[Record]:
+    """Realistic routine reports from a bulk feed, one case each (acute ones excluded)."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    records = []
+    for i in range(count):
+        report = IncidentReport.model_validate(demo.incident(rng, now=now, acute=False))
+        event = IncidentReported(case_id=f"{prefix}{i:07d}", source=ReportSource.BULK, report=report)
+        records.append(to_record(event, source="/bench/feed"))
+    return records
+
+
+async def send_all(bootstrap: str, records: list[Record]) -> float:
+    """Publish records as fast as the client allows; returns the seconds it took."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        futures = [await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers.items())) for r in records]
+        await asyncio.gather(*futures)
+        return time.perf_counter() - started
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class PipelineResult:
+    records: int
+    inject_s: float
+    done_s: dict[str, float] = field(default_factory=dict)
+
+    def rate(self, stage: str) -> float:
+        return self.records / self.done_s[stage] if stage in self.done_s else 0.0
+
+    @property
+    def end_to_end_rate(self) -> float:
+        return self.records / max(self.done_s.values()) if len(self.done_s) == len(STAGES) else 0.0
+
+
+async def run_pipeline(settings: BenchSettings, progress: Progress) -> PipelineResult:
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    records = routine_records(settings.bench_records, prefix)
+    client: AsyncMongoClient[Document] = AsyncMongoClient(settings.mongodb_uri)
+    db = client[settings.mongodb_db]
+    tasks = {stage: progress.add_task(f"weerbaar: {stage}", total=len(records)) for stage in STAGES}
+    started = time.perf_counter()
+    result = PipelineResult(records=len(records), inject_s=await send_all(settings.kafka_bootstrap, records))
+    try:
+        deadline = started + settings.bench_timeout_s
+        while len(result.done_s) < len(STAGES) and time.perf_counter() < deadline:
+            for stage, (collection, flt) in STAGES.items():
+                if stage in result.done_s:
+                    continue
+                done = await db[collection].count_documents(flt(prefix))
+                progress.update(tasks[stage], completed=done)
+                if done >= len(records):
+                    result.done_s[stage] = time.perf_counter() - started
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+    return result
