@@ -99,7 +99,7 @@ def test_critical_case_reaches_police_om_jenv_and_burgemeester(policy: Policy) -
 
 def test_high_risk_with_a_weapon_reaches_the_om_without_being_critical(policy: Policy) -> None:
     report = _report(
-        **{**QUIET, "incident.types": ["threat"], "incident.description": "Ik kom langs met een mes."},
+        **{**QUIET, "incident.types": ["intimidation"], "incident.description": "Ik kom langs met een mes."},
     )
     assessment = _assess(report, policy)
     assert assessment.level is RiskLevel.HIGH

@@ -60,7 +60,7 @@ def test_repeated_incidents_over_several_channels_raise_the_level(policy: Policy
 def test_a_more_serious_incident_after_earlier_ones_is_escalation(policy: Policy) -> None:
     serious = _report(**{"incident.types": ["threat"], "incident.description": "Ik weet je adres, ik kom langs."})
     escalated = domain.assess(serious, [_earlier(20, Channel.ONLINE)], policy)
-    steady = domain.assess(serious, [_earlier(20, Channel.ONLINE, RiskLevel.HIGH)], policy)
+    steady = domain.assess(serious, [_earlier(20, Channel.ONLINE, RiskLevel.CRITICAL)], policy)
     assert "escalation" in _codes(escalated)
     assert "escalation" not in _codes(steady)
 
