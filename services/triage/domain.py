@@ -1,41 +1,46 @@
-"""Risk assessment and routing: pure decisions from a report, no I/O.
+"""Risk assessment: pure decisions from a report, the office holder's history and the policy. No I/O.
 
-This first policy is deliberately small; the versioned policy file replaces it (issue 4).
+A factor fires when any of its triggers does and counts its weight once; the score is the sum; the level is the
+highest threshold reached. A re-assessment may raise the level but never silently lowers it.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from shared.contracts.events import Factor, RiskLevel, Route
-from shared.contracts.incident import Channel, IncidentReport, IncidentType
-from shared.contracts.topics import Recipient
+from services.triage.policy import FollowupRule, Policy
+from services.triage.routing import route
+from services.triage.signals import normalise, report_triggers
+from shared.contracts.events import CaseFollowup, Factor, RiskLevel, Route
+from shared.contracts.incident import BodyKind, Channel, IncidentReport, IncidentType
 
-POLICY_VERSION = "skeleton-1"
+LEVEL_HELD = "level_held"
+_RANK = {level: rank for rank, level in enumerate(RiskLevel)}
 
-_INDICATOR_WEIGHTS: dict[str, tuple[float, str]] = {
-    "home_visited": (40, "The office holder's home was visited: approach behaviour is the strongest warning sign"),
-    "approach_intent": (30, "Stated intent to approach the office holder"),
-    "weapon_mentioned": (30, "A weapon was mentioned"),
-    "home_address_known": (25, "The perpetrator knows the home address"),
-    "repeated_contact": (15, "Repeated contact"),
-    "multiple_channels": (10, "Contact over several channels"),
-    "family_targeted": (15, "Family members are targeted"),
-    "explicit_threat": (15, "An explicit threat was made (weak predictor on its own)"),
-}
-_TYPE_WEIGHTS: dict[IncidentType, tuple[float, str]] = {
-    IncidentType.PHYSICAL_VIOLENCE: (40, "Physical violence took place"),
-    IncidentType.HOME_VISIT: (30, "A visit to the home"),
-    IncidentType.STALKING: (20, "Stalking (art. 285b Sr)"),
-    IncidentType.DOXING: (15, "Personal data spread to intimidate (art. 285d Sr)"),
-    IncidentType.THREAT: (10, "Threat (art. 285 Sr)"),
-}
-_THRESHOLDS: tuple[tuple[float, RiskLevel], ...] = (
-    (70, RiskLevel.CRITICAL),
-    (45, RiskLevel.HIGH),
-    (20, RiskLevel.MEDIUM),
-    (0, RiskLevel.LOW),
-)
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """An earlier incident against the same office holder, as triage keeps it: codes and pseudonyms only."""
+
+    case_id: str
+    event_id: str
+    occurred_at: datetime
+    channel: Channel
+    level: RiskLevel
+    types: tuple[IncidentType, ...]
+    perpetrator_repeat: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingFacts:
+    """What routing needs besides the level and the factors."""
+
+    wants_aangifte: bool
+    body_kind: BodyKind
+    body_code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,51 +50,135 @@ class Assessment:
     score: float
     factors: tuple[Factor, ...]
     routes: tuple[Route, ...]
+    computed_level: RiskLevel
+    previous_level: RiskLevel | None = None
+
+    @property
+    def level_held(self) -> bool:
+        return self.level is not self.computed_level
 
 
-def score_factors(report: IncidentReport) -> tuple[Factor, ...]:
-    """Every factor that contributes, with its weight and why."""
-    factors: list[Factor] = []
-    indicators = report.incident.indicators.model_dump()
-    for code, (weight, why) in _INDICATOR_WEIGHTS.items():
-        if indicators.get(code):
-            factors.append(Factor(code=f"indicator.{code}", weight=weight, explanation=why))
-    for incident_type in report.incident.types:
-        if incident_type in _TYPE_WEIGHTS:
-            weight, why = _TYPE_WEIGHTS[incident_type]
-            factors.append(Factor(code=f"type.{incident_type.value}", weight=weight, explanation=why))
-    if report.incident.impact_on_functioning:
-        factors.append(Factor(code="impact.functioning", weight=5, explanation="Affects how the office holder works"))
-    return tuple(factors)
+def level_for(score: float, policy: Policy) -> RiskLevel:
+    """The highest level whose threshold the score reaches."""
+    return max((level for level in RiskLevel if score >= policy.threshold(level)), key=_RANK.__getitem__)
 
 
-def level_for(score: float) -> RiskLevel:
-    return next(level for threshold, level in _THRESHOLDS if score >= threshold)
+def rank(level: RiskLevel) -> int:
+    return _RANK[level]
 
 
-def route(report: IncidentReport, level: RiskLevel) -> tuple[Route, ...]:
-    """Who must act, and why."""
-    routes = [
-        Route(recipient=Recipient.OTWB, reason="Every case: offer support and aftercare"),
-        Route(recipient=Recipient.BZK, reason="Every case: programme monitoring, without personal data"),
-    ]
-    if report.wants_aangifte or level in (RiskLevel.HIGH, RiskLevel.CRITICAL):
-        why = "The office holder wants to file an aangifte" if report.wants_aangifte else f"Risk level {level}"
-        routes.append(Route(recipient=Recipient.POLICE, reason=why))
-    if level in (RiskLevel.HIGH, RiskLevel.CRITICAL):
-        routes.append(Route(recipient=Recipient.BURGEMEESTER, reason=f"Risk level {level}: local measures"))
-    if level is RiskLevel.CRITICAL:
-        routes.append(Route(recipient=Recipient.OM, reason="Critical: concrete criminal threat"))
-        routes.append(Route(recipient=Recipient.JENV, reason="Critical: Bewaken en Beveiligen coordination"))
-    indicators = report.incident.indicators
-    if indicators.home_address_known or indicators.home_visited or report.incident.channel is Channel.AT_HOME:
-        routes.append(Route(recipient=Recipient.CCV, reason="The home is involved: offer a security scan"))
-    return tuple(routes)
+def _factors(policy: Policy, fired: Mapping[str, tuple[str, ...]]) -> list[Factor]:
+    factors = []
+    for spec in policy.factors:
+        matched: list[str] = []
+        for trigger in spec.triggers:
+            if trigger in fired:
+                kind, _, _ = trigger.partition(":")
+                matched += [f"text:{rule_id}" for rule_id in fired[trigger]] if kind == "text" else [trigger]
+        if matched:
+            factors.append(
+                Factor(code=spec.code, weight=spec.weight, explanation=spec.explanation, matched=tuple(matched))
+            )
+    return factors
 
 
-def assess(report: IncidentReport) -> Assessment:
-    """Score a report factor by factor, pick a level and the recipients."""
-    factors = score_factors(report)
-    score = float(sum(f.weight for f in factors))
-    level = level_for(score)
-    return Assessment(POLICY_VERSION, level, score, factors, route(report, level))
+def _score(factors: Sequence[Factor]) -> float:
+    return float(sum(f.weight for f in factors))
+
+
+def history_triggers(
+    history: Sequence[HistoryEntry], *, occurred_at: datetime, channel: Channel, level_now: RiskLevel, policy: Policy
+) -> dict[str, tuple[str, ...]]:
+    """History signals: earlier incidents within the window, repeated, over several channels, escalating."""
+    window = timedelta(days=policy.history.window_days)
+    earlier = [entry for entry in history if abs(occurred_at - entry.occurred_at) <= window]
+    fired: dict[str, tuple[str, ...]] = {}
+    if not earlier:
+        return fired
+    fired["history:prior_incident"] = ()
+    if len(earlier) >= policy.history.repeated_min_earlier:
+        fired["history:repeated"] = ()
+    if len({entry.channel for entry in earlier} | {channel}) >= policy.history.several_channels_min:
+        fired["history:several_channels"] = ()
+    if rank(level_now) > max(rank(entry.level) for entry in earlier):
+        fired["history:escalation"] = ()
+    return fired
+
+
+def _hold(
+    policy: Policy, factors: list[Factor], computed: RiskLevel, previous: RiskLevel | None
+) -> tuple[RiskLevel, list[Factor]]:
+    """Keep the previous level when the new one is lower, and say so."""
+    kept = [f for f in factors if f.code != LEVEL_HELD]
+    if previous is None or rank(computed) >= rank(previous):
+        return computed, kept
+    held = Factor(
+        code=LEVEL_HELD,
+        weight=0,
+        explanation=f"{policy.level_held_explanation} (berekend: {computed}, gehandhaafd: {previous})",
+        matched=(f"previous_level:{previous}",),
+    )
+    return previous, [*kept, held]
+
+
+def _decide(policy: Policy, factors: list[Factor], facts: RoutingFacts, previous: RiskLevel | None) -> Assessment:
+    score = _score(factors)
+    computed = level_for(score, policy)
+    level, factors = _hold(policy, factors, computed, previous)
+    routes = route(
+        policy,
+        level=level,
+        factor_codes={f.code for f in factors},
+        wants_aangifte=facts.wants_aangifte,
+        body_kind=facts.body_kind,
+        body_code=facts.body_code,
+    )
+    return Assessment(policy.version, level, score, tuple(factors), routes, computed, previous)
+
+
+def routing_facts(report: IncidentReport) -> RoutingFacts:
+    body = report.office_holder.body
+    return RoutingFacts(wants_aangifte=report.wants_aangifte, body_kind=body.kind, body_code=body.code)
+
+
+def assess(
+    report: IncidentReport,
+    history: Sequence[HistoryEntry],
+    policy: Policy,
+    *,
+    previous: RiskLevel | None = None,
+) -> Assessment:
+    """Score a report with the office holder's earlier incidents; keep ``previous`` if the new level is lower."""
+    fired = report_triggers(report, policy)
+    level_now = level_for(_score(_factors(policy, fired)), policy)
+    fired |= history_triggers(
+        history,
+        occurred_at=report.incident.occurred_at,
+        channel=report.incident.channel,
+        level_now=level_now,
+        policy=policy,
+    )
+    return _decide(policy, _factors(policy, fired), routing_facts(report), previous)
+
+
+def followup_rule(followup: CaseFollowup, policy: Policy) -> FollowupRule | None:
+    """The policy rule by which this follow-up changes the picture; ``None`` when it is informational."""
+    outcome = normalise(followup.outcome)
+    for rule in policy.followups:
+        if rule.kind is followup.kind and (rule.outcome_pattern is None or re.search(rule.outcome_pattern, outcome)):
+            return rule
+    return None
+
+
+def reassess_on_followup(
+    rule: FollowupRule,
+    *,
+    factors: Sequence[Factor],
+    previous: RiskLevel,
+    facts: RoutingFacts,
+    policy: Policy,
+) -> Assessment:
+    """Add the follow-up's factor to the case's factors and decide again; the level never drops."""
+    added = Factor(code=rule.code, weight=rule.weight, explanation=rule.explanation, matched=(f"followup:{rule.id}",))
+    kept = [f for f in factors if f.code not in (rule.code, LEVEL_HELD)]
+    return _decide(policy, [*kept, added], facts, previous)

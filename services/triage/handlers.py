@@ -1,13 +1,17 @@
-"""Triage's subscribers: assess each reported incident and publish the decision."""
+"""Triage's subscribers: assess each reported incident and each follow-up that changes the picture."""
 
 from __future__ import annotations
 
 import structlog
 
 from services.triage import domain
-from services.triage.store import AssessmentStore
-from shared.contracts.events import CaseFacts, CaseTriaged, IncidentReported
-from shared.contracts.topics import CASE_TRIAGED, INCIDENT_REPORTED
+from services.triage.domain import Assessment, HistoryEntry, RoutingFacts
+from services.triage.errors import CaseNotYetAssessed
+from services.triage.policy import Policy
+from services.triage.store import AssessmentStore, HistoryStore
+from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, Factor, IncidentReported, RiskLevel
+from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, INCIDENT_REPORTED
+from shared.mongo import Document
 from shared.outbox import outbox_entry
 from shared.pseudonym import office_holder_ref
 from shared.runtime import Runtime
@@ -32,49 +36,120 @@ def facts_of(event: IncidentReported, *, pseudonym_key: bytes) -> CaseFacts:
     )
 
 
+def _state(assessment: Assessment, number: int, facts: CaseFacts) -> Document:
+    """What triage keeps per case: enough to re-assess on a follow-up, nothing personal."""
+    return {
+        "assessment_no": number,
+        "level": assessment.level.value,
+        "computed_level": assessment.computed_level.value,
+        "score": assessment.score,
+        "policy_version": assessment.policy_version,
+        "factors": [f.model_dump(mode="json") for f in assessment.factors],
+        "facts": facts.model_dump(mode="json"),
+    }
+
+
 class TriageHandlers:
-    def __init__(self, runtime: Runtime, store: AssessmentStore) -> None:
+    def __init__(self, runtime: Runtime, store: AssessmentStore, history: HistoryStore, policy: Policy) -> None:
         self._runtime = runtime
         self._store = store
+        self._history = history
+        self._policy = policy
         self._source = f"/weerbaar/{runtime.service}"
 
     def register(self) -> None:
         self._runtime.produces(CASE_TRIAGED, CaseTriaged, "Risk assessment with explained factors and routes")
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported)
+        self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_case_followup)
 
     async def on_incident_reported(self, event: IncidentReported) -> None:
         current = await self._store.load(event.case_id)
         if current and event.event_id in current.get("processed", []):
             log.info("duplicate_event_skipped")
         else:
-            assessment = domain.assess(event.report)
-            number = int(current["assessment_no"]) + 1 if current else 1
-            triaged = CaseTriaged(
-                case_id=event.case_id,
-                assessment_no=number,
-                policy_version=assessment.policy_version,
-                level=assessment.level,
-                score=assessment.score,
-                factors=assessment.factors,
-                routes=assessment.routes,
-                facts=facts_of(event, pseudonym_key=self._runtime.settings.pseudonym_secret),
+            facts = facts_of(event, pseudonym_key=self._runtime.settings.pseudonym_secret)
+            earlier = await self._history.earlier(
+                facts.office_holder_ref,
+                around=facts.occurred_at,
+                window_days=self._policy.history.window_days,
+                exclude_event=event.event_id,
             )
-            await self._store.save(
+            previous = RiskLevel(current["level"]) if current else None
+            assessment = domain.assess(event.report, earlier, self._policy, previous=previous)
+            entry = HistoryEntry(
                 case_id=event.case_id,
-                expected_version=int(current["version"]) if current else 0,
-                state={
-                    "assessment_no": number,
-                    "level": assessment.level.value,
-                    "score": assessment.score,
-                    "policy_version": assessment.policy_version,
-                },
                 event_id=event.event_id,
-                outbox=[outbox_entry(triaged, source=self._source)],
+                occurred_at=facts.occurred_at,
+                channel=facts.channel,
+                level=assessment.computed_level,
+                types=facts.types,
+                perpetrator_repeat=event.report.incident.perpetrator == "repeat",
             )
-            log.info(
-                "case_triaged",
-                level=assessment.level.value,
-                score=assessment.score,
-                routes=[r.recipient.value for r in assessment.routes],
-            )
+            await self._history.record(entry, office_holder_ref=facts.office_holder_ref)
+            await self._save(event.case_id, event.event_id, current, assessment, facts, trigger="incident")
         await self._runtime.outbox.flush(self._store.collection, event.case_id)
+
+    async def on_case_followup(self, event: CaseFollowup) -> None:
+        rule = domain.followup_rule(event, self._policy)
+        if rule is None:
+            log.info("followup_informational", kind=event.kind.value)
+            return
+        current = await self._store.load(event.case_id)
+        if current is None:
+            raise CaseNotYetAssessed(f"case {event.case_id} has no assessment yet")
+        if event.event_id in current.get("processed", []):
+            log.info("duplicate_event_skipped")
+        else:
+            facts = CaseFacts.model_validate(current["facts"])
+            assessment = domain.reassess_on_followup(
+                rule,
+                factors=[Factor.model_validate(f) for f in current["factors"]],
+                previous=RiskLevel(current["level"]),
+                facts=RoutingFacts(
+                    wants_aangifte=facts.wants_aangifte, body_kind=facts.body_kind, body_code=facts.body_code
+                ),
+                policy=self._policy,
+            )
+            await self._save(event.case_id, event.event_id, current, assessment, facts, trigger="followup")
+        await self._runtime.outbox.flush(self._store.collection, event.case_id)
+
+    async def _save(
+        self,
+        case_id: str,
+        event_id: str,
+        current: Document | None,
+        assessment: Assessment,
+        facts: CaseFacts,
+        *,
+        trigger: str,
+    ) -> None:
+        number = int(current["assessment_no"]) + 1 if current else 1
+        triaged = CaseTriaged(
+            case_id=case_id,
+            assessment_no=number,
+            policy_version=assessment.policy_version,
+            level=assessment.level,
+            score=assessment.score,
+            factors=assessment.factors,
+            routes=assessment.routes,
+            facts=facts,
+            trigger="followup" if trigger == "followup" else "incident",
+            previous_level=assessment.previous_level,
+            level_held=assessment.level_held,
+        )
+        await self._store.save(
+            case_id=case_id,
+            expected_version=int(current["version"]) if current else 0,
+            state=_state(assessment, number, facts),
+            event_id=event_id,
+            outbox=[outbox_entry(triaged, source=self._source)],
+        )
+        log.info(
+            "case_triaged",
+            trigger=trigger,
+            assessment_no=number,
+            level=assessment.level.value,
+            computed_level=assessment.computed_level.value,
+            score=assessment.score,
+            routes=[r.recipient.value for r in assessment.routes],
+        )

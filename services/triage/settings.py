@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
+from services.triage.policy import DEFAULT_POLICY_PATH
 from shared.settings import CommonSettings
 
 
 class Settings(CommonSettings):
     port: int = Field(default=8082, validation_alias="WEERBAAR_TRIAGE_PORT")
+    policy_path: Path = Field(
+        default=DEFAULT_POLICY_PATH,
+        validation_alias="WEERBAAR_TRIAGE_POLICY",
+        description="The risk policy (YAML) to assess with; validated at start-up",
+    )

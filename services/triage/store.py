@@ -1,12 +1,22 @@
-"""Triage's assessments collection: one document per case, with its outbox."""
+"""Triage's collections: one assessment document per case (with its outbox), and incident history per office holder.
+
+Only non-personal data is stored: pseudonyms, codes, levels and factor explanations from the policy — never names,
+contact details or the free text of a report.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from services.triage.domain import HistoryEntry
 from services.triage.errors import ConcurrentAssessment
+from shared.contracts.events import RiskLevel
+from shared.contracts.incident import Channel, IncidentType
 from shared.errors import TransientError
 from shared.mongo import Document
 
@@ -45,3 +55,55 @@ class AssessmentStore:
         )
         if result.matched_count != 1:
             raise ConcurrentAssessment("assessment changed concurrently")
+
+
+def _entry(doc: Document) -> HistoryEntry:
+    return HistoryEntry(
+        case_id=doc["case_id"],
+        event_id=doc["_id"],
+        occurred_at=doc["occurred_at"],
+        channel=Channel(doc["channel"]),
+        level=RiskLevel(doc["level"]),
+        types=tuple(IncidentType(t) for t in doc["types"]),
+        perpetrator_repeat=bool(doc.get("perpetrator_repeat", False)),
+    )
+
+
+class HistoryStore:
+    """Earlier incidents per office holder (keyed pseudonym), one document per incident event."""
+
+    def __init__(self, db: AsyncDatabase[Document], *, limit: int = 500) -> None:
+        self.collection: AsyncCollection[Document] = db["triage_history"]
+        self._limit = limit
+
+    async def ensure_indexes(self) -> None:
+        try:
+            await self.collection.create_index([("office_holder_ref", 1), ("occurred_at", -1)])
+        except PyMongoError as exc:
+            raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
+
+    async def earlier(
+        self, office_holder_ref: str, *, around: datetime, window_days: int, exclude_event: str
+    ) -> list[HistoryEntry]:
+        """Incidents against this office holder within the window, except the one being assessed."""
+        window = timedelta(days=window_days)
+        query: dict[str, Any] = {
+            "office_holder_ref": office_holder_ref,
+            "occurred_at": {"$gte": around - window, "$lte": around + window},
+            "_id": {"$ne": exclude_event},
+        }
+        cursor = self.collection.find(query).sort("occurred_at", -1).limit(self._limit)
+        return [_entry(doc) async for doc in cursor]
+
+    async def record(self, entry: HistoryEntry, *, office_holder_ref: str) -> None:
+        """Idempotent by event id: a redelivered event overwrites its own entry."""
+        doc = {
+            "office_holder_ref": office_holder_ref,
+            "case_id": entry.case_id,
+            "occurred_at": entry.occurred_at,
+            "channel": entry.channel.value,
+            "level": entry.level.value,
+            "types": [t.value for t in entry.types],
+            "perpetrator_repeat": entry.perpetrator_repeat,
+        }
+        await self.collection.replace_one({"_id": entry.event_id}, doc, upsert=True)

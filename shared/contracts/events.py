@@ -90,6 +90,10 @@ class Factor(BaseModel):
     code: str
     weight: float
     explanation: str
+    matched: tuple[str, ...] = Field(
+        default=(),
+        description="What made the factor fire: triggers and text-rule ids (never the free text itself)",
+    )
 
 
 class Route(BaseModel):
@@ -128,6 +132,11 @@ class CaseTriaged(Event):
     factors: tuple[Factor, ...]
     routes: tuple[Route, ...]
     facts: CaseFacts
+    trigger: Literal["incident", "followup"] = Field(
+        default="incident", description="What caused this assessment: a (new) incident or a follow-up"
+    )
+    previous_level: RiskLevel | None = Field(default=None, description="The level before this re-assessment")
+    level_held: bool = Field(default=False, description="The computed level was lower; the previous one was kept")
 
 
 class NotificationState(StrEnum):

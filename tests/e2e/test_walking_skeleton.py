@@ -65,7 +65,7 @@ async def test_reported_incident_is_triaged_notified_and_counted(
         (triaged,) = await probe.wait_for(topics.CASE_TRIAGED, case_id)
         decision = triaged.json()
         assert decision["level"] == "high"
-        assert {f["code"] for f in decision["factors"]} >= {"indicator.home_address_known"}
+        assert {f["code"] for f in decision["factors"]} >= {"home_address_known"}
         name = report["office_holder"]["name"]
         assert name not in triaged.value.decode(), "the triage decision must not carry the name"
         routed = {r["recipient"] for r in decision["routes"]}
