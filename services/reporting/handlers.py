@@ -11,15 +11,16 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
-from services.reporting import dashboard, domain, facts
+from services.reporting import dashboard, domain, queries
 from services.reporting.errors import UnknownDimension
 from services.reporting.population import Population
+from services.reporting.projection import SOURCES, Projection
 from services.reporting.publishing import StatsPublisher
 from services.reporting.settings import Settings
 from services.reporting.store import ReportingStore
-from shared.contracts.events import CaseFollowup, CaseTriaged, NotificationStatus, ReportCell
-from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, NOTIFICATION_STATUS
+from shared.contracts.events import ReportCell
 from shared.http import Problem
 from shared.runtime import Runtime
 
@@ -48,26 +49,14 @@ class ReportingHandlers:
         self._settings = settings
         self._population = population
         self._stats = stats
+        self._projection = Projection(store)
 
     def register(self) -> None:
-        self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
-        self._runtime.consume(NOTIFICATION_STATUS, NotificationStatus, self.on_notification_status)
-        self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_case_followup)
+        for topic, model in SOURCES.items():
+            self._runtime.consume(topic, model, self.on_event)
 
-    async def on_case_triaged(self, event: CaseTriaged) -> None:
-        if await self._store.apply_triage(event.case_id, facts.triage_fields(event)):
-            log.info("case_counted", level=event.level.value, assessment_no=event.assessment_no)
-            self._stats.mark_dirty()
-
-    async def on_notification_status(self, event: NotificationStatus) -> None:
-        first = facts.notification_time(event)
-        if first and await self._store.apply_first_time(event.case_id, *first):
-            log.info("response_time_counted", status=event.status.value)
-            self._stats.mark_dirty()
-
-    async def on_case_followup(self, event: CaseFollowup) -> None:
-        if await self._store.apply_followup(event.case_id, facts.followup_entry(event)):
-            log.info("followup_counted", kind=event.kind.value)
+    async def on_event(self, event: BaseModel) -> None:
+        if await self._projection.apply(event):
             self._stats.mark_dirty()
 
     async def summary(self, start: date | None, end: date | None, group_by: str | None) -> list[ReportCell]:
@@ -84,10 +73,14 @@ class ReportingHandlers:
         return await self.table(dims, start, end)
 
     async def table(self, dims: tuple[str, ...], start: date | None, end: date | None) -> list[ReportCell]:
-        low, high = domain.window(start, end)
-        raw = domain.tabulate(await self._store.facts_between(low, high), dims)
-        cells = domain.report(raw, threshold=self._settings.disclosure_threshold, population=self._population)
-        return domain.sort_cells(cells, dims)
+        return await queries.figures(
+            self._store,
+            dims,
+            start,
+            end,
+            threshold=self._settings.disclosure_threshold,
+            population=self._population,
+        )
 
     def router(self) -> APIRouter:
         router = APIRouter(tags=["reports"])
