@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import structlog
 from pydantic import BaseModel
 
 from services.reporting import facts
 from services.reporting.store import ReportingStore
 from shared.contracts.events import CaseFollowup, CaseTriaged, NotificationStatus
 from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, NOTIFICATION_STATUS
-
-log = structlog.get_logger("weerbaar.reporting")
 
 SOURCES: dict[str, type[BaseModel]] = {
     CASE_TRIAGED: CaseTriaged,
@@ -26,10 +23,7 @@ class Projection:
     async def apply(self, event: BaseModel) -> bool:
         """Fold ``event`` in; True when the figures may have changed."""
         if isinstance(event, CaseTriaged):
-            changed = await self._store.apply_triage(event.case_id, facts.triage_fields(event))
-            if changed:
-                log.debug("case_counted", level=event.level.value, assessment_no=event.assessment_no)
-            return changed
+            return await self._store.apply_triage(event.case_id, facts.triage_fields(event))
         if isinstance(event, NotificationStatus):
             first = facts.notification_time(event)
             return first is not None and await self._store.apply_first_time(event.case_id, *first)
