@@ -7,16 +7,25 @@ import json
 import random
 import time
 import uuid
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
-from rich.progress import track
+from rich.progress import Progress, track
 from rich.table import Table
 
+from services.reporting import domain as reporting_domain
+from services.reporting import queries
+from services.reporting.population import load_population
+from services.reporting.publishing import STANDARD_BREAKDOWNS
+from services.reporting.replay import replay as rebuild_projection
+from services.reporting.settings import Settings as ReportingSettings
+from services.reporting.store import ReportingStore
+from shared import mongo
 from shared.contracts.topics import dlq_topic
 from shared.kafka import provision_topics
 from shared.settings import CommonSettings
@@ -188,6 +197,79 @@ def dlq_list(
             str(row["reason"])[:100],
         )
     console.print(table)
+
+
+@app.command()
+def replay(
+    target_db: Annotated[
+        str | None, typer.Option("--target-db", help="Fresh database to rebuild into (default: <db>_replay_<time>)")
+    ] = None,
+    group_by: Annotated[
+        list[str] | None, typer.Option("--group-by", help="Table(s) to print, e.g. year,role (repeatable)")
+    ] = None,
+    start: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
+) -> None:
+    """Rebuild reporting's projection from the event log (offset 0) into a fresh database and print the figures."""
+    settings = ReportingSettings()
+    target = target_db or f"{settings.mongodb_db}_replay_{time.strftime('%Y%m%d%H%M%S')}"
+    if target == settings.mongodb_db:
+        console.print("[red]the target must not be the live database[/red]")
+        raise typer.Exit(2)
+    tables = [tuple(g.split(",")) for g in group_by] if group_by else list(STANDARD_BREAKDOWNS)
+    window = (date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None)
+    result, figures = asyncio.run(_replay(settings, target, tables, window, quiet=as_json))
+    if as_json:
+        typer.echo(json.dumps({"target_db": target, **result, "tables": figures}, ensure_ascii=False))
+        return
+    console.print(f"rebuilt into {target}: {result['events']} events, {result['invalid']} invalid (skipped)")
+    for name, cells in figures.items():
+        table = Table(name, "incidents", "affected", "share", title=f"group_by={name}")
+        for cell in cells:
+            share = cell["share_affected"]
+            table.add_row(
+                ", ".join(f"{k}={v}" for k, v in cell["dims"].items()) or "total",
+                "< threshold" if cell["suppressed"] else str(cell["incidents"]),
+                "" if cell["suppressed"] else str(cell["affected_office_holders"]),
+                "" if share is None else f"{share:.2%}",
+            )
+        console.print(table)
+
+
+async def _replay(
+    settings: ReportingSettings,
+    target: str,
+    tables: list[tuple[str, ...]],
+    window: tuple[date | None, date | None],
+    *,
+    quiet: bool,
+) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
+    with Progress(console=console, disable=quiet, transient=True) as progress:
+        task = progress.add_task("replaying events", total=None)
+        result = await rebuild_projection(
+            bootstrap=settings.kafka_bootstrap,
+            mongodb_uri=settings.mongodb_uri,
+            target_db=target,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    population = load_population(settings.population_path)
+    client = mongo.make_client(settings.mongodb_uri, app_name="weerbaar-replay")
+    store = ReportingStore(client[target])
+    figures: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for dims in tables:
+            cells = await queries.figures(
+                store,
+                reporting_domain.parse_group_by(",".join(dims)),
+                *window,
+                threshold=settings.disclosure_threshold,
+                population=population,
+            )
+            figures[",".join(dims)] = [c.model_dump() for c in cells]
+    finally:
+        await client.close()
+    return {"events": result.events, "invalid": result.invalid}, figures
 
 
 def main() -> None:

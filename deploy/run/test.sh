@@ -23,6 +23,7 @@ case "$(backend)" in
   external) log "external: tests use WEERBAAR_KAFKA_BOOTSTRAP / WEERBAAR_MONGODB_URI" ;;
 esac
 
+"$ROOT/deploy/run/ensure-chromium.sh" || log "chromium could not be installed: the dashboard test will fail"
 mkdir -p "$ROOT/.artifacts"
 cd "$ROOT"
 "$BIN/pytest" "$@"

@@ -13,3 +13,9 @@ class ReportingError(PermanentError):
 
 class UnknownDimension(ReportingError):
     code = "unknown_dimension"
+
+
+class RefusedDimension(UnknownDimension):
+    """A breakdown that could single out a person (e.g. role by municipality)."""
+
+    code = "refused_dimension"

@@ -1,4 +1,4 @@
-"""Reporting's subscribers and routes: keep the projection, publish cells, answer summaries."""
+"""Reporting's subscribers and routes: fold events into the projection, answer summaries, serve the dashboard."""
 
 from __future__ import annotations
 
@@ -10,56 +10,84 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
-from services.reporting import domain
+from services.reporting import dashboard, domain, queries
 from services.reporting.errors import UnknownDimension
+from services.reporting.population import Population
+from services.reporting.projection import SOURCES, Projection
+from services.reporting.publishing import StatsPublisher
 from services.reporting.settings import Settings
 from services.reporting.store import ReportingStore
-from shared.contracts.events import CaseTriaged, ReportCell, ReportStats
-from shared.contracts.topics import CASE_TRIAGED, REPORT_STATS
+from shared.contracts.events import ReportCell, ReportStats
+from shared.contracts.topics import REPORT_STATS
 from shared.http import Problem
 from shared.runtime import Runtime
 
 log = structlog.get_logger("weerbaar.reporting")
 
+FIGURE_FIELDS = (
+    "share_affected",
+    "minutes_to_notification_p50",
+    "minutes_to_notification_p90",
+    "minutes_to_acknowledgement_p50",
+    "minutes_to_acknowledgement_p90",
+)
+
 
 class ReportingHandlers:
-    def __init__(self, runtime: Runtime, store: ReportingStore, settings: Settings) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: ReportingStore,
+        settings: Settings,
+        population: Population,
+        stats: StatsPublisher,
+    ) -> None:
         self._runtime = runtime
         self._store = store
         self._settings = settings
+        self._population = population
+        self._stats = stats
+        self._projection = Projection(store)
 
     def register(self) -> None:
         self._runtime.produces(REPORT_STATS, ReportStats, "One report cell (compacted: latest value per key)")
-        self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
+        for topic, model in SOURCES.items():
+            self._runtime.consume(topic, model, self.on_event)
 
-    async def on_case_triaged(self, event: CaseTriaged) -> None:
-        fact = domain.fact_of(event)
-        if await self._store.upsert_fact(event.case_id, fact):
-            log.info("case_counted", level=event.level.value)
-        await self.publish_period_cell(str(fact["period"]))
-
-    async def publish_period_cell(self, period: str) -> None:
-        """Re-publish the cell of one period on the compacted stats topic (the latest value wins)."""
-        raw = [c for c in await self._store.cells(("period",), None, None) if c.dims.get("period") == period]
-        for cell in domain.suppress(raw, threshold=self._settings.disclosure_threshold):
-            key = domain.cell_key(cell.dims)
-            await self._runtime.publisher.publish(ReportStats(cell_key=key, cell=cell), key=key)
+    async def on_event(self, event: BaseModel) -> None:
+        if await self._projection.apply(event):
+            self._stats.mark_dirty()
 
     async def summary(self, start: date | None, end: date | None, group_by: str | None) -> list[ReportCell]:
         try:
             dims = domain.parse_group_by(group_by)
         except UnknownDimension as exc:
             raise Problem(
-                422, "Invalid request", str(exc), errors=[{"field": "group_by", "message": str(exc)}]
+                422,
+                "Invalid request",
+                str(exc),
+                code=exc.code,
+                errors=[{"field": "group_by", "message": str(exc)}],
             ) from exc
-        raw = await self._store.cells(dims, start, end)
-        return domain.sort_cells(domain.suppress(raw, threshold=self._settings.disclosure_threshold), dims)
+        return await self.table(dims, start, end)
+
+    async def table(self, dims: tuple[str, ...], start: date | None, end: date | None) -> list[ReportCell]:
+        return await queries.figures(
+            self._store,
+            dims,
+            start,
+            end,
+            threshold=self._settings.disclosure_threshold,
+            population=self._population,
+        )
 
     def router(self) -> APIRouter:
-        router = APIRouter(prefix="/v1/reports", tags=["reports"])
+        router = APIRouter(tags=["reports"])
 
-        @router.get("/summary")
+        @router.get("/v1/reports/summary")
         async def summary(
             start: Annotated[date | None, Query(alias="from")] = None,
             end: Annotated[date | None, Query(alias="to")] = None,
@@ -67,35 +95,55 @@ class ReportingHandlers:
             accept: Annotated[str | None, Header()] = None,
         ) -> Response:
             cells = await self.summary(start, end, group_by)
+            dims = domain.parse_group_by(group_by)
             if accept and "text/csv" in accept:
-                return Response(_as_csv(cells, domain.parse_group_by(group_by)), media_type="text/csv")
+                return Response(_as_csv(cells, dims), media_type="text/csv")
+            low, high = domain.window(start, end)
             body = {
                 "from": start.isoformat() if start else None,
                 "to": end.isoformat() if end else None,
-                "group_by": list(domain.parse_group_by(group_by)),
+                "window": {
+                    "from": low.isoformat() if low else None,
+                    "to_exclusive": high.isoformat() if high else None,
+                },
+                "group_by": list(dims),
                 "threshold": self._settings.disclosure_threshold,
                 "cells": [c.model_dump() for c in cells],
             }
-            return Response(_json(body), media_type="application/json")
+            return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+        @router.get("/dashboard", response_class=HTMLResponse)
+        async def dashboard_page(
+            start: Annotated[date | None, Query(alias="from")] = None,
+            end: Annotated[date | None, Query(alias="to")] = None,
+        ) -> HTMLResponse:
+            tables = {chart: await self.table(dims, start, end) for chart, dims, _, _ in dashboard.CHARTS}
+            totals = await self.table((), start, end)
+            window = f"{start or 'begin'} t/m {end or 'heden'}" if start or end else "alle meldingen"
+            page = dashboard.render(
+                tables,
+                totals[0] if totals else None,
+                threshold=self._settings.disclosure_threshold,
+                window_text=window,
+            )
+            return HTMLResponse(page)
 
         return router
-
-
-def _json(body: object) -> str:
-    return json.dumps(body, ensure_ascii=False)
 
 
 def _as_csv(cells: list[ReportCell], dims: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*dims, "incidents", "affected_office_holders", "suppressed"])
+    writer.writerow([*dims, "incidents", "affected_office_holders", "suppressed", *FIGURE_FIELDS])
     for cell in cells:
+        figures = cell.model_dump(include=set(FIGURE_FIELDS))
         writer.writerow(
             [
                 *(cell.dims.get(d, "") for d in dims),
                 "" if cell.incidents is None else cell.incidents,
                 "" if cell.affected_office_holders is None else cell.affected_office_holders,
                 str(cell.suppressed).lower(),
+                *("" if figures[f] is None else figures[f] for f in FIGURE_FIELDS),
             ]
         )
     return out.getvalue()

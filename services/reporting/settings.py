@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from shared.settings import CommonSettings
@@ -10,3 +12,9 @@ from shared.settings import CommonSettings
 class Settings(CommonSettings):
     port: int = Field(default=8084, validation_alias="WEERBAAR_REPORTING_PORT")
     disclosure_threshold: int = Field(default=5, ge=1, le=100, description="Cells under this count are suppressed")
+    population_path: Path | None = Field(
+        default=None, description="YAML population table for share_affected (default: the committed one)"
+    )
+    stats_debounce_s: float = Field(
+        default=1.0, gt=0, le=300, description="Collect fact changes this long before republishing the stats topic"
+    )

@@ -222,11 +222,20 @@ class PoliceNotification(Notification):
 
 
 class ReportCell(BaseModel):
+    """One cell of a report: counts, or ``suppressed`` and no figures when publishing them could identify someone."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     dims: dict[str, str]
     incidents: int | None
     affected_office_holders: int | None
     suppressed: bool = False
+    share_affected: float | None = Field(
+        default=None, description="Affected office holders / population of the cell's role (and gender), if known"
+    )
+    minutes_to_notification_p50: float | None = None
+    minutes_to_notification_p90: float | None = None
+    minutes_to_acknowledgement_p50: float | None = None
+    minutes_to_acknowledgement_p90: float | None = None
 
 
 class ReportStats(Envelope):
@@ -237,6 +246,8 @@ class ReportStats(Envelope):
 
     cell_key: str
     cell: ReportCell
+    breakdown: tuple[str, ...] = Field(default=(), description="The dimensions of the table this cell belongs to")
+    threshold: int | None = Field(default=None, description="The disclosure threshold the cell was published under")
 
     def subject(self) -> str:
         return self.cell_key
