@@ -14,7 +14,13 @@ from services.intake.service import IntakeService, Outcome
 from services.intake.store import CaseStore
 from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationStatus
 from shared.contracts.incident import IncidentReport
-from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, INCIDENT_REPORTED, NOTIFICATION_STATUS
+from shared.contracts.topics import (
+    CASE_FOLLOWUP,
+    CASE_TRIAGED,
+    INCIDENT_REPORTED,
+    INCIDENT_URGENT,
+    NOTIFICATION_STATUS,
+)
 from shared.http import Problem
 from shared.runtime import Runtime
 
@@ -38,6 +44,7 @@ class IntakeHandlers:
 
     def register(self) -> None:
         self._runtime.produces(INCIDENT_REPORTED, IncidentReported, "A report was accepted and belongs to this case")
+        self._runtime.produces(INCIDENT_URGENT, IncidentReported, "Acute lane: a copy of a possibly acute report")
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self._service.record_stream_report)
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self._service.apply_triaged)
         self._runtime.consume(NOTIFICATION_STATUS, NotificationStatus, self._service.apply_notification_status)

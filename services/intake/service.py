@@ -22,9 +22,11 @@ from shared.contracts.events import (
     new_id,
 )
 from shared.contracts.incident import IncidentReport
+from shared.contracts.topics import INCIDENT_URGENT
 from shared.outbox import outbox_entry
 from shared.pseudonym import office_holder_ref, perpetrator_ref
 from shared.runtime import Runtime
+from shared.urgency import possibly_acute
 
 log = structlog.get_logger("weerbaar.intake")
 
@@ -79,7 +81,10 @@ class IntakeService:
             report=report,
             linked_case_ids=tuple(link["case_id"] for link in links),
         )
-        outcome, status = await self._store_report(event, links, outbox=[outbox_entry(event, source=self._source)])
+        outbox = [outbox_entry(event, source=self._source)]
+        if possibly_acute(report):
+            outbox.insert(0, outbox_entry(event, source=self._source, topic=INCIDENT_URGENT))
+        outcome, status = await self._store_report(event, links, outbox=outbox)
         with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=event.event_id):
             log.info("incident_reported", outcome=outcome.value, linked=len(links))
         await self._runtime.outbox.flush_quietly(self._store.cases, case_id)

@@ -22,7 +22,9 @@ from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import (
     CASE_FOLLOWUP,
     CASE_TRIAGED,
+    CASE_TRIAGED_URGENT,
     INCIDENT_REPORTED,
+    INCIDENT_URGENT,
     NOTIFICATION_ACK,
     NOTIFICATION_STATUS,
     Recipient,
@@ -85,6 +87,8 @@ class NotifyHandlers:
             model = RECIPIENT_MODELS[recipient]
             self._runtime.produces(notify_topic(recipient), model, f"What {recipient.value} may see of a case")
         self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
+        self._runtime.consume(INCIDENT_URGENT, IncidentReported, self.on_incident_reported)
+        self._runtime.consume(CASE_TRIAGED_URGENT, CaseTriaged, self.on_case_triaged)
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported)
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
         self._runtime.consume(NOTIFICATION_ACK, NotificationAck, self.on_notification_ack)

@@ -10,11 +10,12 @@ from services.triage.errors import CaseNotYetAssessed
 from services.triage.policy import Policy
 from services.triage.store import AssessmentStore, HistoryStore
 from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, Factor, IncidentReported, RiskLevel
-from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, INCIDENT_REPORTED
+from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_REPORTED, INCIDENT_URGENT
 from shared.mongo import Document
 from shared.outbox import outbox_entry
 from shared.pseudonym import office_holder_ref
 from shared.runtime import Runtime
+from shared.urgency import possibly_acute
 
 log = structlog.get_logger("weerbaar.triage")
 
@@ -59,6 +60,9 @@ class TriageHandlers:
 
     def register(self) -> None:
         self._runtime.produces(CASE_TRIAGED, CaseTriaged, "Risk assessment with explained factors and routes")
+        self._runtime.produces(CASE_TRIAGED_URGENT, CaseTriaged, "Acute lane: copies of high and critical decisions")
+        self._runtime.produces(INCIDENT_URGENT, IncidentReported, "Acute lane: a report triage found acute")
+        self._runtime.consume(INCIDENT_URGENT, IncidentReported, self.on_incident_reported)
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported)
         self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_case_followup)
 
@@ -86,7 +90,9 @@ class TriageHandlers:
                 perpetrator_repeat=event.report.incident.perpetrator == "repeat",
             )
             await self._history.record(entry, office_holder_ref=facts.office_holder_ref)
-            await self._save(event.case_id, event.event_id, current, assessment, facts, trigger="incident")
+            await self._save(
+                event.case_id, event.event_id, current, assessment, facts, trigger="incident", report_event=event
+            )
         await self._runtime.outbox.flush(self._store.collection, event.case_id)
 
     async def on_case_followup(self, event: CaseFollowup) -> None:
@@ -113,6 +119,16 @@ class TriageHandlers:
             await self._save(event.case_id, event.event_id, current, assessment, facts, trigger="followup")
         await self._runtime.outbox.flush(self._store.collection, event.case_id)
 
+    def _outbox(self, triaged: CaseTriaged, report_event: IncidentReported | None) -> list[Document]:
+        """The decision on the main topic; high and critical ones also down the acute lane, ahead of it."""
+        entries = [outbox_entry(triaged, source=self._source)]
+        if triaged.level in (RiskLevel.HIGH, RiskLevel.CRITICAL):
+            entries.insert(0, outbox_entry(triaged, source=self._source, topic=CASE_TRIAGED_URGENT))
+            if report_event is not None and not possibly_acute(report_event.report):
+                # notify's acute consumers need the report too; intake did not see it coming
+                entries.insert(0, outbox_entry(report_event, source=self._source, topic=INCIDENT_URGENT))
+        return entries
+
     async def _save(
         self,
         case_id: str,
@@ -122,6 +138,7 @@ class TriageHandlers:
         facts: CaseFacts,
         *,
         trigger: str,
+        report_event: IncidentReported | None = None,
     ) -> None:
         number = int(current["assessment_no"]) + 1 if current else 1
         triaged = CaseTriaged(
@@ -142,7 +159,7 @@ class TriageHandlers:
             expected_version=int(current["version"]) if current else 0,
             state=_state(assessment, number, facts),
             event_id=event_id,
-            outbox=[outbox_entry(triaged, source=self._source)],
+            outbox=self._outbox(triaged, report_event),
         )
         log.info(
             "case_triaged",

@@ -20,6 +20,10 @@ class Recipient(StrEnum):
 
 INCIDENT_REPORTED: Final = "weerbaar.incident.reported.v1"
 CASE_TRIAGED: Final = "weerbaar.case.triaged.v1"
+# The acute lane: copies of possibly acute reports and of high/critical decisions, on topics of their own, so
+# that a backlog of routine work on the main topics can never delay them (same event ids; consumers dedupe).
+INCIDENT_URGENT: Final = "weerbaar.incident.urgent.v1"
+CASE_TRIAGED_URGENT: Final = "weerbaar.case.triaged.urgent.v1"
 NOTIFICATION_STATUS: Final = "weerbaar.notification.status.v1"
 NOTIFICATION_ACK: Final = "weerbaar.notification.ack.v1"
 CASE_FOLLOWUP: Final = "weerbaar.case.followup.v1"
@@ -40,7 +44,9 @@ def dlq_topic(topic: str) -> str:
 
 MAIN_TOPICS: Final[tuple[str, ...]] = (
     INCIDENT_REPORTED,
+    INCIDENT_URGENT,
     CASE_TRIAGED,
+    CASE_TRIAGED_URGENT,
     NOTIFICATION_STATUS,
     NOTIFICATION_ACK,
     CASE_FOLLOWUP,
@@ -49,7 +55,9 @@ MAIN_TOPICS: Final[tuple[str, ...]] = (
 COMPACTED_TOPICS: Final[tuple[str, ...]] = (REPORT_STATS,)
 CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     INCIDENT_REPORTED,
+    INCIDENT_URGENT,
     CASE_TRIAGED,
+    CASE_TRIAGED_URGENT,
     NOTIFICATION_STATUS,
     NOTIFICATION_ACK,
     CASE_FOLLOWUP,

@@ -27,4 +27,10 @@ def test_asyncapi_documents_carry_the_contract_models_as_payloads() -> None:
     payloads = {m["payload"]["$ref"].rsplit("/", 1)[-1] for m in triage["components"]["messages"].values()}
     assert payloads == {"IncidentReported", "CaseFollowup", "CaseTriaged"}
     addresses = {c["address"] for c in triage["channels"].values()}
-    assert addresses == {"weerbaar.incident.reported.v1", "weerbaar.case.followup.v1", "weerbaar.case.triaged.v1"}
+    assert addresses == {
+        "weerbaar.incident.reported.v1",
+        "weerbaar.incident.urgent.v1",
+        "weerbaar.case.followup.v1",
+        "weerbaar.case.triaged.v1",
+        "weerbaar.case.triaged.urgent.v1",
+    }
