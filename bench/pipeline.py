@@ -15,19 +15,27 @@ from pymongo import AsyncMongoClient
 from rich.progress import Progress
 
 from bench.config import BenchSettings
+from services.notify.domain import notification_id
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import IncidentReported, ReportSource
 from shared.contracts.incident import IncidentReport
+from shared.contracts.topics import Recipient
 from shared.mongo import Document
 from weerbaar import demo
 
-# What "done" means per service, counted in the store: (collection, filter on the bench's case-id prefix).
-STAGES: dict[str, tuple[str, Callable[[str], Document]]] = {
-    "triage": ("triage_assessments", lambda p: {"_id": {"$regex": f"^{p}"}}),
-    "notify": ("notify_notifications", lambda p: {"case_id": {"$regex": f"^{p}"}, "recipient": "bzk"}),
-    "reporting": ("reporting_facts", lambda p: {"_id": {"$regex": f"^{p}"}}),
-    "intake (case view)": ("cases", lambda p: {"_id": {"$regex": f"^{p}"}, "status": "notified"}),
+# What "done" means per service for one case: (collection, document id, condition on the document).
+Check = tuple[str, Callable[[str], str], Callable[[Document], bool]]
+STAGES: dict[str, Check] = {
+    "triage": ("triage_assessments", lambda case: case, lambda doc: True),
+    "notify": (
+        "notify_notifications",
+        lambda case: notification_id(case, Recipient.BZK, 1),
+        lambda doc: True,
+    ),
+    "reporting": ("reporting_facts", lambda case: case, lambda doc: "assessment_no" in doc),
+    "intake (case view)": ("cases", lambda case: case, lambda doc: doc.get("status") == "notified"),
 }
+LOOKUPS_PER_POLL = 300
 
 
 def routine_records(count: int, prefix: str, *, seed: int = 7) -> list[Record]:
@@ -70,24 +78,34 @@ class PipelineResult:
 
 
 async def run_pipeline(settings: BenchSettings, progress: Progress) -> PipelineResult:
+    """Inject the reports, then follow each stage with ``_id`` look-ups (cheap on FerretDB, unlike counts)."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     records = routine_records(settings.bench_records, prefix)
+    case_ids = [r.key.decode() for r in records]
     client: AsyncMongoClient[Document] = AsyncMongoClient(settings.mongodb_uri)
     db = client[settings.mongodb_db]
     tasks = {stage: progress.add_task(f"weerbaar: {stage}", total=len(records)) for stage in STAGES}
+    remaining = {stage: list(case_ids) for stage in STAGES}
     started = time.perf_counter()
     result = PipelineResult(records=len(records), inject_s=await send_all(settings.kafka_bootstrap, records))
     try:
         deadline = started + settings.bench_timeout_s
         while len(result.done_s) < len(STAGES) and time.perf_counter() < deadline:
-            for stage, (collection, flt) in STAGES.items():
+            for stage, (collection, doc_id, done) in STAGES.items():
                 if stage in result.done_s:
                     continue
-                done = await db[collection].count_documents(flt(prefix))
-                progress.update(tasks[stage], completed=done)
-                if done >= len(records):
+                still = remaining[stage]
+                checked = still[:LOOKUPS_PER_POLL]
+                missing = []
+                for case in checked:
+                    doc = await db[collection].find_one({"_id": doc_id(case)})
+                    if doc is None or not done(doc):
+                        missing.append(case)
+                remaining[stage] = missing + still[LOOKUPS_PER_POLL:]
+                progress.update(tasks[stage], completed=len(records) - len(remaining[stage]))
+                if not remaining[stage]:
                     result.done_s[stage] = time.perf_counter() - started
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.2)
     finally:
         await client.close()
     return result

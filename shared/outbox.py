@@ -45,24 +45,50 @@ def _record(entry: Document) -> Record:
 
 
 class Outbox:
-    """Publishes the pending events of aggregate documents, in order, and removes them once acknowledged."""
+    """Publishes the pending events of aggregate documents, in order, and removes them once acknowledged.
+
+    Handlers flush right after their write. What a flush could not send (broker down) is remembered by document id
+    and retried by the relay with cheap ``_id`` look-ups; a full scan for leftovers runs at start-up (after a crash)
+    and then only every ``scan_interval_s``: on FerretDB a query on anything but ``_id`` reads the whole collection.
+    """
 
     def __init__(
-        self, publisher: EventPublisher, *, service: str, interval_s: float, inline_timeout_s: float = 1.0
+        self,
+        publisher: EventPublisher,
+        *,
+        service: str,
+        interval_s: float,
+        inline_timeout_s: float = 1.0,
+        scan_interval_s: float = 300.0,
     ) -> None:
         self._publisher = publisher
         self._service = service
         self._interval_s = interval_s
         self._inline_timeout_s = inline_timeout_s
+        self._scan_interval_s = scan_interval_s
         self._collections: list[AsyncCollection[Document]] = []
+        self._pending: dict[tuple[str, Any], AsyncCollection[Document]] = {}
+        self._flushing: dict[tuple[str, Any], asyncio.Lock] = {}
 
     def watch(self, collection: AsyncCollection[Document]) -> None:
         self._collections.append(collection)
 
     async def flush(self, collection: AsyncCollection[Document], doc_id: Any) -> int:
         """Publish the document's pending events; returns how many were sent."""
-        doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
-        return await self._flush_doc(collection, doc)
+        key = (collection.name, doc_id)
+        self._pending[key] = collection
+        # One flush per document at a time in this process: two lanes delivering the same decision must not
+        # publish the same entries twice (across processes, consumers still dedupe by event id).
+        lock = self._flushing.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
+                sent = await self._flush_doc(collection, doc)
+        finally:
+            if not lock.locked() and self._flushing.get(key) is lock:
+                del self._flushing[key]
+        self._pending.pop(key, None)
+        return sent
 
     async def _flush_doc(self, collection: AsyncCollection[Document], doc: Document | None) -> int:
         if not doc or not doc.get("outbox"):
@@ -87,21 +113,33 @@ class Outbox:
         except (TransientError, TimeoutError) as exc:
             log.warning("outbox_deferred", error=str(exc) or type(exc).__name__)
 
+    async def relay_pending(self) -> int:
+        """Retry the documents whose flush failed in this process."""
+        sent = 0
+        for (_, doc_id), collection in list(self._pending.items()):
+            sent += await self.flush(collection, doc_id)
+        metrics.OUTBOX_PENDING.labels(self._service).set(len(self._pending))
+        return sent
+
     async def relay_once(self) -> int:
-        pending = 0
+        """Full scan of every watched collection for unsent events (start-up recovery and safety net)."""
         sent = 0
         for collection in self._collections:
             async for doc in collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).limit(500):
-                pending += 1
                 sent += await self._flush_doc(collection, doc)
-        metrics.OUTBOX_PENDING.labels(self._service).set(pending)
         return sent
 
     async def relay_forever(self) -> None:
-        """Background task: retry unsent events until cancelled."""
+        """Background task: a scan at start, then pending retries every interval and a scan now and then."""
+        next_scan = 0.0
         while True:
             try:
-                sent = await self.relay_once()
+                loop_time = asyncio.get_running_loop().time()
+                if loop_time >= next_scan:
+                    sent = await self.relay_once()
+                    next_scan = loop_time + self._scan_interval_s
+                else:
+                    sent = await self.relay_pending()
                 if sent:
                     log.info("outbox_relayed", count=sent)
             except asyncio.CancelledError:

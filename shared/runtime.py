@@ -67,6 +67,7 @@ class Runtime:
                 service=service,
                 interval_s=settings.outbox_interval_s,
                 inline_timeout_s=settings.inline_flush_timeout_s,
+                scan_interval_s=settings.outbox_scan_interval_s,
             ),
             retry=RetryPolicy(attempts=settings.retry_attempts, first_backoff_s=settings.retry_backoff_s),
         )

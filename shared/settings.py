@@ -26,6 +26,9 @@ class CommonSettings(BaseSettings):
     inline_flush_timeout_s: float = Field(
         default=1.0, gt=0, le=30, description="How long an HTTP request waits to publish before deferring"
     )
+    outbox_scan_interval_s: float = Field(
+        default=300.0, gt=0, description="How often the outbox relay scans whole collections for leftovers"
+    )
     outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
     group_prefix: str = Field(

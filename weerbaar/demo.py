@@ -70,8 +70,8 @@ DESCRIPTIONS = [
 
 
 def _body(rng: random.Random, kind: str, prefix: str, digits: int) -> dict[str, str]:
-    top = {"gemeente": 1990, "provincie": 12, "waterschap": 700}[kind]
-    number = rng.randint(1, top)
+    low, high = {"gemeente": (1, 1990), "provincie": (20, 31), "waterschap": (1, 700)}[kind]
+    number = rng.randint(low, high)
     return {"kind": kind, "code": f"{prefix}{number:0{digits}d}"}
 
 

@@ -189,4 +189,4 @@ class IntakeService:
         }
         for parked in await self._store.parked_for(case_id):
             await appliers[parked["kind"]](parked["value"])
-            await self._store.unpark(parked["_id"])
+            await self._store.unpark(case_id, parked["event_id"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -25,7 +25,6 @@ class CaseStore:
     async def ensure_indexes(self) -> None:
         try:
             await self.cases.create_index("status")
-            await self.parked.create_index("case_id")
         except PyMongoError as exc:
             raise StoreUnavailable(f"store unavailable: {type(exc).__name__}") from exc
 
@@ -92,12 +91,18 @@ class CaseStore:
         return result.matched_count == 1
 
     async def park(self, *, case_id: str, event_id: str, kind: str, value: str) -> None:
-        """Keep an event about a case that is not opened yet, to apply once it is (no partition waits for it)."""
-        with contextlib.suppress(DuplicateKeyError):  # parked before: a redelivery
-            await self.parked.insert_one({"_id": event_id, "case_id": case_id, "kind": kind, "value": value})
+        """Keep an event about a case that is not opened yet, to apply once it is (no partition waits for it).
+
+        One document per case, events keyed by id: reads stay ``_id`` look-ups and a redelivery overwrites itself.
+        """
+        entry = {"kind": kind, "value": value, "parked_at": datetime.now(UTC)}
+        await self.parked.update_one({"_id": case_id}, {"$set": {f"events.{event_id}": entry}}, upsert=True)
 
     async def parked_for(self, case_id: str) -> list[Document]:
-        return await self.parked.find({"case_id": case_id}).to_list(None)
+        doc = await self.parked.find_one({"_id": case_id})
+        events = (doc or {}).get("events") or {}
+        ordered = sorted(events.items(), key=lambda item: item[1]["parked_at"])
+        return [{"event_id": event_id, **entry} for event_id, entry in ordered]
 
-    async def unpark(self, event_id: str) -> None:
-        await self.parked.delete_one({"_id": event_id})
+    async def unpark(self, case_id: str, event_id: str) -> None:
+        await self.parked.update_one({"_id": case_id}, {"$unset": {f"events.{event_id}": ""}})

@@ -21,7 +21,7 @@ class Settings(CommonSettings):
     followup_deadline_s: float = Field(
         default=14 * 24 * 3600.0, gt=0, description="An aangifte without follow-up after this is flagged overdue"
     )
-    sweep_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often due timers are looked for")
+    sweep_interval_s: float = Field(default=10.0, gt=0, le=60, description="How often due timers are looked for")
     webhook_urls: dict[Recipient, str] = Field(
         default_factory=dict, description='JSON object, e.g. {"burgemeester": "https://..."}'
     )

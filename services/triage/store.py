@@ -7,7 +7,6 @@ contact details or the free text of a report.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -57,10 +56,10 @@ class AssessmentStore:
             raise ConcurrentAssessment("assessment changed concurrently")
 
 
-def _entry(doc: Document) -> HistoryEntry:
+def _entry(event_id: str, doc: Document) -> HistoryEntry:
     return HistoryEntry(
         case_id=doc["case_id"],
-        event_id=doc["_id"],
+        event_id=event_id,
         occurred_at=doc["occurred_at"],
         channel=Channel(doc["channel"]),
         level=RiskLevel(doc["level"]),
@@ -70,7 +69,11 @@ def _entry(doc: Document) -> HistoryEntry:
 
 
 class HistoryStore:
-    """Earlier incidents per office holder (keyed pseudonym), one document per incident event."""
+    """Earlier incidents per office holder: one document per keyed pseudonym, entries keyed by event id.
+
+    One document per person keeps every read an ``_id`` look-up (FerretDB scans the whole collection for any other
+    query) and makes recording idempotent: a redelivered event overwrites its own entry.
+    """
 
     def __init__(self, db: AsyncDatabase[Document], *, limit: int = 500) -> None:
         self.collection: AsyncCollection[Document] = db["triage_history"]
@@ -78,7 +81,7 @@ class HistoryStore:
 
     async def ensure_indexes(self) -> None:
         try:
-            await self.collection.create_index([("office_holder_ref", 1), ("occurred_at", -1)])
+            await self.collection.find_one({"_id": "-"})
         except PyMongoError as exc:
             raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
 
@@ -86,19 +89,19 @@ class HistoryStore:
         self, office_holder_ref: str, *, around: datetime, window_days: int, exclude_event: str
     ) -> list[HistoryEntry]:
         """Incidents against this office holder within the window, except the one being assessed."""
+        doc = await self.collection.find_one({"_id": office_holder_ref})
         window = timedelta(days=window_days)
-        query: dict[str, Any] = {
-            "office_holder_ref": office_holder_ref,
-            "occurred_at": {"$gte": around - window, "$lte": around + window},
-            "_id": {"$ne": exclude_event},
-        }
-        cursor = self.collection.find(query).sort("occurred_at", -1).limit(self._limit)
-        return [_entry(doc) async for doc in cursor]
+        entries = [
+            _entry(event_id, entry)
+            for event_id, entry in ((doc or {}).get("entries") or {}).items()
+            if event_id != exclude_event and abs(entry["occurred_at"] - around) <= window
+        ]
+        entries.sort(key=lambda e: e.occurred_at, reverse=True)
+        return entries[: self._limit]
 
     async def record(self, entry: HistoryEntry, *, office_holder_ref: str) -> None:
         """Idempotent by event id: a redelivered event overwrites its own entry."""
         doc = {
-            "office_holder_ref": office_holder_ref,
             "case_id": entry.case_id,
             "occurred_at": entry.occurred_at,
             "channel": entry.channel.value,
@@ -106,4 +109,6 @@ class HistoryStore:
             "types": [t.value for t in entry.types],
             "perpetrator_repeat": entry.perpetrator_repeat,
         }
-        await self.collection.replace_one({"_id": entry.event_id}, doc, upsert=True)
+        await self.collection.update_one(
+            {"_id": office_holder_ref}, {"$set": {f"entries.{entry.event_id}": doc}}, upsert=True
+        )

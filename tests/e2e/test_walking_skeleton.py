@@ -71,9 +71,12 @@ async def test_reported_incident_is_triaged_notified_and_counted(
         routed = {r["recipient"] for r in decision["routes"]}
         assert {"police", "otwb", "bzk", "burgemeester", "ccv"} <= routed
 
-        (police,) = await probe.wait_for(notify_topic(Recipient.POLICE), case_id)
+        # at least once: a redelivery repeats the same event id, never a second notification
+        police, *again = await probe.wait_for(notify_topic(Recipient.POLICE), case_id)
+        assert {r.headers["ce_id"] for r in again} <= {police.headers["ce_id"]}
         assert police.json()["office_holder_name"] == name
-        (bzk,) = await probe.wait_for(notify_topic(Recipient.BZK), case_id)
+        bzk, *again = await probe.wait_for(notify_topic(Recipient.BZK), case_id)
+        assert {r.headers["ce_id"] for r in again} <= {bzk.headers["ce_id"]}
         assert name not in bzk.value.decode()
         assert "example.nl" not in bzk.value.decode()
         await probe.wait_for(topics.NOTIFICATION_STATUS, case_id, count=len(routed))

@@ -73,3 +73,13 @@ def test_attachment_that_is_not_base64_is_refused() -> None:
 def test_small_attachment_is_accepted() -> None:
     attachment = {"filename": "a.txt", "media_type": "text/plain", "data_base64": base64.b64encode(b"hoi").decode()}
     assert IncidentReport.model_validate(body(attachments=[attachment])).attachments[0].filename == "a.txt"
+
+
+def test_demo_data_is_always_valid() -> None:
+    import random
+
+    from weerbaar import demo
+
+    rng = random.Random(3)
+    for _ in range(500):
+        IncidentReport.model_validate(demo.incident(rng))
