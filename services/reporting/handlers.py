@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.reporting import domain
 from services.reporting.errors import UnknownDimension
@@ -17,7 +17,9 @@ from services.reporting.settings import Settings
 from services.reporting.store import ReportingStore
 from shared.contracts.events import CaseTriaged, ReportCell, ReportStats
 from shared.contracts.topics import CASE_TRIAGED, REPORT_STATS
+from shared.guard import require
 from shared.http import Problem
+from shared.policy import Action
 from shared.runtime import Runtime
 
 log = structlog.get_logger("weerbaar.reporting")
@@ -57,7 +59,13 @@ class ReportingHandlers:
         return domain.sort_cells(domain.suppress(raw, threshold=self._settings.disclosure_threshold), dims)
 
     def router(self) -> APIRouter:
-        router = APIRouter(prefix="/v1/reports", tags=["reports"])
+        # Aggregates only (bzk, jenv, admin); a route added to this router is guarded the same way.
+        router = APIRouter(
+            prefix="/v1/reports",
+            tags=["reports"],
+            dependencies=[Depends(require(Action.READ_REPORTS))],
+            responses={401: {"description": "no or invalid bearer token"}, 403: {"description": "role not allowed"}},
+        )
 
         @router.get("/summary")
         async def summary(
