@@ -290,7 +290,7 @@ async def test_the_audit_chain_detects_an_edited_or_deleted_entry(
         intact = await log.verify()
         assert intact.ok, intact.problem
         middle = entries[len(entries) // 2]["_id"]
-        await copy_db["audit"].update_one({"_id": middle}, {"$set": {"role": "police"}})
+        await copy_db["audit"].update_one({"_id": middle}, {"$set": {"role": "tampered"}})
         edited = await log.verify()
         assert not edited.ok
         assert "altered" in edited.problem
