@@ -15,21 +15,33 @@ PROBLEM = "application/problem+json"
 class Problem(Exception):
     """An error a route raises to answer with problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str = "", *, code: str = "", **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        *,
+        code: str = "",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail or title)
         self.status = status
+        self.headers = headers or {}
         self.title = title
         self.detail = detail
         self.code = code
         self.extra = extra
 
 
-def problem_response(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, title: str, detail: str = "", *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -55,8 +67,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         extra = dict(exc.extra)
         if exc.code:
             extra["code"] = exc.code
-        return problem_response(exc.status, exc.title, exc.detail, **extra)
+        return problem_response(exc.status, exc.title, exc.detail, headers=exc.headers, **extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail))
+        return problem_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # No stack trace or exception text leaves the service; the log has the type only.
+        return problem_response(500, "Internal error", "the request could not be completed", code="internal_error")

@@ -18,8 +18,11 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
+from shared.auth import TokenVerifier
 from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe
+from shared.crypto import DataCipher
 from shared.errors import TransientError
+from shared.headers import SecurityHeaders
 from shared.http import install_problem_handlers
 from shared.kafka import EventPublisher, make_broker
 from shared.outbox import Outbox
@@ -43,6 +46,8 @@ class Runtime:
     db: AsyncDatabase[mongo.Document]
     outbox: Outbox
     retry: RetryPolicy
+    cipher: DataCipher
+    verifier: TokenVerifier
     subscribers: list[Any] = field(default_factory=list)
     consumed: dict[str, type[BaseModel]] = field(default_factory=dict)
     produced: dict[str, type[BaseModel]] = field(default_factory=dict)
@@ -70,6 +75,8 @@ class Runtime:
                 scan_interval_s=settings.outbox_scan_interval_s,
             ),
             retry=RetryPolicy(attempts=settings.retry_attempts, first_backoff_s=settings.retry_backoff_s),
+            cipher=DataCipher.from_settings(settings),
+            verifier=TokenVerifier.from_settings(settings),
         )
 
     def consume(self, topic: str, model: type[BaseModel], handler: Callable[[Any], Awaitable[None]]) -> None:
@@ -161,7 +168,9 @@ class Runtime:
     def build_app(self, *, title: str, routers: tuple[APIRouter, ...] = ()) -> FastAPI:
         app = FastAPI(title=title, lifespan=self.lifespan)
         app.state.runtime = self
+        app.state.verifier = self.verifier
         install_problem_handlers(app)
+        app.add_middleware(SecurityHeaders)
         app.include_router(self.ops_router())
         for router in routers:
             app.include_router(router)

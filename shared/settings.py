@@ -31,6 +31,19 @@ class CommonSettings(BaseSettings):
     )
     outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    jwt_public_key_file: str | None = Field(
+        default=None, description="PEM public key (Ed25519 or RSA) that verifies bearer tokens"
+    )
+    jwks_url: str | None = Field(default=None, description="JWKS endpoint of the token issuer (instead of a key file)")
+    jwt_issuer: str = Field(default="weerbaar-dev", description="Required `iss` of bearer tokens")
+    jwt_audience: str = Field(default="weerbaar", description="Required `aud` of bearer tokens")
+    dev_jwt_dir: str | None = Field(
+        default=None, description="Dev mode only: where the dev token key pair lives (default .cache/dev-jwt)"
+    )
+    data_keys: SecretStr | None = Field(
+        default=None, description='JSON {"key id": "base64 of 32 bytes"}: AES-GCM keys for personal fields'
+    )
+    data_key_id: str | None = Field(default=None, description="The data key that encrypts; the others only decrypt")
     group_prefix: str = Field(
         default="weerbaar",
         pattern=r"^[A-Za-z0-9._-]+$",
@@ -43,6 +56,15 @@ class CommonSettings(BaseSettings):
             if not self.dev_mode:
                 raise ValueError("WEERBAAR_PSEUDONYM_KEY is required when WEERBAAR_DEV_MODE is false")
             object.__setattr__(self, "pseudonym_key", SecretStr(DEV_PSEUDONYM_KEY))
+        if not self.dev_mode:
+            if not (self.jwt_public_key_file or self.jwks_url):
+                raise ValueError(
+                    "WEERBAAR_JWT_PUBLIC_KEY_FILE or WEERBAAR_JWKS_URL is required when WEERBAAR_DEV_MODE is false"
+                )
+            if self.data_keys is None or not self.data_key_id:
+                raise ValueError(
+                    "WEERBAAR_DATA_KEYS and WEERBAAR_DATA_KEY_ID are required when WEERBAAR_DEV_MODE is false"
+                )
         return self
 
     @property

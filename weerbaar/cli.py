@@ -41,6 +41,42 @@ SERVICE_PORTS = {"intake": 8081, "triage": 8082, "notify": 8083, "reporting": 80
 
 
 @app.command()
+def token(
+    role: Annotated[str, typer.Option(help="reporter, otwb, police, om, jenv, bzk, burgemeester or admin")],
+    org: Annotated[str | None, typer.Option(help="Organisation claim")] = None,
+    municipality: Annotated[str | None, typer.Option(help="Municipality claim (GMnnnn), for burgemeester")] = None,
+    sub: Annotated[str | None, typer.Option(help="Subject (default: a fresh one per token)")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 8 * 3600,
+) -> None:
+    """Print a bearer token the locally running stack accepts (dev mode signing key only)."""
+    from datetime import timedelta
+
+    from shared.auth import Role, dev_key_dir, mint_token
+
+    settings = CommonSettings()
+    if not settings.dev_mode:
+        console.print("[red]`weerbaar token` mints dev tokens only; outside dev mode tokens come from the issuer[/red]")
+        raise typer.Exit(2)
+    if role not in {r.value for r in Role}:
+        console.print(f"[red]unknown role {role!r}[/red]; one of: {', '.join(r.value for r in Role)}")
+        raise typer.Exit(2)
+    if ttl <= 0:
+        raise typer.BadParameter("--ttl must be positive")
+    print(
+        mint_token(
+            role=role,
+            sub=sub,
+            org=org,
+            municipality=municipality,
+            ttl=timedelta(seconds=ttl),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            directory=dev_key_dir(settings),
+        )
+    )
+
+
+@app.command()
 def topics() -> None:
     """Create every contract topic that is missing."""
     settings = CommonSettings()
@@ -107,22 +143,37 @@ def demo(
     """Report synthetic, realistic incidents through the intake API."""
     rng = random.Random(seed)
     case_ids: list[str] = []
-    with httpx.Client(base_url=url, timeout=10) as client:
+    reporter = _dev_token("otwb", org="OTWB demo")
+    headers = {"Authorization": f"Bearer {reporter}"}
+    with httpx.Client(base_url=url, timeout=10, headers=headers) as client:
         for _ in track(range(count), description="reporting incidents", console=console):
             body = demo_data.incident(rng, acute=len(case_ids) == 0)
             response = client.post("/v1/incidents", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
             response.raise_for_status()
             case_ids.append(response.json()["case_id"])
     console.print(f"{len(case_ids)} incidents reported")
-    _show_journey(url, case_ids[0])
+    _show_journey(url, case_ids[0], reporter)
 
 
-def _show_journey(url: str, case_id: str, timeout: float = 20.0) -> None:
+def _dev_token(role: str, *, org: str | None = None) -> str:
+    from shared.auth import dev_key_dir, mint_token
+
+    settings = CommonSettings()
+    return mint_token(
+        role=role,
+        org=org,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        directory=dev_key_dir(settings),
+    )
+
+
+def _show_journey(url: str, case_id: str, token: str, timeout: float = 20.0) -> None:
     """Follow the first (acute) case until notify has delivered, and print its timeline."""
     deadline = time.monotonic() + timeout
     case: dict[str, object] = {}
     while time.monotonic() < deadline:
-        case = httpx.get(f"{url}/v1/cases/{case_id}", timeout=5).json()
+        case = httpx.get(f"{url}/v1/cases/{case_id}", timeout=5, headers={"Authorization": f"Bearer {token}"}).json()
         if case.get("status") == "notified":
             break
         time.sleep(0.3)

@@ -37,13 +37,15 @@ down() {
 }
 
 urls() {
+  local dashboard_token
+  dashboard_token="$("$BIN/weerbaar" token --role bzk --org BZK --ttl 43200 2>/dev/null || true)"
   cat <<URLS
 [weerbaar] ready:
   intake     http://127.0.0.1:8081/docs    (POST /v1/incidents, GET /v1/cases/{id})
   triage     http://127.0.0.1:8082/readyz
   notify     http://127.0.0.1:8083/readyz
   reporting  http://127.0.0.1:8084/v1/reports/summary?group_by=role,gender
-  dashboard  http://127.0.0.1:8084/dashboard
+  dashboard  http://127.0.0.1:8084/dashboard?access_token=${dashboard_token}
   metrics    http://127.0.0.1:808{1,2,3,4}/metrics
 URLS
 }

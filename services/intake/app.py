@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import structlog
 from fastapi import FastAPI
 
 from services.intake.handlers import IntakeHandlers
@@ -9,19 +12,42 @@ from services.intake.limits import BodySizeLimit
 from services.intake.service import IntakeService
 from services.intake.settings import Settings
 from services.intake.store import CaseStore
+from shared.audit import AuditLog
+from shared.contracts.events import ErasureReason
 from shared.runtime import Runtime
 
 SERVICE = "intake"
+log = structlog.get_logger("weerbaar.intake")
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Wire intake; nothing connects until the app starts."""
     runtime = Runtime.create(settings, service=SERVICE)
     store = CaseStore(runtime.db)
+    audit = AuditLog(runtime.db, service=SERVICE)
     runtime.on_startup.append(store.ensure_indexes)
+    runtime.on_startup.append(audit.ensure_indexes)
     runtime.outbox.watch(store.cases)
-    handlers = IntakeHandlers(runtime, store, IntakeService(runtime, store))
+    service = IntakeService(runtime, store)
+    handlers = IntakeHandlers(
+        runtime, store, service, audit=audit, rate_limit_per_minute=settings.rate_limit_per_minute
+    )
     handlers.register()
+
+    async def retention_sweeper() -> None:
+        """Anonymise closed cases past their retention period; each erasure is audited as the system's."""
+        while True:
+            try:
+                for case_id in await service.expired_closed_cases(retention_days=settings.retention_days_closed):
+                    if await service.erase(case_id, ErasureReason.RETENTION):
+                        await audit.record(None, "case.erase", case_id=case_id, reason="retention period passed")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - retried next round
+                log.warning("retention_sweep_failed", error=type(exc).__name__)
+            await asyncio.sleep(settings.retention_sweep_interval_s)
+
+    runtime.background.append(retention_sweeper)
     app = runtime.build_app(title="weerbaar intake", routers=(handlers.router(),))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -78,9 +79,19 @@ def links_of(others: dict[str, list[str]]) -> list[dict[str, str]]:
     return list(seen.values())
 
 
-def added_report_update(case: dict[str, Any], event: IncidentReported, links: list[dict[str, str]]) -> dict[str, Any]:
+def added_report_update(
+    case: dict[str, Any],
+    event: IncidentReported,
+    links: list[dict[str, str]],
+    filer: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
     known = {link["case_id"] for link in case.get("links", [])}
-    return {"links": case.get("links", []) + [link for link in links if link["case_id"] not in known]}
+    update: dict[str, Any] = {"links": case.get("links", []) + [link for link in links if link["case_id"] not in known]}
+    if filer and filer.get("sub"):
+        update["filed_by_subs"] = list(dict.fromkeys([*case.get("filed_by_subs", []), filer["sub"]]))
+    if filer and filer.get("org"):
+        update["filed_by_orgs"] = list(dict.fromkeys([*case.get("filed_by_orgs", []), filer["org"]]))
+    return update
 
 
 def timeline_entry(event: Event, summary: str, **detail: Any) -> dict[str, Any]:
@@ -93,14 +104,28 @@ def timeline_entry(event: Event, summary: str, **detail: Any) -> dict[str, Any]:
     }
 
 
-def new_case(event: IncidentReported, *, now: datetime, links: list[dict[str, str]] | None = None) -> dict[str, Any]:
+Seal = Callable[[dict[str, Any]], str]
+"""Encrypts a report (JSON-able) for the case it belongs to."""
+
+
+def new_case(
+    event: IncidentReported,
+    *,
+    now: datetime,
+    links: list[dict[str, str]] | None = None,
+    seal: Seal,
+    filer: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
     """The case document opened by a first report (without outbox and bookkeeping)."""
     return {
         "_id": event.case_id,
         "status": CaseStatus.RECEIVED.value,
         "created_at": now,
         "updated_at": now,
-        "reports": [report_entry(event)],
+        "body_code": event.report.office_holder.body.code,
+        "filed_by_subs": [filer["sub"]] if filer and filer.get("sub") else [],
+        "filed_by_orgs": [filer["org"]] if filer and filer.get("org") else [],
+        "reports": [report_entry(event, seal=seal, filer=filer)],
         "risk": None,
         "notifications": {},
         "followups": [],
@@ -110,13 +135,53 @@ def new_case(event: IncidentReported, *, now: datetime, links: list[dict[str, st
     }
 
 
-def report_entry(event: IncidentReported) -> dict[str, Any]:
+def report_entry(event: IncidentReported, *, seal: Seal, filer: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """A report in the case file: the whole report sealed (encrypted), its non-personal facts in clear."""
     return {
         "report_id": event.report_id,
         "source": event.source.value,
         "received_at": event.occurred,
-        "report": event.report.model_dump(mode="json"),
+        "filed_by": filer,
+        "facts": report_facts(event.report),
+        "sealed": seal(event.report.model_dump(mode="json")),
     }
+
+
+def report_facts(report: IncidentReport) -> dict[str, Any]:
+    """What a report says that identifies no one: kept in clear for queries, reporting and after erasure."""
+    incident = report.incident
+    return {
+        "reported_by": report.reported_by.kind.value,
+        "reporting_organisation": report.reported_by.organisation,
+        "office_holder_role": report.office_holder.role.value,
+        "body": report.office_holder.body.model_dump(mode="json"),
+        "gender": report.office_holder.gender.value,
+        "occurred_at": incident.occurred_at.isoformat(),
+        "types": [t.value for t in incident.types],
+        "channel": incident.channel.value,
+        "perpetrator": incident.perpetrator,
+        "indicators": incident.indicators.model_dump(mode="json"),
+        "impact_on_functioning": incident.impact_on_functioning,
+        "wants_aangifte": report.wants_aangifte,
+        "attachments": len(report.attachments),
+    }
+
+
+ERASED = "erased"
+
+
+def erasure_update(case: dict[str, Any], *, at: datetime, reason: str) -> dict[str, Any]:
+    """$set fields that replace every report's sealed personal data with a tombstone; the facts stay."""
+    update: dict[str, Any] = {"erased": {"at": at, "reason": reason}, "filed_by_subs": [], "filed_by_orgs": []}
+    for index, _ in enumerate(case.get("reports", [])):
+        update[f"reports.{index}.sealed"] = ERASED
+        update[f"reports.{index}.filed_by"] = None
+    return update
+
+
+def filer_subs(case: dict[str, Any]) -> list[str]:
+    """Who filed the case's reports (kept after erasure in the audit only)."""
+    return [str(s) for s in case.get("filed_by_subs", [])]
 
 
 def triaged_update(case: dict[str, Any], event: CaseTriaged) -> dict[str, Any]:

@@ -5,24 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi import Path as Path_
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from services.intake.errors import CaseNotFound, IdempotencyConflict
 from services.intake.service import IntakeService, Outcome
 from services.intake.store import CaseStore
-from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationStatus
+from shared.audit import AuditLog
+from shared.auth import Principal, forbidden
+from shared.contracts.events import (
+    CaseErased,
+    CaseFollowup,
+    CaseTriaged,
+    ErasureReason,
+    IncidentReported,
+    NotificationStatus,
+)
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import (
+    CASE_ERASED,
     CASE_FOLLOWUP,
     CASE_TRIAGED,
     INCIDENT_REPORTED,
     INCIDENT_URGENT,
     NOTIFICATION_STATUS,
 )
+from shared.guard import require
 from shared.http import Problem
+from shared.policy import Action, CaseAccess, decide
+from shared.ratelimit import TokenBucket
 from shared.runtime import Runtime
+
+CASE_ID = r"^[A-Za-z0-9_-]{1,64}$"
+CaseId = Annotated[str, Path_(pattern=CASE_ID)]
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 
@@ -37,10 +54,43 @@ class CaseCreated(BaseModel):
 
 
 class IntakeHandlers:
-    def __init__(self, runtime: Runtime, store: CaseStore, service: IntakeService) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: CaseStore,
+        service: IntakeService,
+        *,
+        audit: AuditLog,
+        rate_limit_per_minute: int,
+    ) -> None:
         self._runtime = runtime
         self._store = store
         self._service = service
+        self._audit = audit
+        self._bucket = TokenBucket(rate_limit_per_minute)
+
+    async def _rate_limited(
+        self, principal: Annotated[Principal, Depends(require(Action.REPORT_INCIDENT))]
+    ) -> Principal:
+        self._bucket.check(principal.sub)
+        return principal
+
+    async def _authorised_case(self, principal: Principal, action: Action, case_id: str) -> dict[str, Any]:
+        """The case if ``principal`` may do ``action`` on it; every refusal is audited too."""
+        case = await self._store.get(case_id)
+        if case is None:
+            raise Problem(404, "Case not found", f"no case {case_id}", code=CaseNotFound.code)
+        access = CaseAccess(
+            filed_by_subs=case.get("filed_by_subs", []),
+            filed_by_orgs=case.get("filed_by_orgs", []),
+            routes=[r.get("recipient", "") for r in ((case.get("risk") or {}).get("routes") or [])],
+            body_code=case.get("body_code"),
+        )
+        decision = decide(principal, action, access)
+        if not decision:
+            await self._audit.record(principal, action.value, case_id=case_id, outcome="denied")
+            raise forbidden(decision.reason)
+        return case
 
     def register(self) -> None:
         self._runtime.produces(INCIDENT_REPORTED, IncidentReported, "A report was accepted and belongs to this case")
@@ -49,6 +99,7 @@ class IntakeHandlers:
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self._service.apply_triaged)
         self._runtime.consume(NOTIFICATION_STATUS, NotificationStatus, self._service.apply_notification_status)
         self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self._service.apply_followup)
+        self._runtime.produces(CASE_ERASED, CaseErased, "Personal data of a case was erased; drop your copy")
 
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/v1", tags=["incidents"])
@@ -63,12 +114,18 @@ class IntakeHandlers:
                 413: {"description": "body over the size limit"},
             },
         )
-        async def post_incident(report: IncidentReport, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        async def post_incident(
+            report: IncidentReport,
+            principal: Principal = Depends(self._rate_limited),  # noqa: B008 - bound method, not a global
+            idempotency_key: IdempotencyKey = None,
+        ) -> JSONResponse:
             """Report an incident; 201 once it is stored durably with its outgoing event."""
+            filer = {"sub": principal.sub, "role": principal.role.value, "org": principal.org}
             try:
-                receipt = await self._service.report_incident(report, idempotency_key)
+                receipt = await self._service.report_incident(report, idempotency_key, filer)
             except IdempotencyConflict as exc:
                 raise Problem(409, "Idempotency-Key reused", str(exc), code=exc.code) from exc
+            await self._audit.record(principal, Action.REPORT_INCIDENT.value, case_id=receipt.case_id)
             body = CaseCreated(
                 case_id=receipt.case_id,
                 report_id=receipt.report_id,
@@ -81,16 +138,55 @@ class IntakeHandlers:
                 headers={"Location": f"/v1/cases/{receipt.case_id}"},
             )
 
-        @router.get("/cases/{case_id}")
-        async def get_case(case_id: str) -> JSONResponse:
-            """The case file: status, risk, notifications, follow-ups, links and the timeline."""
-            case = await self._store.get(case_id)
-            if case is None:
-                raise Problem(404, "Case not found", f"no case {case_id}", code=CaseNotFound.code)
+        @router.get("/cases/{case_id}", responses={401: {}, 403: {}, 404: {}})
+        async def get_case(
+            case_id: CaseId, principal: Annotated[Principal, Depends(require(Action.READ_CASE))]
+        ) -> JSONResponse:
+            """The case file: status, risk, notifications, follow-ups, links and the timeline.
+
+            Need-to-know (see docs/security.md); an admin reads only with an `X-Break-Glass-Reason`. Audited.
+            """
+            case = await self._authorised_case(principal, Action.READ_CASE, case_id)
+            await self._audit.record(principal, Action.READ_CASE.value, case_id=case_id)
             case["case_id"] = case.pop("_id")
-            return JSONResponse(_jsonable(case))
+            case["reports"] = [self._report_view(case_id, entry) for entry in case.get("reports", [])]
+            for internal in ("filed_by_subs", "filed_by_orgs"):
+                case.pop(internal, None)
+            return JSONResponse(_jsonable(case), headers={"Cache-Control": "no-store"})
+
+        @router.delete("/cases/{case_id}", status_code=204, responses={401: {}, 403: {}, 404: {}})
+        async def erase_case(
+            case_id: CaseId, principal: Annotated[Principal, Depends(require(Action.ERASE_CASE))]
+        ) -> Response:
+            """Erase the case's personal data everywhere (the filer or an admin); the non-personal facts stay."""
+            await self._authorised_case(principal, Action.ERASE_CASE, case_id)
+            try:
+                erased = await self._service.erase(case_id, ErasureReason.REQUEST)
+            except CaseNotFound as exc:
+                raise Problem(404, "Case not found", str(exc), code=exc.code) from exc
+            await self._audit.record(
+                principal, Action.ERASE_CASE.value, case_id=case_id, outcome="erased" if erased else "already_erased"
+            )
+            return Response(status_code=204)
+
+        @router.get("/audit", tags=["audit"], responses={401: {}, 403: {}})
+        async def audit_trail(
+            principal: Annotated[Principal, Depends(require(Action.READ_AUDIT))],
+            case_id: Annotated[str, Query(pattern=CASE_ID)],
+        ) -> JSONResponse:
+            """Who read or changed a case, when and why (admin only; this read is audited too)."""
+            await self._audit.record(principal, Action.READ_AUDIT.value, case_id=case_id)
+            entries = await self._audit.for_case(case_id)
+            return JSONResponse({"case_id": case_id, "entries": _jsonable(entries)})
 
         return router
+
+    def _report_view(self, case_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in entry.items() if k not in ("sealed", "filed_by")}
+        if "sealed" in entry:
+            view["report"] = self._service.open_report(case_id, str(entry["sealed"]))
+        view["erased"] = view["report"] is None
+        return view
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import structlog
 
 from services.intake import domain
-from services.intake.errors import ConcurrentCaseUpdate, IdempotencyConflict
+from services.intake.errors import CaseNotFound, ConcurrentCaseUpdate, IdempotencyConflict
 from services.intake.store import CaseStore
 from shared.contracts.events import (
+    CaseErased,
     CaseFollowup,
     CaseTriaged,
+    ErasureReason,
     IncidentReported,
     NotificationStatus,
     ReportSource,
@@ -52,7 +54,20 @@ class IntakeService:
         self._key = runtime.settings.pseudonym_secret
         self._source = f"/weerbaar/{runtime.service}"
 
-    async def report_incident(self, report: IncidentReport, idempotency_key: str | None) -> Receipt:
+    def seal_for(self, case_id: str) -> domain.Seal:
+        cipher = self._runtime.cipher
+        return lambda value: cipher.seal_json(value, context=case_context(case_id))
+
+    def open_report(self, case_id: str, sealed: str) -> dict[str, Any] | None:
+        """The report as filed, or None once erased."""
+        if sealed == domain.ERASED:
+            return None
+        opened: dict[str, Any] = self._runtime.cipher.open_json(sealed, context=case_context(case_id))
+        return opened
+
+    async def report_incident(
+        self, report: IncidentReport, idempotency_key: str | None, filer: dict[str, str | None] | None = None
+    ) -> Receipt:
         """Take a report into its case; durable in the store (with its outgoing event) before this returns."""
         fingerprint = domain.body_fingerprint(report)
         key_id = domain.idempotency_id(idempotency_key) if idempotency_key else None
@@ -84,7 +99,7 @@ class IntakeService:
         outbox = [outbox_entry(event, source=self._source)]
         if possibly_acute(report):
             outbox.insert(0, outbox_entry(event, source=self._source, topic=INCIDENT_URGENT))
-        outcome, status = await self._store_report(event, links, outbox=outbox)
+        outcome, status = await self._store_report(event, links, outbox=outbox, filer=filer)
         with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=event.event_id):
             log.info("incident_reported", outcome=outcome.value, linked=len(links))
         await self._runtime.outbox.flush_quietly(self._store.cases, case_id)
@@ -104,13 +119,19 @@ class IntakeService:
         return domain.links_of(await self._store.link(keys, case_id))
 
     async def _store_report(
-        self, event: IncidentReported, links: list[dict[str, str]], *, outbox: list[dict[str, Any]]
+        self,
+        event: IncidentReported,
+        links: list[dict[str, str]],
+        *,
+        outbox: list[dict[str, Any]],
+        filer: dict[str, str | None] | None = None,
     ) -> tuple[Outcome, str]:
+        seal = self.seal_for(event.case_id)
         for _ in range(10):
             now = datetime.now(UTC)
             case = await self._store.load_for_update(event.case_id)
             if case is None:
-                opened = domain.new_case(event, now=now, links=links)
+                opened = domain.new_case(event, now=now, links=links, seal=seal, filer=filer)
                 if await self._store.insert_case(opened, event_id=event.event_id, outbox=outbox):
                     await self._apply_parked(event.case_id)
                     return Outcome.OPENED, opened["status"]
@@ -120,9 +141,9 @@ class IntakeService:
             applied = await self._store.apply(
                 case,
                 event_id=event.event_id,
-                set_fields={**domain.added_report_update(case, event, links), "updated_at": now},
+                set_fields={**domain.added_report_update(case, event, links, filer), "updated_at": now},
                 push={
-                    "reports": domain.report_entry(event),
+                    "reports": domain.report_entry(event, seal=seal, filer=filer),
                     "timeline": domain.timeline_entry(event, domain.report_summary(event, first=False)),
                 },
                 outbox=outbox,
@@ -130,6 +151,37 @@ class IntakeService:
             if applied:
                 return Outcome.ADDED, str(case["status"])
         raise ConcurrentCaseUpdate("case kept changing while a report was added")
+
+    # --- erasure and retention -----------------------------------------------------------------------------------
+
+    async def erase(self, case_id: str, reason: ErasureReason) -> bool:
+        """Tombstone the case's personal data, unlink its pseudonyms and tell the others; False if erased before."""
+        for _ in range(10):
+            case = await self._store.load_for_update(case_id)
+            if case is None:
+                raise CaseNotFound(f"no case {case_id}")
+            if case.get("erased"):
+                return False
+            now = datetime.now(UTC)
+            event = CaseErased(case_id=case_id, reason=reason, erased_at=now)
+            applied = await self._store.apply(
+                case,
+                event_id=event.event_id,
+                set_fields={**domain.erasure_update(case, at=now, reason=reason.value), "updated_at": now},
+                push={"timeline": domain.timeline_entry(event, f"Personal data erased ({reason.value})")},
+                outbox=[outbox_entry(event, source=self._source)],
+            )
+            if applied:
+                await self._store.forget(case_id)
+                with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=event.event_id):
+                    log.info("case_erased", reason=reason.value)
+                await self._runtime.outbox.flush_quietly(self._store.cases, case_id)
+                return True
+        raise ConcurrentCaseUpdate("case kept changing while it was erased")
+
+    async def expired_closed_cases(self, *, retention_days: int, limit: int = 100) -> list[str]:
+        cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+        return await self._store.closed_before(cutoff, limit=limit)
 
     # --- case view -------------------------------------------------------------------------------------------
 
@@ -190,3 +242,8 @@ class IntakeService:
         for parked in await self._store.parked_for(case_id):
             await appliers[parked["kind"]](parked["value"])
             await self._store.unpark(case_id, parked["event_id"])
+
+
+def case_context(case_id: str) -> str:
+    """Associated data of a case's sealed reports: a blob copied to another case does not open."""
+    return f"intake/case/{case_id}"

@@ -90,6 +90,20 @@ class CaseStore:
         )
         return result.matched_count == 1
 
+    async def forget(self, case_id: str) -> None:
+        """Drop what still ties an erased case to a person: pseudonym links, dedup and idempotency claims."""
+        await self.links.update_many({"case_ids": case_id}, {"$pullAll": {"case_ids": [case_id]}})
+        await self.dedup.delete_many({"case_id": case_id})
+        await self.idempotency.delete_many({"case_id": case_id})
+        await self.parked.delete_one({"_id": case_id})
+
+    async def closed_before(self, cutoff: datetime, *, limit: int) -> list[str]:
+        """Closed, not yet erased cases last changed before ``cutoff`` (retention)."""
+        cursor = self.cases.find(
+            {"status": "closed", "updated_at": {"$lt": cutoff}, "erased": {"$exists": False}}, {"_id": 1}
+        ).limit(limit)
+        return [str(doc["_id"]) for doc in await cursor.to_list(None)]
+
     async def park(self, *, case_id: str, event_id: str, kind: str, value: str) -> None:
         """Keep an event about a case that is not opened yet, to apply once it is (no partition waits for it).
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from fastapi import Path as Path_
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,10 +17,20 @@ from services.notify import aangifte
 from services.notify.errors import NotificationNotFound, WrongRecipient
 from services.notify.service import NotifyService
 from services.notify.store import NotifyStore
+from shared.audit import AuditLog
+from shared.auth import Principal, forbidden
 from shared.contracts.aangifte import Aangifte
-from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, NotificationStatus
+from shared.contracts.events import (
+    CaseErased,
+    CaseFollowup,
+    CaseTriaged,
+    IncidentReported,
+    NotificationAck,
+    NotificationStatus,
+)
 from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import (
+    CASE_ERASED,
     CASE_FOLLOWUP,
     CASE_TRIAGED,
     CASE_TRIAGED_URGENT,
@@ -30,8 +41,12 @@ from shared.contracts.topics import (
     Recipient,
     notify_topic,
 )
+from shared.guard import require
 from shared.http import Problem
+from shared.policy import Action, NotificationAccess, decide
 from shared.runtime import Runtime
+
+NotificationId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 log = structlog.get_logger("weerbaar.notify")
 
@@ -77,10 +92,21 @@ def _view(doc: dict[str, Any], deliveries: list[dict[str, Any]]) -> Notification
 
 
 class NotifyHandlers:
-    def __init__(self, runtime: Runtime, store: NotifyStore, service: NotifyService) -> None:
+    def __init__(self, runtime: Runtime, store: NotifyStore, service: NotifyService, *, audit: AuditLog) -> None:
         self._runtime = runtime
         self._store = store
         self._service = service
+        self._audit = audit
+
+    async def _authorised(self, principal: Principal, action: Action, notification_id: str) -> dict[str, Any]:
+        doc = await self._store.notification(notification_id)
+        if doc is None:
+            raise Problem(404, "Notification not found", code="notification_not_found")
+        decision = decide(principal, action, NotificationAccess(recipient=str(doc["recipient"])))
+        if not decision:
+            await self._audit.record(principal, action.value, case_id=str(doc["case_id"]), outcome="denied")
+            raise forbidden(decision.reason)
+        return doc
 
     def register(self) -> None:
         for recipient in Recipient:
@@ -93,6 +119,10 @@ class NotifyHandlers:
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
         self._runtime.consume(NOTIFICATION_ACK, NotificationAck, self.on_notification_ack)
         self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_case_followup)
+        self._runtime.consume(CASE_ERASED, CaseErased, self.on_case_erased)
+
+    async def on_case_erased(self, event: CaseErased) -> None:
+        await self._service.forget_case(event.case_id)
 
     async def on_incident_reported(self, event: IncidentReported) -> None:
         await self._store.remember_report(event.case_id, event.report_id, event.report)
@@ -127,15 +157,24 @@ class NotifyHandlers:
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/v1", tags=["notifications"])
 
-        @router.get("/notifications/{notification_id}")
-        async def get_notification(notification_id: str) -> NotificationView:
-            doc = await self._store.notification(notification_id)
-            if doc is None:
-                raise Problem(404, "Notification not found", code="notification_not_found")
+        @router.get("/notifications/{notification_id}", responses={401: {}, 403: {}, 404: {}})
+        async def get_notification(
+            notification_id: NotificationId,
+            principal: Annotated[Principal, Depends(require(Action.READ_NOTIFICATION))],
+        ) -> NotificationView:
+            """Delivery state of a notification (the recipient's own role, or admin)."""
+            doc = await self._authorised(principal, Action.READ_NOTIFICATION, notification_id)
             return _view(doc, await self._store.delivery_log(notification_id))
 
-        @router.post("/notifications/{notification_id}/ack")
-        async def acknowledge(notification_id: str, body: AckRequest) -> dict[str, Any]:
+        @router.post("/notifications/{notification_id}/ack", responses={401: {}, 403: {}, 404: {}, 409: {}})
+        async def acknowledge(
+            notification_id: NotificationId,
+            body: AckRequest,
+            principal: Annotated[Principal, Depends(require(Action.ACK_NOTIFICATION))],
+        ) -> dict[str, Any]:
+            """Acknowledge receipt (the recipient's own role, or admin)."""
+            doc = await self._authorised(principal, Action.ACK_NOTIFICATION, notification_id)
+            await self._audit.record(principal, Action.ACK_NOTIFICATION.value, case_id=str(doc["case_id"]))
             try:
                 doc, changed = await self._service.acknowledge(
                     notification_id, recipient=body.recipient, by=body.acknowledged_by
@@ -151,19 +190,31 @@ class NotifyHandlers:
                 "changed": changed,
             }
 
-        @router.get("/notifications/{notification_id}/aangifte.html", response_class=HTMLResponse)
-        async def aangifte_html(notification_id: str) -> HTMLResponse:
-            doc = await self._store.notification(notification_id)
-            found = (doc or {}).get("payload", {}).get("aangifte")
-            if doc is None or found is None:
+        @router.get(
+            "/notifications/{notification_id}/aangifte.html",
+            response_class=HTMLResponse,
+            responses={401: {}, 403: {}, 404: {}},
+        )
+        async def aangifte_html(
+            notification_id: NotificationId,
+            principal: Annotated[Principal, Depends(require(Action.READ_AANGIFTE))],
+        ) -> HTMLResponse:
+            """The pre-filled modelaangifte (police, OM; admin with break-glass). Audited: it is case content."""
+            doc = await self._authorised(principal, Action.READ_AANGIFTE, notification_id)
+            found = (doc.get("payload") or {}).get("aangifte")
+            if found is None:
                 raise Problem(404, "No aangifte for this notification", code="aangifte_not_found")
+            await self._audit.record(principal, Action.READ_AANGIFTE.value, case_id=str(doc["case_id"]))
             rendered = aangifte.render_html(
                 Aangifte.model_validate(found), case_id=doc["case_id"], notification_id=notification_id
             )
             return HTMLResponse(rendered, headers={"Cache-Control": "no-store"})
 
-        @router.get("/followups/overdue")
-        async def overdue_followups() -> dict[str, Any]:
+        @router.get("/followups/overdue", responses={401: {}, 403: {}})
+        async def overdue_followups(
+            _: Annotated[Principal, Depends(require(Action.READ_OVERDUE_FOLLOWUPS))],
+        ) -> dict[str, Any]:
+            """Cases with an aangifte and no follow-up in time (police, OM, admin)."""
             cases = await self._store.overdue_followups()
             return {
                 "cases": [

@@ -42,6 +42,9 @@ class NotifyService:
 
     async def notify_case(self, event: CaseTriaged) -> None:
         """One notification per routed recipient; a redelivered decision finds them already there."""
+        if await self._store.is_erased(event.case_id):
+            log.info("notification_skipped_erased_case", case_id=event.case_id)
+            return
         report = await self._store.report_of(event.case_id)
         if report is None:
             raise CaseDetailsNotYetKnown(f"no report stored yet for case {event.case_id}")
@@ -87,6 +90,8 @@ class NotifyService:
         doc = await self._store.notification(notification_id)
         if doc is None:
             raise NotificationNotFound(f"no notification {notification_id}")
+        if "payload" not in doc:
+            raise NotificationNotFound(f"notification {notification_id} belongs to an erased case")
         if recipient is not None and recipient.value != doc["recipient"]:
             raise WrongRecipient(f"notification {notification_id} went to {doc['recipient']}, not {recipient.value}")
         notification = stored_notification(doc)
@@ -98,6 +103,11 @@ class NotifyService:
             log.info("notification_acknowledged", recipient=doc["recipient"], case_id=doc["case_id"])
             await self._runtime.outbox.flush_quietly(self._store.notifications, notification_id)
         return (await self._store.notification(notification_id)) or doc, changed
+
+    async def forget_case(self, case_id: str) -> None:
+        """The case was erased at intake: drop this service's copy of its personal data."""
+        count = await self._store.forget_case(case_id)
+        log.info("case_forgotten", case_id=case_id, notifications=count)
 
     async def record_followup(self, case_id: str, *, event_id: str, kind: str) -> None:
         await self._store.record_followup(case_id, event_id=event_id, kind=kind)

@@ -17,14 +17,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.contracts.incident import IncidentReport
+from shared.crypto import DataCipher
 from shared.errors import TransientError
 from shared.mongo import Document
+from shared.settings import CommonSettings
+
+ERASED = "erased"
+_SEALED_FIELDS = ("payload", "record")
 
 _OVERDUE_FIELDS = {"_id": 1, "followup_due_at": 1, "followup_overdue_at": 1, "police_notification_id": 1, "level": 1}
 
 
 class NotifyStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], cipher: DataCipher | None = None) -> None:
+        self._cipher = cipher or DataCipher.from_settings(CommonSettings())
         self.cases: AsyncCollection[Document] = db["notify_cases"]
         self.notifications: AsyncCollection[Document] = db["notify_notifications"]
         self.deliveries: AsyncCollection[Document] = db["notify_deliveries"]
@@ -39,18 +45,55 @@ class NotifyStore:
         except PyMongoError as exc:
             raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
 
+    # --- encryption at rest: a notification's payload and record, a case's report ---------------------------------
+    def _seal(self, doc: Document) -> Document:
+        sealed = {k: v for k, v in doc.items() if k not in _SEALED_FIELDS}
+        plain = {k: doc[k] for k in _SEALED_FIELDS if k in doc}
+        sealed["sealed"] = self._cipher.seal_json(plain, context=f"notify/notification/{doc['_id']}")
+        return sealed
+
+    def _open(self, doc: Document | None) -> Document | None:
+        if doc is None or "sealed" not in doc:
+            return doc
+        sealed = doc.pop("sealed")
+        if sealed != ERASED:
+            doc.update(self._cipher.open_json(str(sealed), context=f"notify/notification/{doc['_id']}"))
+        return doc
+
+    async def forget_case(self, case_id: str) -> int:
+        """Drop the personal data of an erased case: its report, notification payloads, pending sends and timers."""
+        await self.cases.update_one({"_id": case_id}, {"$set": {"report": ERASED, "erased": True}}, upsert=True)
+        await self.notifications.update_many(
+            {"case_id": case_id, "webhook.state": "pending"}, {"$set": {"webhook.state": ERASED}}
+        )
+        result = await self.notifications.update_many(
+            {"case_id": case_id},
+            {"$set": {"sealed": ERASED, "erased": True, "due_at": None, "outbox": []}},
+        )
+        return result.modified_count
+
+    async def is_erased(self, case_id: str) -> bool:
+        return await self.cases.count_documents({"_id": case_id, "erased": True}) > 0
+
     # --- cases -------------------------------------------------------------------------------------------------
     async def remember_report(self, case_id: str, report_id: str, report: IncidentReport) -> None:
         """Keep the first report of a case (later reports of the same case only add a report id)."""
         await self.cases.update_one(
             {"_id": case_id},
-            {"$setOnInsert": {"report": report.model_dump(mode="json")}, "$addToSet": {"report_ids": report_id}},
+            {
+                "$setOnInsert": {
+                    "report": self._cipher.seal_json(report.model_dump(mode="json"), context=f"notify/case/{case_id}")
+                },
+                "$addToSet": {"report_ids": report_id},
+            },
             upsert=True,
         )
 
     async def report_of(self, case_id: str) -> IncidentReport | None:
         doc = await self.cases.find_one({"_id": case_id})
-        return IncidentReport.model_validate(doc["report"]) if doc and "report" in doc else None
+        if not doc or not isinstance(doc.get("report"), str) or doc["report"] == ERASED:
+            return None
+        return IncidentReport.model_validate(self._cipher.open_json(doc["report"], context=f"notify/case/{case_id}"))
 
     async def expect_followup(self, case_id: str, *, due_at: datetime, notification_id: str, level: str) -> None:
         """Start the follow-up clock once per case (a re-triage does not restart it)."""
@@ -89,13 +132,13 @@ class NotifyStore:
     async def create_notification(self, doc: Document) -> bool:
         """Insert a notification with its outbox; False when it exists already (a redelivery)."""
         try:
-            await self.notifications.insert_one(doc)
+            await self.notifications.insert_one(self._seal(doc))
         except DuplicateKeyError:
             return False
         return True
 
     async def notification(self, notification_id: str) -> Document | None:
-        return await self.notifications.find_one({"_id": notification_id}, {"outbox": 0})
+        return self._open(await self.notifications.find_one({"_id": notification_id}, {"outbox": 0}))
 
     async def acknowledge(self, notification_id: str, *, by: str, at: datetime, outbox: list[Document]) -> bool:
         """Mark acknowledged and stop its timer; False when unknown or acknowledged already (idempotent)."""
@@ -115,37 +158,43 @@ class NotifyStore:
         return result.modified_count == 1
 
     async def due_for_ack(self, now: datetime) -> Document | None:
-        return await self.notifications.find_one(
-            {"due_at": {"$lte": now}, "acknowledged": {"$ne": True}}, {"outbox": 0}
+        return self._open(
+            await self.notifications.find_one({"due_at": {"$lte": now}, "acknowledged": {"$ne": True}}, {"outbox": 0})
         )
 
     async def claim_escalation(
         self, doc: Document, *, next_due: datetime | None, outbox: list[Document]
     ) -> Document | None:
         """Claim a due timer: only the sweep that still sees the same re-send number wins."""
-        return await self.notifications.find_one_and_update(
-            {"_id": doc["_id"], "resend_no": doc["resend_no"], "acknowledged": {"$ne": True}},
-            {
-                "$set": {"due_at": next_due, "state": "escalated"},
-                "$inc": {"resend_no": 1},
-                "$push": {"outbox": {"$each": outbox}},
-            },
-            return_document=ReturnDocument.AFTER,
+        return self._open(
+            await self.notifications.find_one_and_update(
+                {"_id": doc["_id"], "resend_no": doc["resend_no"], "acknowledged": {"$ne": True}},
+                {
+                    "$set": {"due_at": next_due, "state": "escalated"},
+                    "$inc": {"resend_no": 1},
+                    "$push": {"outbox": {"$each": outbox}},
+                },
+                return_document=ReturnDocument.AFTER,
+            )
         )
 
     # --- webhook delivery --------------------------------------------------------------------------------------
     async def due_webhook(self, now: datetime) -> Document | None:
-        return await self.notifications.find_one(
-            {"webhook.state": "pending", "webhook.next_at": {"$lte": now}}, {"outbox": 0}
+        return self._open(
+            await self.notifications.find_one(
+                {"webhook.state": "pending", "webhook.next_at": {"$lte": now}}, {"outbox": 0}
+            )
         )
 
     async def claim_webhook(self, doc: Document, *, lease_until: datetime) -> Document | None:
         """Take the next attempt: counts it and leases it, so a crash mid-attempt is retried after the lease."""
         hook: dict[str, Any] = doc["webhook"]
-        return await self.notifications.find_one_and_update(
-            {"_id": doc["_id"], "webhook.state": "pending", "webhook.attempt": hook["attempt"]},
-            {"$set": {"webhook.next_at": lease_until}, "$inc": {"webhook.attempt": 1}},
-            return_document=ReturnDocument.AFTER,
+        return self._open(
+            await self.notifications.find_one_and_update(
+                {"_id": doc["_id"], "webhook.state": "pending", "webhook.attempt": hook["attempt"]},
+                {"$set": {"webhook.next_at": lease_until}, "$inc": {"webhook.attempt": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
         )
 
     async def webhook_delivered(self, notification_id: str, *, at: datetime) -> None:

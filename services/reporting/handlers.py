@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
@@ -22,7 +22,9 @@ from services.reporting.settings import Settings
 from services.reporting.store import ReportingStore
 from shared.contracts.events import ReportCell, ReportStats
 from shared.contracts.topics import REPORT_STATS
+from shared.guard import require
 from shared.http import Problem
+from shared.policy import Action
 from shared.runtime import Runtime
 
 log = structlog.get_logger("weerbaar.reporting")
@@ -85,7 +87,12 @@ class ReportingHandlers:
         )
 
     def router(self) -> APIRouter:
-        router = APIRouter(tags=["reports"])
+        # Aggregates only (bzk, jenv, admin); every route on this router is guarded the same way.
+        router = APIRouter(
+            tags=["reports"],
+            dependencies=[Depends(require(Action.READ_REPORTS))],
+            responses={401: {"description": "no or invalid bearer token"}, 403: {"description": "role not allowed"}},
+        )
 
         @router.get("/v1/reports/summary")
         async def summary(

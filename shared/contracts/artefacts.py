@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from shared.contracts.events import (
+    CaseErased,
     CaseFollowup,
     CaseTriaged,
     Envelope,
@@ -31,6 +32,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     ReportStats,
     *(m for m in RECIPIENT_MODELS.values() if m is not PoliceNotification),
     EscalationNotice,
+    CaseErased,
 )
 
 

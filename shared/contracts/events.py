@@ -76,6 +76,21 @@ class IncidentReported(Event):
     )
 
 
+class ErasureReason(StrEnum):
+    REQUEST = "request"  # the data subject (or an admin on their behalf) asked for erasure
+    RETENTION = "retention"  # the retention period of a closed case passed
+
+
+class CaseErased(Event):
+    """The personal data of a case was erased at intake; every service drops its own copy (non-personal facts stay)."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.case.erased.v1"
+    topic: ClassVar[str] = topics.CASE_ERASED
+
+    reason: ErasureReason
+    erased_at: datetime = Field(default_factory=utcnow)
+
+
 class RiskLevel(StrEnum):
     LOW = "low"
     MEDIUM = "medium"

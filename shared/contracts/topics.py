@@ -28,6 +28,7 @@ NOTIFICATION_STATUS: Final = "weerbaar.notification.status.v1"
 NOTIFICATION_ACK: Final = "weerbaar.notification.ack.v1"
 CASE_FOLLOWUP: Final = "weerbaar.case.followup.v1"
 REPORT_STATS: Final = "weerbaar.report.stats.v1"
+CASE_ERASED: Final = "weerbaar.case.erased.v1"
 
 DLQ_SUFFIX: Final = ".dlq"
 
@@ -51,6 +52,7 @@ MAIN_TOPICS: Final[tuple[str, ...]] = (
     NOTIFICATION_ACK,
     CASE_FOLLOWUP,
     *(notify_topic(r) for r in Recipient),
+    CASE_ERASED,
 )
 COMPACTED_TOPICS: Final[tuple[str, ...]] = (REPORT_STATS,)
 CONSUMED_TOPICS: Final[tuple[str, ...]] = (
@@ -61,6 +63,7 @@ CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     NOTIFICATION_STATUS,
     NOTIFICATION_ACK,
     CASE_FOLLOWUP,
+    CASE_ERASED,
 )
 DELIVERY_DLQ_TOPICS: Final[tuple[str, ...]] = tuple(dlq_topic(notify_topic(r)) for r in Recipient)
 """Where notify dead-letters a notification whose webhook delivery failed for good."""

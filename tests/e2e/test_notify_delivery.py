@@ -17,6 +17,7 @@ from shared.contracts.envelope import to_record
 from shared.contracts.events import NotificationAck
 from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient, notify_topic
+from tests.support.auth import BearerAuth, headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import Seen, TopicProbe
 from tests.support.samples import body
@@ -83,7 +84,7 @@ async def producer(endpoints: Endpoints) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def _report(services: RunningServices, incident: dict[str, Any]) -> str:
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
         response = await client.post("/v1/incidents", json=incident, headers={"Idempotency-Key": uuid.uuid4().hex})
     assert response.status_code == 201, response.text
     return str(response.json()["case_id"])
@@ -128,12 +129,12 @@ async def test_critical_case_reaches_each_recipient_with_only_its_fields(
 
     police_id = seen[Recipient.POLICE].json()["notification_id"]
     async with httpx.AsyncClient(base_url=fast_notify.url("notify"), timeout=10) as client:
-        html = await client.get(f"/v1/notifications/{police_id}/aangifte.html")
+        html = await client.get(f"/v1/notifications/{police_id}/aangifte.html", headers=headers("police"))
         assert html.status_code == 200
         assert "art. 285 Sr" in html.text
         assert "we weten waar je woont" in html.text.replace("&#x27;", "'")
         om_id = seen[Recipient.OM].json()["notification_id"]
-        assert (await client.get(f"/v1/notifications/{om_id}/aangifte.html")).status_code == 404
+        assert (await client.get(f"/v1/notifications/{om_id}/aangifte.html", headers=headers("om"))).status_code == 404
 
 
 async def test_silent_recipient_is_resent_and_escalated_while_acknowledged_ones_are_not(
@@ -144,7 +145,7 @@ async def test_silent_recipient_is_resent_and_escalated_while_acknowledged_ones_
     om = (await probe.wait_for(notify_topic(Recipient.OM), case_id))[0].json()
     (burgemeester,) = await probe.wait_for(notify_topic(Recipient.BURGEMEESTER), case_id)
 
-    async with httpx.AsyncClient(base_url=fast_notify.url("notify"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=fast_notify.url("notify"), timeout=10, auth=BearerAuth("police")) as client:
         ack = {"acknowledged_by": "Team Bedreigde Politici"}
         first = await client.post(f"/v1/notifications/{police['notification_id']}/ack", json=ack)
         again = await client.post(f"/v1/notifications/{police['notification_id']}/ack", json=ack)
@@ -179,7 +180,7 @@ async def test_silent_recipient_is_resent_and_escalated_while_acknowledged_ones_
     # The police acknowledged but nobody reported a follow-up of the aangifte in time: flagged.
     await _wait_status(probe, case_id, Recipient.POLICE, "followup_overdue", timeout=20)
     async with httpx.AsyncClient(base_url=fast_notify.url("notify"), timeout=10) as client:
-        overdue = (await client.get("/v1/followups/overdue")).json()["cases"]
+        overdue = (await client.get("/v1/followups/overdue", headers=headers("police"))).json()["cases"]
     assert case_id in {c["case_id"] for c in overdue}
     assert NAME not in str(overdue)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.auth import DeskAuth, headers
 from tests.support.samples import unique_body
 from tests.support.services import SERVICES, RunningServices
 
@@ -42,13 +43,14 @@ def _wait_all(services: RunningServices, code: int, timeout: float) -> float:
 @pytest.mark.skipif(STACK is None, reason="needs the local stack (run through make test) to stop the broker")
 def test_readiness_turns_503_without_the_broker_and_200_when_it_returns(services: RunningServices) -> None:
     assert STACK is not None
+    desk, desk_auth = headers("otwb", org="OTWB test desk"), DeskAuth()
     _wait_all(services, 200, 30)
     kafka_pid = int((STATE / "pids" / "kafka.pid").read_text())
     os.kill(kafka_pid, signal.SIGTERM)
     try:
         went_down = _wait_all(services, 503, 30)
         # A report accepted while the broker is down is stored with its event and published once it returns.
-        accepted = httpx.post(services.url("intake") + "/v1/incidents", json=unique_body(), timeout=15)
+        accepted = httpx.post(services.url("intake") + "/v1/incidents", json=unique_body(), timeout=15, headers=desk)
         assert accepted.status_code == 201, accepted.text
     finally:
         subprocess.run([STACK, "up"], check=True, capture_output=True)
@@ -58,7 +60,7 @@ def test_readiness_turns_503_without_the_broker_and_200_when_it_returns(services
     deadline = time.monotonic() + 60
     status = ""
     while time.monotonic() < deadline and status not in ("triaged", "notified"):
-        status = httpx.get(services.url("intake") + f"/v1/cases/{case_id}", timeout=8).json()["status"]
+        status = httpx.get(services.url("intake") + f"/v1/cases/{case_id}", timeout=8, auth=desk_auth).json()["status"]
         time.sleep(0.5)
     assert status in ("triaged", "notified"), f"report accepted during the outage is still {status}"
     print(f"readiness: 503 after {went_down:.1f} s, 200 again {came_back:.1f} s after the broker returned")

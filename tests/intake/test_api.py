@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.support.auth import DeskAuth
 from tests.support.samples import unique_body
 from tests.support.services import RunningServices
 
@@ -18,7 +19,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 async def client(services: RunningServices) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as http:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=DeskAuth()) as http:
         yield http
 
 

@@ -26,6 +26,7 @@ from shared.contracts.events import (
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, Recipient, dlq_topic
 from shared.kafka import EventPublisher, make_broker
+from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import unique_body
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def client(services: RunningServices) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as http:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=DeskAuth()) as http:
         yield http
 
 

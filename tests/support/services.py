@@ -13,6 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from shared.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
+from shared.auth import ensure_dev_keys
+
 SERVICES = ("intake", "triage", "notify", "reporting")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,6 +80,7 @@ class RunningServices:
 
 
 def service_env(*, kafka: str, mongo: str, db: str, group_prefix: str, ports: dict[str, int]) -> dict[str, str]:
+    ensure_dev_keys(DEV_JWT_DIR)  # before the services start, so tests and services share one pair
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEERBAAR_")}
     env.update(
         {
@@ -86,6 +90,8 @@ def service_env(*, kafka: str, mongo: str, db: str, group_prefix: str, ports: di
             "WEERBAAR_GROUP_PREFIX": group_prefix,
             "WEERBAAR_OUTBOX_INTERVAL_S": "0.5",
             "WEERBAAR_RETRY_BACKOFF_S": "0.05",
+            "WEERBAAR_DEV_JWT_DIR": str(DEV_JWT_DIR),
+            "WEERBAAR_RATE_LIMIT_PER_MINUTE": "300",
             "PYTHONUNBUFFERED": "1",
         }
     )

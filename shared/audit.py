@@ -1,0 +1,113 @@
+"""Append-only, hash-chained audit log of every read and change of case data (collection ``audit``).
+
+Each entry has a sequence number as its ``_id`` (an insert with a taken number fails, so the chain never forks), the
+previous entry's hash and its own hash over its canonical JSON. ``verify`` recomputes the chain: an edited entry
+breaks its own hash, a deleted one leaves a gap, and the ``audit_head`` record catches a deleted tail. No personal
+data goes in: who (sub, role, organisation), when, what (action, case id), why (break-glass reason), the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.auth import Principal
+from shared.mongo import Document
+
+GENESIS = "0" * 64
+_HASHED = ("seq", "at", "service", "sub", "role", "org", "action", "case_id", "outcome", "reason", "prev_hash")
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    canonical = json.dumps({k: entry.get(k) for k in _HASHED}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    ok: bool
+    entries: int
+    problem: str = ""
+
+
+class AuditLog:
+    def __init__(self, db: AsyncDatabase[Document], *, service: str) -> None:
+        self.entries: AsyncCollection[Document] = db["audit"]
+        self.head: AsyncCollection[Document] = db["audit_head"]
+        self._service = service
+
+    async def ensure_indexes(self) -> None:
+        await self.entries.create_index("case_id")
+
+    async def record(
+        self,
+        who: Principal | None,
+        action: str,
+        *,
+        case_id: str | None = None,
+        outcome: str = "allowed",
+        reason: str | None = None,
+    ) -> Document:
+        """Append one entry; ``who`` None means the system itself (a sweeper, a consumer)."""
+        base: dict[str, Any] = {
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "service": self._service,
+            "sub": who.sub if who else "system",
+            "role": who.role.value if who else "system",
+            "org": who.org if who else None,
+            "action": action,
+            "case_id": case_id,
+            "outcome": outcome,
+            "reason": reason if reason is not None else (who.break_glass_reason if who else None),
+        }
+        for _ in range(100):
+            last = await self.entries.find_one({}, {"seq": 1, "hash": 1}, sort=[("seq", DESCENDING)])
+            seq = int(last["seq"]) + 1 if last else 1
+            entry = {**base, "seq": seq, "prev_hash": last["hash"] if last else GENESIS}
+            entry["hash"] = entry_hash(entry)
+            try:
+                await self.entries.insert_one({"_id": seq, **entry})
+            except DuplicateKeyError:
+                continue  # another writer took this number: chain onto theirs
+            await self._advance_head(seq, entry["hash"])
+            return entry
+        raise RuntimeError("audit log too contended to append")
+
+    async def _advance_head(self, seq: int, digest: str) -> None:
+        moved = await self.head.update_one({"_id": "head", "seq": {"$lt": seq}}, {"$set": {"seq": seq, "hash": digest}})
+        if moved.matched_count == 0 and await self.head.count_documents({"_id": "head"}) == 0:
+            try:
+                await self.head.insert_one({"_id": "head", "seq": seq, "hash": digest})
+            except DuplicateKeyError:
+                await self.head.update_one({"_id": "head", "seq": {"$lt": seq}}, {"$set": {"seq": seq, "hash": digest}})
+
+    async def for_case(self, case_id: str, limit: int = 1000) -> list[Document]:
+        cursor = self.entries.find({"case_id": case_id}, {"_id": 0}).sort("seq", 1).limit(limit)
+        return await cursor.to_list(None)
+
+    async def verify(self) -> Verdict:
+        """Walk the whole chain; the first problem found, if any."""
+        expected_prev, expected_seq, count = GENESIS, 1, 0
+        async for entry in self.entries.find({}).sort("seq", 1):
+            count += 1
+            if entry.get("seq") != expected_seq or entry.get("_id") != expected_seq:
+                return Verdict(False, count, f"entry {expected_seq} is missing (found {entry.get('seq')})")
+            if entry.get("prev_hash") != expected_prev:
+                return Verdict(False, count, f"entry {expected_seq} does not chain onto its predecessor")
+            if entry_hash(entry) != entry.get("hash"):
+                return Verdict(False, count, f"entry {expected_seq} was altered")
+            expected_prev, expected_seq = str(entry["hash"]), expected_seq + 1
+        head = await self.head.find_one({"_id": "head"})
+        if head is not None and (int(head["seq"]) != expected_seq - 1 or head["hash"] != expected_prev):
+            return Verdict(False, count, f"the log ends at {expected_seq - 1} but its head says {head['seq']}")
+        if head is None and count:
+            return Verdict(False, count, "the head record is missing")
+        return Verdict(True, count)

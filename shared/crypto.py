@@ -1,0 +1,94 @@
+"""Encryption at rest of personal fields: AES-256-GCM, the key id stored with every ciphertext.
+
+``WEERBAAR_DATA_KEYS`` holds every key still needed to decrypt (``{"kid": "base64 of 32 bytes"}``);
+``WEERBAAR_DATA_KEY_ID`` names the one that encrypts. Rotation: add a key, make it active, keep the old one until
+the data it sealed is re-sealed or erased. Dev mode has a fixed dev key; outside dev mode there is no default.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.settings import CommonSettings
+
+PREFIX = "enc:v1"
+DEV_KEY_ID = "dev-1"
+DEV_KEY = base64.b64encode(b"weerbaar-dev-only-data-key-32byt").decode()
+
+
+class DecryptionError(Exception):
+    """A sealed value that cannot be opened: unknown key id, wrong context or tampered ciphertext."""
+
+
+class DataCipher:
+    def __init__(self, keys: dict[str, bytes], active: str) -> None:
+        if active not in keys:
+            raise ValueError(f"the active data key {active!r} is not among the configured keys")
+        for kid, key in keys.items():
+            if len(key) != 32:
+                raise ValueError(f"data key {kid!r} is not 32 bytes")
+            if ":" in kid:
+                raise ValueError(f"data key id {kid!r} contains ':'")
+        self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
+        self.active = active
+
+    @classmethod
+    def from_settings(cls, settings: CommonSettings) -> DataCipher:
+        if settings.data_keys is None or not settings.data_key_id:
+            if not settings.dev_mode:
+                raise RuntimeError("WEERBAAR_DATA_KEYS and WEERBAAR_DATA_KEY_ID are required outside dev mode")
+            raw = settings.data_keys.get_secret_value() if settings.data_keys else json.dumps({DEV_KEY_ID: DEV_KEY})
+            return cls(parse_keys(raw), settings.data_key_id or DEV_KEY_ID)
+        return cls(parse_keys(settings.data_keys.get_secret_value()), settings.data_key_id)
+
+    def seal(self, plaintext: bytes, *, context: str) -> str:
+        """``enc:v1:<kid>:<nonce>:<ciphertext>``; ``context`` (e.g. the case id) is bound as associated data."""
+        nonce = os.urandom(12)
+        ciphertext = self._keys[self.active].encrypt(nonce, plaintext, context.encode())
+        return ":".join((PREFIX, self.active, _b64(nonce), _b64(ciphertext)))
+
+    def open(self, sealed: str, *, context: str) -> bytes:
+        try:
+            enc, version, kid, nonce, ciphertext = sealed.split(":")
+        except ValueError as exc:
+            raise DecryptionError("not a sealed value") from exc
+        if f"{enc}:{version}" != PREFIX:
+            raise DecryptionError("not a sealed value")
+        key = self._keys.get(kid)
+        if key is None:
+            raise DecryptionError(f"unknown data key id {kid!r}")
+        try:
+            return key.decrypt(base64.b64decode(nonce), base64.b64decode(ciphertext), context.encode())
+        except (InvalidTag, binascii.Error, ValueError) as exc:
+            raise DecryptionError("sealed value does not open (tampered or wrong context)") from exc
+
+    def seal_json(self, value: Any, *, context: str) -> str:
+        return self.seal(json.dumps(value, separators=(",", ":"), default=str).encode(), context=context)
+
+    def open_json(self, sealed: str, *, context: str) -> Any:
+        return json.loads(self.open(sealed, context=context))
+
+    @staticmethod
+    def key_id_of(sealed: str) -> str:
+        return sealed.split(":")[2]
+
+
+def parse_keys(raw: str) -> dict[str, bytes]:
+    try:
+        decoded = json.loads(raw)
+        if not isinstance(decoded, dict) or not decoded:
+            raise ValueError("expected a non-empty JSON object")
+        return {str(kid): base64.b64decode(str(value), validate=True) for kid, value in decoded.items()}
+    except (ValueError, binascii.Error) as exc:
+        raise ValueError(f"WEERBAAR_DATA_KEYS is not valid: {type(exc).__name__}") from exc
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

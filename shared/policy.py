@@ -1,0 +1,144 @@
+"""Who may do what: one pure, deny-by-default decision for every protected HTTP action.
+
+Need-to-know: a case is readable by those who filed it and by the parties it was routed to (triage's routes);
+a burgemeester only for the own municipality; BZK never reads case content (aggregates only); an admin only with a
+break-glass reason, which the audit log records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shared.auth import Principal, Role
+
+
+class Action(StrEnum):
+    REPORT_INCIDENT = "incident.report"
+    READ_CASE = "case.read"
+    ERASE_CASE = "case.erase"
+    READ_AUDIT = "audit.read"
+    READ_REPORTS = "reports.read"
+    READ_NOTIFICATION = "notification.read"
+    ACK_NOTIFICATION = "notification.ack"
+    READ_AANGIFTE = "notification.aangifte"
+    READ_OVERDUE_FOLLOWUPS = "followups.overdue"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAccess:
+    """The non-personal facts of a case that access depends on."""
+
+    filed_by_subs: Collection[str] = ()
+    filed_by_orgs: Collection[str] = ()
+    routes: Collection[str] = ()  # recipients triage routed the case to
+    body_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationAccess:
+    recipient: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str
+    break_glass: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _allow(reason: str, *, break_glass: bool = False) -> Decision:
+    return Decision(True, reason, break_glass)
+
+
+def _deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+# Which roles may attempt an action at all (before looking at the resource).
+ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
+    Action.REPORT_INCIDENT: frozenset({Role.REPORTER, Role.OTWB}),
+    Action.READ_CASE: frozenset(
+        {Role.REPORTER, Role.OTWB, Role.POLICE, Role.OM, Role.JENV, Role.BURGEMEESTER, Role.ADMIN}
+    ),
+    Action.ERASE_CASE: frozenset({Role.REPORTER, Role.ADMIN}),
+    Action.READ_AUDIT: frozenset({Role.ADMIN}),
+    Action.READ_REPORTS: frozenset({Role.BZK, Role.JENV, Role.ADMIN}),
+    Action.READ_NOTIFICATION: frozenset(
+        {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.ADMIN}
+    ),
+    Action.ACK_NOTIFICATION: frozenset(
+        {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.ADMIN}
+    ),
+    Action.READ_AANGIFTE: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
+    Action.READ_OVERDUE_FOLLOWUPS: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
+}
+
+_ROUTED_ROLES = {Role.POLICE, Role.OM, Role.JENV, Role.OTWB}
+
+
+def may_attempt(principal: Principal, action: Action) -> Decision:
+    """The role-level gate: deny unless the role is listed for the action."""
+    if principal.role in ROLE_ACTIONS.get(action, frozenset()):
+        return _allow(f"role {principal.role.value} may {action.value}")
+    return _deny(f"role {principal.role.value} may not {action.value}")
+
+
+def decide(
+    principal: Principal,
+    action: Action,
+    resource: CaseAccess | NotificationAccess | None = None,
+) -> Decision:
+    """Deny by default; allow only what a rule below grants."""
+    gate = may_attempt(principal, action)
+    if not gate:
+        return gate
+    role = principal.role
+    if action in (Action.READ_CASE, Action.ERASE_CASE):
+        if not isinstance(resource, CaseAccess):
+            return _deny("no case to decide on")
+        return _case(principal, action, resource)
+    if action in (Action.READ_NOTIFICATION, Action.ACK_NOTIFICATION, Action.READ_AANGIFTE):
+        if not isinstance(resource, NotificationAccess):
+            return _deny("no notification to decide on")
+        if role is Role.ADMIN:
+            if action is Action.READ_AANGIFTE:  # the aangifte is case content
+                return _break_glass(principal)
+            return _allow("admin manages deliveries")
+        if role.value == resource.recipient:
+            return _allow("the notification went to this role")
+        return _deny("the notification went to another recipient")
+    return gate
+
+
+def _break_glass(principal: Principal) -> Decision:
+    if principal.break_glass_reason:
+        return _allow("admin break-glass", break_glass=True)
+    return _deny("admin reads case content only with an X-Break-Glass-Reason")
+
+
+def _case(principal: Principal, action: Action, case: CaseAccess) -> Decision:
+    role = principal.role
+    filed = principal.sub in case.filed_by_subs
+    if action is Action.ERASE_CASE:
+        if role is Role.ADMIN:
+            return _allow("admin erases on request")
+        return _allow("filed by the caller") if filed else _deny("only the filer or an admin erases a case")
+    if role is Role.ADMIN:
+        return _break_glass(principal)
+    if role in (Role.REPORTER, Role.OTWB) and filed:
+        return _allow("filed by the caller")
+    if role in _ROUTED_ROLES and role.value in case.routes:
+        return _allow(f"routed to {role.value}")
+    if role is Role.BURGEMEESTER:
+        if Role.BURGEMEESTER.value not in case.routes:
+            return _deny("not routed to the burgemeester")
+        if principal.municipality and principal.municipality == case.body_code:
+            return _allow("routed to the burgemeester of this municipality")
+        return _deny("another municipality")
+    return _deny("not filed by nor routed to the caller")
