@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 from rich.progress import Progress
 
+from bench.auth import reporter_tokens
 from bench.config import BenchSettings
 from bench.pipeline import routine_records, send_all
 from shared.contracts.topics import Recipient, notify_topic
@@ -41,12 +42,17 @@ async def run_acute(settings: BenchSettings, progress: Progress) -> AcuteResult:
     rng = random.Random(19)
     latencies: list[float] = []
     timeouts = 0
+    tokens = reporter_tokens(settings.bench_acute_probes)
     probes = progress.add_task("acute lane: critical reports", total=settings.bench_acute_probes)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.intake_port}", timeout=30) as client:
             for _ in range(settings.bench_acute_probes):
                 started = time.perf_counter()
-                response = await client.post("/v1/incidents", json=demo.incident(rng, acute=True))
+                response = await client.post(
+                    "/v1/incidents",
+                    json=demo.incident(rng, acute=True),
+                    headers={"Authorization": f"Bearer {next(tokens)}"},
+                )
                 case_id = response.json()["case_id"]
                 try:
                     await probe.wait_for(police, case_id, timeout=20)

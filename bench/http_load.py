@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from bench.auth import reporter_tokens
 from bench.config import BenchSettings
 from weerbaar import demo
 
@@ -35,9 +36,13 @@ class HttpResult:
         return statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
 
 
+TOKENS = reporter_tokens(400)
+
+
 async def _post(client: httpx.AsyncClient, body: dict[str, object], out: list[float]) -> bool:
+    headers = {"Idempotency-Key": uuid.uuid4().hex, "Authorization": f"Bearer {next(TOKENS)}"}
     started = time.perf_counter()
-    response = await client.post("/v1/incidents", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+    response = await client.post("/v1/incidents", json=body, headers=headers)
     out.append((time.perf_counter() - started) * 1000)
     return response.status_code in (200, 201)
 

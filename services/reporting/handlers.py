@@ -38,6 +38,9 @@ FIGURE_FIELDS = (
 )
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # a report window outside these is a mistake (422)
+
+
 class ReportingHandlers:
     def __init__(
         self,
@@ -96,8 +99,8 @@ class ReportingHandlers:
 
         @router.get("/v1/reports/summary")
         async def summary(
-            start: Annotated[date | None, Query(alias="from")] = None,
-            end: Annotated[date | None, Query(alias="to")] = None,
+            start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+            end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
             group_by: str | None = None,
             accept: Annotated[str | None, Header()] = None,
         ) -> Response:
@@ -121,8 +124,8 @@ class ReportingHandlers:
 
         @router.get("/dashboard", response_class=HTMLResponse)
         async def dashboard_page(
-            start: Annotated[date | None, Query(alias="from")] = None,
-            end: Annotated[date | None, Query(alias="to")] = None,
+            start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
+            end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
         ) -> HTMLResponse:
             tables = {chart: await self.table(dims, start, end) for chart, dims, _, _ in dashboard.CHARTS}
             totals = await self.table((), start, end)

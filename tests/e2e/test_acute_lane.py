@@ -9,6 +9,7 @@ import pytest
 
 from shared.contracts import topics
 from shared.contracts.topics import Recipient, notify_topic
+from tests.support.auth import BearerAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import unique_body
@@ -30,7 +31,7 @@ async def test_critical_report_travels_the_acute_lane_to_the_police(
             "incident.channel": "at_home",
         }
     )
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
         response = await client.post("/v1/incidents", json=acute, headers={"Idempotency-Key": uuid.uuid4().hex})
     case_id = response.json()["case_id"]
     try:
@@ -50,7 +51,7 @@ async def test_routine_report_stays_off_the_acute_lane(services: RunningServices
     calm = unique_body(
         **{"incident.indicators": {}, "incident.types": ["verbal_aggression"], "incident.description": "Boze mail"}
     )
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
         case_id = (await client.post("/v1/incidents", json=calm)).json()["case_id"]
     try:
         await probe.wait_for(topics.CASE_TRIAGED, case_id)

@@ -14,6 +14,7 @@ import pytest
 from shared.contracts.events import CaseFollowup, FollowupKind
 from shared.kafka import EventPublisher, make_broker
 from shared.mongo import Document
+from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
 from tests.support.services import RunningServices
 from tests.triage.evaluation import Case, load_cases
@@ -61,7 +62,7 @@ async def _risk(client: httpx.AsyncClient, case_id: str, *, assessment_no: int =
 
 async def test_case_documents_show_level_score_factors_and_policy_version(services: RunningServices) -> None:
     assert len(CASES) == len(CHOSEN)
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=DeskAuth()) as client:
         ids = {name: await _post(client, _unlinked(case)) for name, case in CASES.items()}
         for name, case_id in ids.items():
             risk = await _risk(client, case_id)
@@ -78,7 +79,7 @@ async def test_case_documents_show_level_score_factors_and_policy_version(servic
 async def test_breached_measure_retriages_the_case_and_the_level_rises(
     services: RunningServices, publisher: EventPublisher
 ) -> None:
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=DeskAuth()) as client:
         case_id = await _post(client, _unlinked(next(iter(c for c in load_cases() if c.id == "dox-02-phone-number"))))
         first = await _risk(client, case_id)
         assert first["level"] == "medium"

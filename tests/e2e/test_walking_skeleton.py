@@ -10,6 +10,7 @@ import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.reporting.facts import LOCAL
 from shared.contracts import topics
 from shared.contracts.topics import Recipient, notify_topic
 from shared.mongo import Document
@@ -94,5 +95,6 @@ async def test_reported_incident_is_triaged_notified_and_counted(
     assert fact is not None
     assert fact["level"] == "high"
     assert "name" not in str(fact)
-    stats = await probe.wait_for(topics.REPORT_STATS, f"period={fact['period']}")
-    assert stats[-1].json()["cell"]["dims"] == {"period": fact["period"]}
+    period = fact["occurred_at"].astimezone(LOCAL).strftime("%Y-%m")
+    stats = await probe.wait_for(topics.REPORT_STATS, f"period={period}")
+    assert stats[-1].json()["cell"]["dims"] == {"period": period}
