@@ -20,8 +20,10 @@ import httpx
 import pytest
 import yaml
 
+from shared.auth import Role
 from shared.contracts.topics import REPORT_STATS
 from tests.reporting.population_fixture import Generated, generate, publish
+from tests.support.auth import headers, token
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.services import ROOT, RunningServices
@@ -29,6 +31,8 @@ from tests.support.services import ROOT, RunningServices
 pytestmark = pytest.mark.integration
 THRESHOLD = 5
 POPULATION = yaml.safe_load((ROOT / "services/reporting/population.yaml").read_text())["roles"]
+
+BZK = headers(Role.BZK, org="BZK")  # reports are for the ministry (and jenv, admin)
 
 
 @dataclass
@@ -41,7 +45,7 @@ class Published:
         return {"from": f"{self.data.year}-01-01", "to": f"{self.data.year}-12-31", "group_by": group_by}
 
     def cells(self, group_by: str) -> list[dict[str, Any]]:
-        response = httpx.get(f"{self.url}/v1/reports/summary", params=self.params(group_by), timeout=10)
+        response = httpx.get(f"{self.url}/v1/reports/summary", params=self.params(group_by), timeout=10, headers=BZK)
         response.raise_for_status()
         cells: list[dict[str, Any]] = response.json()["cells"]
         return cells
@@ -140,7 +144,7 @@ def test_csv_gives_the_same_cells_as_json(published: Published) -> None:
     response = httpx.get(
         f"{published.url}/v1/reports/summary",
         params=published.params("role,gender"),
-        headers={"Accept": "text/csv"},
+        headers={"Accept": "text/csv", **BZK},
         timeout=10,
     )
     assert response.headers["content-type"].startswith("text/csv")
@@ -159,7 +163,7 @@ def test_csv_gives_the_same_cells_as_json(published: Published) -> None:
 
 @pytest.mark.parametrize("group_by", ["role,municipality", "municipality", "role,body_code"])
 def test_breaking_down_by_municipality_is_refused(published: Published, group_by: str) -> None:
-    response = httpx.get(f"{published.url}/v1/reports/summary", params={"group_by": group_by}, timeout=10)
+    response = httpx.get(f"{published.url}/v1/reports/summary", params={"group_by": group_by}, timeout=10, headers=BZK)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "refused_dimension"
@@ -211,7 +215,7 @@ def test_dashboard_renders_its_charts_in_headless_chromium(published: Published,
     from tests.reporting.browser import render
 
     year = published.data.year
-    url = f"{published.url}/dashboard?from={year}-01-01&to={year}-12-31"
+    url = f"{published.url}/dashboard?from={year}-01-01&to={year}-12-31&access_token={token(Role.BZK)}"
     artifacts = ROOT / ".artifacts"
     artifacts.mkdir(exist_ok=True)
     dom = render(url, screenshot=artifacts / "dashboard.png", profile=tmp_path)
