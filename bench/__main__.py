@@ -65,7 +65,8 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
         results["pipeline"] = {
             "inject_s": pipeline.inject_s,
             "done_s": pipeline.done_s,
-            "rates": {stage: pipeline.rate(stage) for stage in pipeline.done_s},
+            "rates": {stage: pipeline.rate(stage) for stage in (*pipeline.done_s, *pipeline.partial)},
+            "unfinished": {stage: done for stage, (done, _) in pipeline.partial.items()},
             "end_to_end_rate": pipeline.end_to_end_rate,
         }
         results["rss_mb"] = service_rss_mb(settings.state_dir)

@@ -68,9 +68,14 @@ class PipelineResult:
     records: int
     inject_s: float
     done_s: dict[str, float] = field(default_factory=dict)
+    partial: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def rate(self, stage: str) -> float:
-        return self.records / self.done_s[stage] if stage in self.done_s else 0.0
+        """Cases per second through the stage; from the cases done so far when it did not finish in time."""
+        if stage in self.done_s:
+            return self.records / self.done_s[stage]
+        done, seconds = self.partial.get(stage, (0, 1.0))
+        return done / seconds
 
     @property
     def end_to_end_rate(self) -> float:
@@ -108,4 +113,8 @@ async def run_pipeline(settings: BenchSettings, progress: Progress) -> PipelineR
             await asyncio.sleep(0.2)
     finally:
         await client.close()
+    elapsed = time.perf_counter() - started
+    for stage in STAGES:
+        if stage not in result.done_s:
+            result.partial[stage] = (len(records) - len(remaining[stage]), elapsed)
     return result

@@ -7,7 +7,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import TransientError
 
 PROBLEM = "application/problem+json"
 
@@ -72,6 +75,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+
+    @app.exception_handler(PyMongoError)
+    @app.exception_handler(TransientError)
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The store (or broker) did not answer in time; a retry with the same Idempotency-Key is safe.
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the case store did not answer in time; retry with the same Idempotency-Key",
+            code="store_unavailable",
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
