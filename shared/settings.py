@@ -28,6 +28,10 @@ class CommonSettings(BaseSettings):
     )
     outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    stall_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Unready when a consumer with lag makes no progress this long"
+    )
+    progress_interval_s: float = Field(default=5.0, gt=0, le=60, description="How often consumer lag is sampled")
     group_prefix: str = Field(
         default="weerbaar",
         pattern=r"^[A-Za-z0-9._-]+$",
