@@ -25,3 +25,9 @@ class TransientError(WeerbaarError):
     """May succeed later (store or broker unavailable, not yet visible data): retry with backoff."""
 
     code = "transient"
+
+
+class Unavailable(TransientError):
+    """The store or the broker did not answer: retried until it returns, never dead-lettered."""
+
+    code = "unavailable"

@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from shared.contracts import topics
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import Envelope
-from shared.errors import TransientError
+from shared.errors import Unavailable
 
 DEFAULT_PARTITIONS = 3
 
@@ -58,7 +58,7 @@ class EventPublisher:
                 self._timeout_s,
             )
         except (TimeoutError, KafkaError, OSError) as exc:
-            raise TransientError(f"publish to {record.topic} failed: {type(exc).__name__}") from exc
+            raise Unavailable(f"publish to {record.topic} failed: {type(exc).__name__}") from exc
 
 
 async def provision_topics(bootstrap: str, *, partitions: int = DEFAULT_PARTITIONS) -> list[str]:

@@ -50,3 +50,19 @@ def test_an_idle_consumer_without_lag_is_not_stalled() -> None:
     tracker.observe("g", TP, position=30, high=30)
     clock.now += 3600
     assert tracker.stalled() == {}
+
+
+def test_an_unreachable_store_or_broker_is_an_outage_not_a_reason_to_dead_letter() -> None:
+    from aiokafka.errors import KafkaConnectionError
+    from pymongo.errors import AutoReconnect
+
+    from shared.consuming import is_outage
+    from shared.errors import TransientError, Unavailable
+
+    wrapped = TransientError("case store write failed")
+    wrapped.__cause__ = AutoReconnect("connection refused")
+    assert is_outage(wrapped)
+    assert is_outage(KafkaConnectionError())
+    assert is_outage(Unavailable("publish failed"))
+    assert not is_outage(ConnectionError("the handler's own bug"))
+    assert not is_outage(TransientError("not yet visible"))
