@@ -32,10 +32,12 @@ SERVICE_PORTS = {"intake": 8081, "triage": 8082, "notify": 8083, "reporting": 80
 
 
 @app.command()
-def topics() -> None:
+def topics(
+    replication_factor: Annotated[int, typer.Option(help="Copies of each partition (3 on a production cluster)")] = 1,
+) -> None:
     """Create every contract topic that is missing."""
     settings = CommonSettings()
-    created = asyncio.run(provision_topics(settings.kafka_bootstrap))
+    created = asyncio.run(provision_topics(settings.kafka_bootstrap, replication_factor=replication_factor))
     console.print(f"topics ready ({len(created)} created)")
 
 
