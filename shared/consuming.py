@@ -23,7 +23,7 @@ from pymongo.errors import ConnectionFailure
 from shared import metrics
 from shared.contracts.envelope import Record, header_text, parse_value
 from shared.contracts.topics import dlq_topic
-from shared.errors import PermanentError, Unavailable
+from shared.errors import NotYetVisible, PermanentError, Unavailable
 from shared.kafka import EventPublisher
 
 M = TypeVar("M", bound=BaseModel)
@@ -37,6 +37,8 @@ class RetryPolicy:
     attempts: int = 5
     first_backoff_s: float = 0.2
     max_backoff_s: float = 5.0
+    patience_s: float = 300.0
+    """How long a ``NotYetVisible`` event is retried (the other topic catches up) before it is dead-lettered."""
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.first_backoff_s * (2 ** (attempt - 1)), self.max_backoff_s))
@@ -121,6 +123,7 @@ class Consumer:
 
     async def _handle(self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes]) -> None:
         attempt = 0
+        started = time.monotonic()
         while True:
             attempt += 1
             try:
@@ -133,7 +136,8 @@ class Consumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - everything else is treated as transient
                 reason = f"{type(exc).__name__}: {exc}"
-                if is_outage(exc):
+                waiting = isinstance(exc, NotYetVisible) and time.monotonic() - started < self.retry.patience_s
+                if is_outage(exc) or waiting:
                     metrics.MESSAGES.labels(self.service, self.topic, "retried").inc()
                     log.warning("handler_waits_for_dependency", attempt=attempt, error=type(exc).__name__)
                     await asyncio.sleep(self.retry.backoff(attempt))

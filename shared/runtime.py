@@ -70,7 +70,11 @@ class Runtime:
                 interval_s=settings.outbox_interval_s,
                 inline_timeout_s=settings.inline_flush_timeout_s,
             ),
-            retry=RetryPolicy(attempts=settings.retry_attempts, first_backoff_s=settings.retry_backoff_s),
+            retry=RetryPolicy(
+                attempts=settings.retry_attempts,
+                first_backoff_s=settings.retry_backoff_s,
+                patience_s=settings.retry_patience_s,
+            ),
         )
 
     def consume(self, topic: str, model: type[BaseModel], handler: Callable[[Any], Awaitable[None]]) -> None:

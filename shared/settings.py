@@ -22,6 +22,9 @@ class CommonSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(default=None, description="HMAC key for office-holder pseudonyms")
     retry_attempts: int = Field(default=5, ge=1, le=20, description="Attempts for a transient failure before DLQ")
     retry_backoff_s: float = Field(default=0.2, gt=0, le=30, description="First backoff; doubles per attempt")
+    retry_patience_s: float = Field(
+        default=300.0, gt=0, le=3600, description="How long an event waits for what it depends on before DLQ"
+    )
     publish_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Wait for the broker's ack at most")
     inline_flush_timeout_s: float = Field(
         default=1.0, gt=0, le=30, description="How long an HTTP request waits to publish before deferring"
