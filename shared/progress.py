@@ -26,8 +26,9 @@ class _PartitionState:
 class ConsumerProgress:
     """Samples position and high watermark of every assigned partition; remembers when each last moved.
 
-    A partition is stalled when it has lag and its position has not changed for ``stall_s`` seconds: the consumer
-    holds the partition but does not work through it (a hung handler, or aiokafka stuck after a broker restart).
+    A consumer group is stalled when it has lag and the position of none of its partitions has changed for
+    ``stall_s`` seconds: it holds partitions but does not work through them (a hung handler, or aiokafka stuck
+    after a broker restart).
     """
 
     def __init__(
@@ -62,15 +63,21 @@ class ConsumerProgress:
             metrics.CONSUMER_LAG.remove(self._service, key[0], key[1], str(key[2]))
 
     def stalled(self) -> dict[str, str]:
-        """Partitions with lag whose position has not moved for the stall period."""
+        """Consumer groups with lag none of whose partitions has moved for the stall period.
+
+        Judged per group, not per partition: one consumer works through its partitions one fetch at a time, so a
+        busy consumer may leave one partition waiting for minutes while it makes progress on another.
+        """
         now = self._clock()
+        groups: dict[str, tuple[int, float]] = {}
+        for (group, _, _), state in self._state.items():
+            lag, moved_at = groups.get(group, (0, float("-inf")))
+            groups[group] = (lag + state.lag, max(moved_at, state.moved_at))
         problems: dict[str, str] = {}
-        for (group, topic, partition), state in self._state.items():
-            idle = now - state.moved_at
-            if state.lag > 0 and idle >= self._stall_s:
-                problems[f"progress:{topic}[{partition}]"] = (
-                    f"group {group}: no progress for {idle:.0f} s with lag {state.lag}"
-                )
+        for group, (lag, moved_at) in groups.items():
+            idle = now - moved_at
+            if lag > 0 and idle >= self._stall_s:
+                problems[f"progress:{group}"] = f"no progress for {idle:.0f} s with lag {lag}"
         return problems
 
     def total_lag(self) -> int:

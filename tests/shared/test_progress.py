@@ -39,8 +39,19 @@ def test_position_unchanged_with_lag_for_the_stall_period_is_a_stall() -> None:
     tracker.observe("g", TP, position=10, high=25)
     assert tracker.stalled() == {}
     clock.now += 2
-    assert list(tracker.stalled()) == [f"progress:{TP.topic}[1]"]
+    assert list(tracker.stalled()) == ["progress:g"]
     tracker.observe("g", TP, position=11, high=25)
+    assert tracker.stalled() == {}
+
+
+def test_a_consumer_busy_on_another_partition_is_not_stalled() -> None:
+    clock = Clock()
+    tracker = progress(clock)
+    other = TopicPartition(TP.topic, 2)
+    tracker.observe("g", TP, position=10, high=20)
+    for step in range(10):
+        clock.now += 30
+        tracker.observe("g", other, position=step, high=100)
     assert tracker.stalled() == {}
 
 
