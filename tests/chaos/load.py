@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 import uuid
 from collections import Counter
@@ -102,7 +103,14 @@ async def _malformed(producer: AIOKafkaProducer, n: int, ledger: Ledger) -> None
 
 
 async def stream(
-    *, intake_url: str, bootstrap: str, reports: int, clients: int, bulk_share: float, seed: int
+    *,
+    intake_url: str,
+    bootstrap: str,
+    reports: int,
+    clients: int,
+    bulk_share: float,
+    seed: int,
+    abort: threading.Event | None = None,
 ) -> Ledger:
     """Send ``reports`` reports: a share as bulk records, the rest over HTTP; 1% extra malformed records."""
     rng = random.Random(seed)
@@ -117,7 +125,7 @@ async def stream(
     await _send_ready(producer)
 
     async def worker(client: httpx.AsyncClient) -> None:
-        while not jobs.empty():
+        while not jobs.empty() and not (abort and abort.is_set()):
             kind, n = jobs.get_nowait()
             if kind == "http":
                 await _post(client, varied_body(rng), ledger)

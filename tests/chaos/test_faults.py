@@ -29,7 +29,8 @@ from tests.support.services import SERVICES, RunningServices, free_port, service
 
 pytestmark = pytest.mark.chaos
 
-REPORTS = int(os.environ.get("WEERBAAR_CHAOS_REPORTS", "2000"))
+# 400 keeps a run to ~10 minutes on 2 busy shared cores; WEERBAAR_CHAOS_REPORTS=2000 for a longer soak.
+REPORTS = int(os.environ.get("WEERBAAR_CHAOS_REPORTS", "400"))
 CLIENTS = int(os.environ.get("WEERBAAR_CHAOS_CLIENTS", "4"))
 KILL_ROUNDS = int(os.environ.get("WEERBAAR_CHAOS_KILL_ROUNDS", "2"))
 DB = "weerbaar_chaos"
@@ -86,9 +87,10 @@ def _inject_faults(stack: PrivateStack, services: RunningServices, figures: Figu
             if not flowing.is_set():
                 return
             time.sleep(rng.uniform(1.0, 4.0))
-            code = services.stop(service, signal.SIGTERM if graceful else signal.SIGKILL)
+            code = services.stop(service, signal.SIGTERM if graceful else signal.SIGKILL, timeout=60)
             if graceful:
-                assert code == 0, f"{service} did not shut down cleanly on SIGTERM (exit {code})"
+                # uvicorn re-raises the signal after a clean shutdown: -15; killed at the timeout would be -9
+                assert code in (0, -signal.SIGTERM), f"{service} did not shut down cleanly on SIGTERM (exit {code})"
                 figures.terms += 1
             else:
                 figures.kills += 1
@@ -138,6 +140,7 @@ def test_nothing_lost_nothing_twice_under_kills_restarts_and_poison(
     ledger_box: dict[str, Ledger] = {}
     flowing = threading.Event()
     flowing.set()
+    abort = threading.Event()
 
     def run_stream() -> None:
         try:
@@ -149,6 +152,7 @@ def test_nothing_lost_nothing_twice_under_kills_restarts_and_poison(
                     clients=CLIENTS,
                     bulk_share=0.15,
                     seed=11,
+                    abort=abort,
                 )
             )
         finally:
@@ -159,6 +163,9 @@ def test_nothing_lost_nothing_twice_under_kills_restarts_and_poison(
     feeder.start()
     try:
         _inject_faults(stack, services, figures, flowing)
+    except BaseException:
+        abort.set()  # a failed fault step ends the stream too
+        raise
     finally:
         feeder.join(timeout=900)
     last_fault_at = time.monotonic()
