@@ -8,6 +8,7 @@ the relay loop retries whatever a crash or a broker outage left behind. Consumer
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -48,13 +49,24 @@ class Outbox:
     """Publishes the pending events of aggregate documents, in order, and removes them once acknowledged."""
 
     def __init__(
-        self, publisher: EventPublisher, *, service: str, interval_s: float, inline_timeout_s: float = 1.0
+        self,
+        publisher: EventPublisher,
+        *,
+        service: str,
+        interval_s: float,
+        inline_timeout_s: float = 1.0,
+        full_scan_s: float = 30.0,
     ) -> None:
         self._publisher = publisher
         self._service = service
         self._interval_s = interval_s
         self._inline_timeout_s = inline_timeout_s
+        self._full_scan_s = full_scan_s
         self._collections: list[AsyncCollection[Document]] = []
+        # Scan at start: a crash may have left events behind. Afterwards only when a flush failed (or was cut off),
+        # and every ``full_scan_s`` as a safety net: every writer flushes what it stored, and on FerretDB the
+        # ``outbox.0`` query is a full collection scan, which at every tick took the store's whole CPU.
+        self._dirty = True
 
     def watch(self, collection: AsyncCollection[Document]) -> None:
         self._collections.append(collection)
@@ -69,15 +81,19 @@ class Outbox:
             return 0
         sent: list[Document] = []
         try:
-            for entry in doc["outbox"]:
-                await self._publisher.send(_record(entry))
-                metrics.PUBLISHED.labels(self._service, entry["topic"]).inc()
-                sent.append(entry)
-        finally:
-            if sent:
-                # $pullAll with the entries exactly as read: works on MongoDB and FerretDB alike
-                # (FerretDB ignores $pull with a condition).
-                await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": sent}})
+            try:
+                for entry in doc["outbox"]:
+                    await self._publisher.send(_record(entry))
+                    metrics.PUBLISHED.labels(self._service, entry["topic"]).inc()
+                    sent.append(entry)
+            finally:
+                if sent:
+                    # $pullAll with the entries exactly as read: works on MongoDB and FerretDB alike
+                    # (FerretDB ignores $pull with a condition).
+                    await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": sent}})
+        except BaseException:
+            self._dirty = True  # something stays behind: the relay looks again at its next tick
+            raise
         return len(sent)
 
     async def flush_quietly(self, collection: AsyncCollection[Document], doc_id: Any) -> None:
@@ -99,13 +115,19 @@ class Outbox:
 
     async def relay_forever(self) -> None:
         """Background task: retry unsent events until cancelled."""
+        last_scan = float("-inf")
         while True:
-            try:
-                sent = await self.relay_once()
-                if sent:
-                    log.info("outbox_relayed", count=sent)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed this round
-                log.warning("outbox_relay_failed", error=type(exc).__name__)
+            if self._dirty or time.monotonic() - last_scan >= self._full_scan_s:
+                self._dirty = False
+                last_scan = time.monotonic()
+                try:
+                    sent = await self.relay_once()
+                    if sent:
+                        self._dirty = True  # look once more: a clean scan ends the recovery
+                        log.info("outbox_relayed", count=sent)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed this round
+                    self._dirty = True
+                    log.warning("outbox_relay_failed", error=type(exc).__name__)
             await asyncio.sleep(self._interval_s)

@@ -69,6 +69,7 @@ class Runtime:
                 service=service,
                 interval_s=settings.outbox_interval_s,
                 inline_timeout_s=settings.inline_flush_timeout_s,
+                full_scan_s=settings.outbox_full_scan_s,
             ),
             retry=RetryPolicy(
                 attempts=settings.retry_attempts,

@@ -30,6 +30,9 @@ class CommonSettings(BaseSettings):
         default=1.0, gt=0, le=30, description="How long an HTTP request waits to publish before deferring"
     )
     outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
+    outbox_full_scan_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Safety-net scan for unsent events when no flush has failed"
+    )
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
     stall_seconds: float = Field(
         default=60.0, gt=0, le=3600, description="Unready when a consumer with lag makes no progress this long"
