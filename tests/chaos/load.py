@@ -111,6 +111,7 @@ async def stream(
     bulk_share: float,
     seed: int,
     abort: threading.Event | None = None,
+    min_duration_s: float = 0.0,
 ) -> Ledger:
     """Send ``reports`` reports: a share as bulk records, the rest over HTTP; 1% extra malformed records."""
     rng = random.Random(seed)
@@ -121,6 +122,7 @@ async def stream(
         jobs.put_nowait((kind, n))
         if n % 100 == 50:
             jobs.put_nowait(("malformed", n))
+    pace_s = clients * min_duration_s / max(jobs.qsize(), 1)  # spread the stream over the fault schedule
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, request_timeout_ms=10_000)
     await _send_ready(producer)
 
@@ -133,6 +135,7 @@ async def stream(
                 await _bulk(producer, rng, ledger)
             else:
                 await _malformed(producer, n, ledger)
+            await asyncio.sleep(pace_s)
 
     try:
         async with httpx.AsyncClient(base_url=intake_url) as client:
