@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -88,5 +89,22 @@ class PrivateStack:
         """kill -9 one component and bring it back; returns the seconds it was away."""
         started = time.monotonic()
         self.kill(name)
-        self.up()
+        port = self.kafka_port if name == "kafka" else self.mongo_port
+        deadline = time.monotonic() + 30
+        while _port_open(port) and time.monotonic() < deadline:  # the dying JVM may hold its port a moment
+            time.sleep(0.2)
+        for attempt in range(3):
+            try:
+                self.up()
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+                time.sleep(3)
         return time.monotonic() - started
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
