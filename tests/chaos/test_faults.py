@@ -239,13 +239,13 @@ async def _check(stack: PrivateStack, services: RunningServices, ledger: Ledger)
 
     async with httpx.AsyncClient(base_url=services.url("reporting"), timeout=20) as http:
         summary = (await http.get("/v1/reports/summary", params={"group_by": "risk_level"})).json()
-    replayed = triage.latest_levels()
-    served = {c["dims"]["risk_level"]: c["incidents"] for c in summary["cells"]}
-    differ = {
-        level: (served.get(level), count)
-        for level, count in replayed.items()
-        if served.get(level) != count and not (served.get(level) is None and count < summary["threshold"])
+    threshold = summary["threshold"]
+    served = {c["dims"]["risk_level"]: (c["incidents"], c["affected_office_holders"]) for c in summary["cells"]}
+    replayed = {
+        level: (None, None) if min(n, affected) < threshold else (n, affected)
+        for level, (n, affected) in triage.latest_levels().items()
     }
+    differ = {lvl: (served.get(lvl), want) for lvl, want in replayed.items() if served.get(lvl) != want}
     problems["reporting_differs_from_replay"] = differ
 
     failed = {k: v for k, v in problems.items() if v}

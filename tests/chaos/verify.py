@@ -106,12 +106,17 @@ class Triage:
             for route in e.routes
         }
 
-    def latest_levels(self) -> Counter[str]:
+    def latest_levels(self) -> dict[str, tuple[int, int]]:
+        """level -> (incidents, affected office holders), from the latest assessment of every case."""
         latest: dict[str, CaseTriaged] = {}
         for e in self.by_event.values():
             if e.case_id not in latest or e.assessment_no > latest[e.case_id].assessment_no:
                 latest[e.case_id] = e
-        return Counter(e.level.value for e in latest.values())
+        incidents = Counter(e.level.value for e in latest.values())
+        refs: dict[str, set[str]] = defaultdict(set)
+        for e in latest.values():
+            refs[e.level.value].add(e.facts.office_holder_ref)
+        return {level: (n, len(refs[level])) for level, n in incidents.items()}
 
 
 @dataclass
