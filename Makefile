@@ -6,13 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: help venv run up down status test lint unit bench demo docs clean
+.PHONY: help venv run up down status test chaos lint unit bench demo docs clean
 
 help:
 	@echo "make run    - stack + services + demo data, follow logs (Ctrl-C stops everything)"
 	@echo "make up     - the same in the background; returns when every service is ready"
 	@echo "make down   - stop what 'make up' started"
 	@echo "make test   - lint, types and the whole test suite against a real broker and store"
+	@echo "make chaos  - fault-injection suite on a private stack of its own (kills services, broker, store)"
 	@echo "make bench  - the benchmark"
 	@echo "make docs   - regenerate event JSON Schemas and AsyncAPI documents"
 
@@ -42,7 +43,11 @@ lint: venv
 	$(BIN)/mypy .
 
 test: lint
-	@deploy/run/test.sh
+	@deploy/run/test.sh -m "not chaos"
+
+# Starts and stops its own stack (.stack-chaos/, Kafka 19192, FerretDB 27118): never touches the shared one.
+chaos: venv
+	$(BIN)/pytest -m chaos -s tests/chaos
 
 bench: venv
 	@deploy/run/platform.sh up
@@ -55,4 +60,4 @@ demo: venv
 	$(BIN)/weerbaar demo --count 50
 
 clean: down
-	rm -rf .stack .artifacts
+	rm -rf .stack .stack-chaos .artifacts

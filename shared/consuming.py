@@ -11,17 +11,19 @@ from typing import Any, TypeVar
 
 import structlog
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.message import StreamMessage
 from pydantic import BaseModel
+from pymongo.errors import ConnectionFailure
 
 from shared import metrics
 from shared.contracts.envelope import Record, header_text, parse_value
 from shared.contracts.topics import dlq_topic
-from shared.errors import PermanentError
+from shared.errors import NotYetVisible, PermanentError, Unavailable
 from shared.kafka import EventPublisher
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,6 +37,8 @@ class RetryPolicy:
     attempts: int = 5
     first_backoff_s: float = 0.2
     max_backoff_s: float = 5.0
+    patience_s: float = 300.0
+    """How long a ``NotYetVisible`` event is retried (the other topic catches up) before it is dead-lettered."""
 
     def backoff(self, attempt: int) -> float:
         return float(min(self.first_backoff_s * (2 ** (attempt - 1)), self.max_backoff_s))
@@ -71,6 +75,23 @@ class DeadLetters:
         )
 
 
+_OUTAGES = (Unavailable, ConnectionFailure, KafkaConnectionError, KafkaTimeoutError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The store or the broker is unreachable (directly or as the cause of a wrapped error).
+
+    Such a failure says nothing about the message: it is retried until the dependency returns, never
+    dead-lettered (a store restart would otherwise send every message in flight to the DLQ).
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _OUTAGES):
+            return True
+        seen = seen.__cause__
+    return False
+
+
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
     """Decoder that leaves the body alone: parsing happens in ``consume`` so failures reach the DLQ."""
     return message.body
@@ -102,6 +123,7 @@ class Consumer:
 
     async def _handle(self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes]) -> None:
         attempt = 0
+        started = time.monotonic()
         while True:
             attempt += 1
             try:
@@ -114,6 +136,12 @@ class Consumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - everything else is treated as transient
                 reason = f"{type(exc).__name__}: {exc}"
+                waiting = isinstance(exc, NotYetVisible) and time.monotonic() - started < self.retry.patience_s
+                if is_outage(exc) or waiting:
+                    metrics.MESSAGES.labels(self.service, self.topic, "retried").inc()
+                    log.warning("handler_waits_for_dependency", attempt=attempt, error=type(exc).__name__)
+                    await asyncio.sleep(self.retry.backoff(attempt))
+                    continue
                 if attempt >= self.retry.attempts:
                     await self._dead_letter(
                         record,

@@ -25,3 +25,15 @@ class TransientError(WeerbaarError):
     """May succeed later (store or broker unavailable, not yet visible data): retry with backoff."""
 
     code = "transient"
+
+
+class Unavailable(TransientError):
+    """The store or the broker did not answer: retried until it returns, never dead-lettered."""
+
+    code = "unavailable"
+
+
+class NotYetVisible(TransientError):
+    """What this event needs has not arrived yet (another topic lags): wait patiently, then dead-letter."""
+
+    code = "not_yet_visible"

@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from shared.contracts import topics
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import Envelope
-from shared.errors import TransientError
+from shared.errors import Unavailable
 
 DEFAULT_PARTITIONS = 3
 
@@ -58,13 +58,18 @@ class EventPublisher:
                 self._timeout_s,
             )
         except (TimeoutError, KafkaError, OSError) as exc:
-            raise TransientError(f"publish to {record.topic} failed: {type(exc).__name__}") from exc
+            raise Unavailable(f"publish to {record.topic} failed: {type(exc).__name__}") from exc
 
 
-async def provision_topics(bootstrap: str, *, partitions: int = DEFAULT_PARTITIONS) -> list[str]:
-    """Create every contract topic that does not exist yet; returns the names created."""
+async def provision_topics(
+    bootstrap: str, *, partitions: int = DEFAULT_PARTITIONS, replication_factor: int = 1
+) -> list[str]:
+    """Create every contract topic that does not exist yet; returns the names created.
+
+    Production clusters use ``replication_factor=3`` with the brokers' ``min.insync.replicas=2`` (deploy/).
+    """
     wanted = [
-        NewTopic(name, num_partitions=partitions, replication_factor=1)
+        NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
         for name in topics.MAIN_TOPICS
         + tuple(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS)
         + topics.DELIVERY_DLQ_TOPICS
@@ -72,7 +77,7 @@ async def provision_topics(bootstrap: str, *, partitions: int = DEFAULT_PARTITIO
         NewTopic(
             name,
             num_partitions=partitions,
-            replication_factor=1,
+            replication_factor=replication_factor,
             topic_configs={"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
         )
         for name in topics.COMPACTED_TOPICS

@@ -17,4 +17,8 @@ HANDLE_SECONDS = Histogram(
 )
 PUBLISHED = Counter("weerbaar_published_total", "Records published", ["service", "topic"])
 OUTBOX_PENDING = Gauge("weerbaar_outbox_pending", "Documents with unsent events", ["service"])
-CONSUMER_LAG = Gauge("weerbaar_consumer_lag", "Records behind the high watermark", ["service", "topic", "partition"])
+CONSUMER_LAG = Gauge(
+    "weerbaar_consumer_lag",
+    "Records between a consumer's position and the high watermark",
+    ["service", "group", "topic", "partition"],
+)

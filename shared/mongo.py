@@ -9,7 +9,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from shared.errors import TransientError
+from shared.errors import Unavailable
 
 Document = dict[str, Any]
 
@@ -27,8 +27,8 @@ def make_client(uri: str, *, app_name: str, timeout_ms: int = 5_000) -> AsyncMon
 
 
 async def ping(db: AsyncDatabase[Document], timeout_s: float) -> None:
-    """Raise TransientError unless the store answers within the timeout."""
+    """Raise Unavailable (a TransientError) unless the store answers within the timeout."""
     try:
         await asyncio.wait_for(db.command("ping"), timeout_s)
     except (TimeoutError, PyMongoError, OSError) as exc:
-        raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
+        raise Unavailable(f"store unavailable: {type(exc).__name__}") from exc

@@ -8,6 +8,7 @@ the relay loop retries whatever a crash or a broker outage left behind. Consumer
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -45,12 +46,7 @@ def _record(entry: Document) -> Record:
 
 
 class Outbox:
-    """Publishes the pending events of aggregate documents, in order, and removes them once acknowledged.
-
-    Handlers flush right after their write. What a flush could not send (broker down) is remembered by document id
-    and retried by the relay with cheap ``_id`` look-ups; a full scan for leftovers runs at start-up (after a crash)
-    and then only every ``scan_interval_s``: on FerretDB a query on anything but ``_id`` reads the whole collection.
-    """
+    """Publishes the pending events of aggregate documents, in order, and removes them once acknowledged."""
 
     def __init__(
         self,
@@ -59,51 +55,45 @@ class Outbox:
         service: str,
         interval_s: float,
         inline_timeout_s: float = 1.0,
-        scan_interval_s: float = 300.0,
+        full_scan_s: float = 30.0,
     ) -> None:
         self._publisher = publisher
         self._service = service
         self._interval_s = interval_s
         self._inline_timeout_s = inline_timeout_s
-        self._scan_interval_s = scan_interval_s
+        self._full_scan_s = full_scan_s
         self._collections: list[AsyncCollection[Document]] = []
-        self._pending: dict[tuple[str, Any], AsyncCollection[Document]] = {}
-        self._flushing: dict[tuple[str, Any], asyncio.Lock] = {}
+        # Scan at start: a crash may have left events behind. Afterwards only when a flush failed (or was cut off),
+        # and every ``full_scan_s`` as a safety net: every writer flushes what it stored, and on FerretDB the
+        # ``outbox.0`` query is a full collection scan, which at every tick took the store's whole CPU.
+        self._dirty = True
 
     def watch(self, collection: AsyncCollection[Document]) -> None:
         self._collections.append(collection)
 
     async def flush(self, collection: AsyncCollection[Document], doc_id: Any) -> int:
         """Publish the document's pending events; returns how many were sent."""
-        key = (collection.name, doc_id)
-        self._pending[key] = collection
-        # One flush per document at a time in this process: two lanes delivering the same decision must not
-        # publish the same entries twice (across processes, consumers still dedupe by event id).
-        lock = self._flushing.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
-                sent = await self._flush_doc(collection, doc)
-        finally:
-            if not lock.locked() and self._flushing.get(key) is lock:
-                del self._flushing[key]
-        self._pending.pop(key, None)
-        return sent
+        doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
+        return await self._flush_doc(collection, doc)
 
     async def _flush_doc(self, collection: AsyncCollection[Document], doc: Document | None) -> int:
         if not doc or not doc.get("outbox"):
             return 0
         sent: list[Document] = []
         try:
-            for entry in doc["outbox"]:
-                await self._publisher.send(_record(entry))
-                metrics.PUBLISHED.labels(self._service, entry["topic"]).inc()
-                sent.append(entry)
-        finally:
-            if sent:
-                # $pullAll with the entries exactly as read: works on MongoDB and FerretDB alike
-                # (FerretDB ignores $pull with a condition).
-                await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": sent}})
+            try:
+                for entry in doc["outbox"]:
+                    await self._publisher.send(_record(entry))
+                    metrics.PUBLISHED.labels(self._service, entry["topic"]).inc()
+                    sent.append(entry)
+            finally:
+                if sent:
+                    # $pullAll with the entries exactly as read: works on MongoDB and FerretDB alike
+                    # (FerretDB ignores $pull with a condition).
+                    await collection.update_one({"_id": doc["_id"]}, {"$pullAll": {"outbox": sent}})
+        except BaseException:
+            self._dirty = True  # something stays behind: the relay looks again at its next tick
+            raise
         return len(sent)
 
     async def flush_quietly(self, collection: AsyncCollection[Document], doc_id: Any) -> None:
@@ -113,37 +103,31 @@ class Outbox:
         except (TransientError, TimeoutError) as exc:
             log.warning("outbox_deferred", error=str(exc) or type(exc).__name__)
 
-    async def relay_pending(self) -> int:
-        """Retry the documents whose flush failed in this process."""
-        sent = 0
-        for (_, doc_id), collection in list(self._pending.items()):
-            sent += await self.flush(collection, doc_id)
-        metrics.OUTBOX_PENDING.labels(self._service).set(len(self._pending))
-        return sent
-
     async def relay_once(self) -> int:
-        """Full scan of every watched collection for unsent events (start-up recovery and safety net)."""
+        pending = 0
         sent = 0
         for collection in self._collections:
             async for doc in collection.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).limit(500):
+                pending += 1
                 sent += await self._flush_doc(collection, doc)
+        metrics.OUTBOX_PENDING.labels(self._service).set(pending)
         return sent
 
     async def relay_forever(self) -> None:
-        """Background task: a scan at start, then pending retries every interval and a scan now and then."""
-        next_scan = 0.0
+        """Background task: retry unsent events until cancelled."""
+        last_scan = float("-inf")
         while True:
-            try:
-                loop_time = asyncio.get_running_loop().time()
-                if loop_time >= next_scan:
+            if self._dirty or time.monotonic() - last_scan >= self._full_scan_s:
+                self._dirty = False
+                last_scan = time.monotonic()
+                try:
                     sent = await self.relay_once()
-                    next_scan = loop_time + self._scan_interval_s
-                else:
-                    sent = await self.relay_pending()
-                if sent:
-                    log.info("outbox_relayed", count=sent)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed this round
-                log.warning("outbox_relay_failed", error=type(exc).__name__)
+                    if sent:
+                        self._dirty = True  # look once more: a clean scan ends the recovery
+                        log.info("outbox_relayed", count=sent)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed this round
+                    self._dirty = True
+                    log.warning("outbox_relay_failed", error=type(exc).__name__)
             await asyncio.sleep(self._interval_s)

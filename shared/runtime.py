@@ -26,6 +26,7 @@ from shared.headers import SecurityHeaders
 from shared.http import install_problem_handlers
 from shared.kafka import EventPublisher, make_broker
 from shared.outbox import Outbox
+from shared.progress import ConsumerProgress
 from shared.settings import CommonSettings
 
 log = structlog.get_logger("weerbaar.runtime")
@@ -53,6 +54,7 @@ class Runtime:
     produced: dict[str, type[BaseModel]] = field(default_factory=dict)
     on_startup: list[Hook] = field(default_factory=list)
     background: list[Hook] = field(default_factory=list)
+    progress: ConsumerProgress | None = None
 
     @classmethod
     def create(cls, settings: CommonSettings, *, service: str) -> Runtime:
@@ -72,9 +74,13 @@ class Runtime:
                 service=service,
                 interval_s=settings.outbox_interval_s,
                 inline_timeout_s=settings.inline_flush_timeout_s,
-                scan_interval_s=settings.outbox_scan_interval_s,
+                full_scan_s=settings.outbox_full_scan_s,
             ),
-            retry=RetryPolicy(attempts=settings.retry_attempts, first_backoff_s=settings.retry_backoff_s),
+            retry=RetryPolicy(
+                attempts=settings.retry_attempts,
+                first_backoff_s=settings.retry_backoff_s,
+                patience_s=settings.retry_patience_s,
+            ),
             cipher=DataCipher.from_settings(settings),
             verifier=TokenVerifier.from_settings(settings),
         )
@@ -112,6 +118,8 @@ class Runtime:
             consumer = getattr(sub, "consumer", None)
             if consumer is None or not consumer.assignment():
                 problems[f"consumer:{sub.topics[0] if sub.topics else '?'}"] = "holds no partitions"
+        if self.progress is not None:
+            problems.update(self.progress.stalled())
         return problems
 
     async def _run_startup_hooks(self) -> None:
@@ -129,21 +137,40 @@ class Runtime:
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         await self._run_startup_hooks()
         await self.broker.start()
+        self.progress = ConsumerProgress(
+            self.subscribers,
+            service=self.service,
+            stall_s=self.settings.stall_seconds,
+            interval_s=self.settings.progress_interval_s,
+        )
         tasks: list[asyncio.Task[None]] = [
             asyncio.create_task(_run(hook), name=hook.__name__)
-            for hook in (self.outbox.relay_forever, *self.background)
+            for hook in (self.outbox.relay_forever, self.progress.run_forever, *self.background)
         ]
         log.info("service_started")
         try:
             yield
         finally:
             log.info("service_stopping")
+            # Uvicorn has finished the HTTP requests in flight. The broker's stop waits (graceful_timeout) for the
+            # handlers in flight and commits what they finished; a handler cancelled at the deadline is not
+            # committed (FastStream 0.7.8 skips the ack on CancelledError), so it is redelivered, never lost.
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self._drain()
             await self.broker.stop()
             await self.client.close()
             log.info("service_stopped")
+
+    async def _drain(self) -> None:
+        """Stop consuming (in-flight handlers finish and commit), then publish what they left in the outbox."""
+        for sub in self.subscribers:
+            await sub.stop()
+        try:
+            await asyncio.wait_for(self.outbox.relay_once(), self.settings.publish_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - what stays unsent is relayed after the next start
+            log.warning("final_relay_failed", error=type(exc).__name__)
 
     def ops_router(self) -> APIRouter:
         router = APIRouter(tags=["operations"])

@@ -22,14 +22,16 @@ class CommonSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(default=None, description="HMAC key for office-holder pseudonyms")
     retry_attempts: int = Field(default=5, ge=1, le=20, description="Attempts for a transient failure before DLQ")
     retry_backoff_s: float = Field(default=0.2, gt=0, le=30, description="First backoff; doubles per attempt")
+    retry_patience_s: float = Field(
+        default=300.0, gt=0, le=3600, description="How long an event waits for what it depends on before DLQ"
+    )
     publish_timeout_s: float = Field(default=5.0, gt=0, le=120, description="Wait for the broker's ack at most")
     inline_flush_timeout_s: float = Field(
         default=1.0, gt=0, le=30, description="How long an HTTP request waits to publish before deferring"
     )
-    outbox_scan_interval_s: float = Field(
-        default=300.0, gt=0, description="How often the outbox relay scans whole collections for leftovers"
+    outbox_full_scan_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Safety-net scan for unsent events when no flush has failed"
     )
-    outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
     jwt_public_key_file: str | None = Field(
         default=None, description="PEM public key (Ed25519 or RSA) that verifies bearer tokens"
@@ -44,6 +46,10 @@ class CommonSettings(BaseSettings):
         default=None, description='JSON {"key id": "base64 of 32 bytes"}: AES-GCM keys for personal fields'
     )
     data_key_id: str | None = Field(default=None, description="The data key that encrypts; the others only decrypt")
+    stall_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="Unready when a consumer with lag makes no progress this long"
+    )
+    progress_interval_s: float = Field(default=5.0, gt=0, le=60, description="How often consumer lag is sampled")
     group_prefix: str = Field(
         default="weerbaar",
         pattern=r"^[A-Za-z0-9._-]+$",

@@ -15,7 +15,7 @@ import httpx
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
-from rich.progress import Progress, track
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, track
 from rich.table import Table
 
 from services.reporting import domain as reporting_domain
@@ -77,10 +77,12 @@ def token(
 
 
 @app.command()
-def topics() -> None:
+def topics(
+    replication_factor: Annotated[int, typer.Option(help="Copies of each partition (3 on a production cluster)")] = 1,
+) -> None:
     """Create every contract topic that is missing."""
     settings = CommonSettings()
-    created = asyncio.run(provision_topics(settings.kafka_bootstrap))
+    created = asyncio.run(provision_topics(settings.kafka_bootstrap, replication_factor=replication_factor))
     console.print(f"topics ready ({len(created)} created)")
 
 
@@ -321,6 +323,41 @@ async def _replay(
     finally:
         await client.close()
     return {"events": result.events, "invalid": result.invalid}, figures
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="The source topic (or its .dlq), e.g. weerbaar.incident.reported.v1")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be replayed; send nothing")] = False,
+    group: Annotated[str, typer.Option(help="Consumer group that remembers what was replayed")] = "",
+) -> None:
+    """Re-publish what was dead-lettered for TOPIC to its source topic; a second replay skips what was sent."""
+    from weerbaar.replay import REPLAY_GROUP, replay
+
+    settings = CommonSettings()
+    dlq = dlq_topic(topic.removesuffix(".dlq"))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"{'counting' if dry_run else 'replaying'} {dlq}", total=None)
+        try:
+            result = asyncio.run(
+                replay(
+                    settings.kafka_bootstrap,
+                    dlq,
+                    dry_run=dry_run,
+                    group=group or REPLAY_GROUP,
+                    on_total=lambda total: progress.update(task, total=total),
+                    on_record=lambda: progress.advance(task),
+                )
+            )
+        except LookupError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    if dry_run:
+        console.print(f"dry run: {result.pending} record(s) in {dlq} would be replayed")
+        return
+    targets = ", ".join(f"{n} to {t}" for t, n in sorted(result.by_target.items())) or "nothing new"
+    console.print(f"replayed {result.replayed} record(s) from {dlq}: {targets}")
 
 
 def main() -> None:

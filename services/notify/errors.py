@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import NotYetVisible, PermanentError
 
 
 class NotifyError(PermanentError):
@@ -23,7 +23,7 @@ class WrongRecipient(NotifyError):
     code = "wrong_recipient"
 
 
-class CaseDetailsNotYetKnown(TransientError):
+class CaseDetailsNotYetKnown(NotYetVisible):
     """The triage decision arrived before the report it is about; the report will follow."""
 
     code = "case_details_not_yet_known"
