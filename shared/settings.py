@@ -29,8 +29,9 @@ class CommonSettings(BaseSettings):
     inline_flush_timeout_s: float = Field(
         default=1.0, gt=0, le=30, description="How long an HTTP request waits to publish before deferring"
     )
+    outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
     outbox_full_scan_s: float = Field(
-        default=30.0, gt=0, le=3600, description="Safety-net scan for unsent events when no flush has failed"
+        default=300.0, gt=0, le=3600, description="Safety-net scan for unsent events when no flush has failed"
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
     jwt_public_key_file: str | None = Field(
