@@ -67,14 +67,26 @@ class Outbox:
         # and every ``full_scan_s`` as a safety net: every writer flushes what it stored, and on FerretDB the
         # ``outbox.0`` query is a full collection scan, which at every tick took the store's whole CPU.
         self._dirty = True
+        self._flushing: dict[tuple[str, Any], asyncio.Lock] = {}
 
     def watch(self, collection: AsyncCollection[Document]) -> None:
         self._collections.append(collection)
 
     async def flush(self, collection: AsyncCollection[Document], doc_id: Any) -> int:
-        """Publish the document's pending events; returns how many were sent."""
-        doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
-        return await self._flush_doc(collection, doc)
+        """Publish the document's pending events; returns how many were sent.
+
+        One flush per document at a time in this process: two lanes delivering the same decision must not publish
+        the same entries twice (across processes, consumers still dedupe by event id).
+        """
+        key = (collection.name, doc_id)
+        lock = self._flushing.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                doc = await collection.find_one({"_id": doc_id}, {"outbox": 1})
+                return await self._flush_doc(collection, doc)
+        finally:
+            if not lock.locked() and self._flushing.get(key) is lock:
+                del self._flushing[key]
 
     async def _flush_doc(self, collection: AsyncCollection[Document], doc: Document | None) -> int:
         if not doc or not doc.get("outbox"):

@@ -143,7 +143,7 @@ async def test_silent_recipient_is_resent_and_escalated_while_acknowledged_ones_
     case_id = await _report(fast_notify, critical())
     police = (await probe.wait_for(notify_topic(Recipient.POLICE), case_id, timeout=90))[0].json()
     om = (await probe.wait_for(notify_topic(Recipient.OM), case_id))[0].json()
-    (burgemeester,) = await probe.wait_for(notify_topic(Recipient.BURGEMEESTER), case_id)
+    burgemeester = (await probe.wait_for(notify_topic(Recipient.BURGEMEESTER), case_id))[0]
 
     async with httpx.AsyncClient(base_url=fast_notify.url("notify"), timeout=10, auth=BearerAuth("police")) as client:
         ack = {"acknowledged_by": "Team Bedreigde Politici"}
