@@ -21,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.auth import Principal
 from shared.mongo import Document
+from shared.serial import SerialCollection
 
 GENESIS = "0" * 64
 _HASHED = ("seq", "at", "service", "sub", "role", "org", "action", "case_id", "outcome", "reason", "prev_hash")
@@ -40,8 +41,8 @@ class Verdict:
 
 class AuditLog:
     def __init__(self, db: AsyncDatabase[Document], *, service: str) -> None:
-        self.entries: AsyncCollection[Document] = db["audit"]
-        self.head: AsyncCollection[Document] = db["audit_head"]
+        self.entries: AsyncCollection[Document] = SerialCollection(db, "audit")
+        self.head: AsyncCollection[Document] = SerialCollection(db, "audit_head")
         self._service = service
 
     async def ensure_indexes(self) -> None:

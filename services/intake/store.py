@@ -12,15 +12,16 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.intake.errors import StoreUnavailable
 from shared.mongo import Document
+from shared.serial import SerialCollection
 
 
 class CaseStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.cases: AsyncCollection[Document] = db["cases"]
-        self.idempotency: AsyncCollection[Document] = db["intake_idempotency"]
-        self.dedup: AsyncCollection[Document] = db["intake_dedup"]
-        self.links: AsyncCollection[Document] = db["intake_links"]
-        self.parked: AsyncCollection[Document] = db["intake_parked_events"]
+        self.cases: AsyncCollection[Document] = SerialCollection(db, "cases")
+        self.idempotency: AsyncCollection[Document] = SerialCollection(db, "intake_idempotency")
+        self.dedup: AsyncCollection[Document] = SerialCollection(db, "intake_dedup")
+        self.links: AsyncCollection[Document] = SerialCollection(db, "intake_links")
+        self.parked: AsyncCollection[Document] = SerialCollection(db, "intake_parked_events")
 
     async def ensure_indexes(self) -> None:
         try:

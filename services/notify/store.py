@@ -20,6 +20,7 @@ from shared.contracts.incident import IncidentReport
 from shared.crypto import DataCipher
 from shared.errors import TransientError
 from shared.mongo import Document
+from shared.serial import SerialCollection
 from shared.settings import CommonSettings
 
 ERASED = "erased"
@@ -31,9 +32,9 @@ _OVERDUE_FIELDS = {"_id": 1, "followup_due_at": 1, "followup_overdue_at": 1, "po
 class NotifyStore:
     def __init__(self, db: AsyncDatabase[Document], cipher: DataCipher | None = None) -> None:
         self._cipher = cipher or DataCipher.from_settings(CommonSettings())
-        self.cases: AsyncCollection[Document] = db["notify_cases"]
-        self.notifications: AsyncCollection[Document] = db["notify_notifications"]
-        self.deliveries: AsyncCollection[Document] = db["notify_deliveries"]
+        self.cases: AsyncCollection[Document] = SerialCollection(db, "notify_cases")
+        self.notifications: AsyncCollection[Document] = SerialCollection(db, "notify_notifications")
+        self.deliveries: AsyncCollection[Document] = SerialCollection(db, "notify_deliveries")
 
     async def ensure_indexes(self) -> None:
         try:

@@ -12,13 +12,14 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from services.reporting.facts import Fact, fact_of
 from shared.errors import TransientError
 from shared.mongo import Document
+from shared.serial import SerialCollection
 
 COLLECTION = "reporting_facts"
 
 
 class ReportingStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.facts: AsyncCollection[Document] = db[COLLECTION]
+        self.facts: AsyncCollection[Document] = SerialCollection(db, COLLECTION)
 
     async def ensure_indexes(self) -> None:
         try:

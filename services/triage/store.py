@@ -18,11 +18,12 @@ from shared.contracts.events import RiskLevel
 from shared.contracts.incident import Channel, IncidentType
 from shared.errors import TransientError
 from shared.mongo import Document
+from shared.serial import SerialCollection
 
 
 class AssessmentStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection: AsyncCollection[Document] = db["triage_assessments"]
+        self.collection: AsyncCollection[Document] = SerialCollection(db, "triage_assessments")
 
     async def ensure_indexes(self) -> None:
         try:
@@ -76,7 +77,7 @@ class HistoryStore:
     """
 
     def __init__(self, db: AsyncDatabase[Document], *, limit: int = 500) -> None:
-        self.collection: AsyncCollection[Document] = db["triage_history"]
+        self.collection: AsyncCollection[Document] = SerialCollection(db, "triage_history")
         self._limit = limit
 
     async def ensure_indexes(self) -> None:

@@ -1,0 +1,71 @@
+"""Concurrent writes to one document on the real store: none is lost, the version check admits exactly one."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.mongo import Document
+from shared.serial import SerialCollection, single_id
+
+pytestmark = pytest.mark.integration
+
+WRITERS = 40
+
+
+async def test_concurrent_pushes_to_one_document_all_arrive(store: AsyncDatabase[Document]) -> None:
+    docs = SerialCollection(store, "serial_pushes")
+    doc_id = uuid.uuid4().hex
+    await docs.insert_one({"_id": doc_id, "seen": [], "count": 0})
+
+    async def push(n: int) -> None:
+        await docs.update_one({"_id": doc_id}, {"$push": {"seen": n}, "$inc": {"count": 1}})
+
+    await asyncio.gather(*(push(n) for n in range(WRITERS)))
+    doc = await docs.find_one({"_id": doc_id})
+    assert doc is not None
+    assert sorted(doc["seen"]) == list(range(WRITERS))
+    assert doc["count"] == WRITERS
+
+
+async def test_only_one_of_concurrent_version_checked_updates_matches(store: AsyncDatabase[Document]) -> None:
+    docs = SerialCollection(store, "serial_versions")
+    doc_id = uuid.uuid4().hex
+    await docs.insert_one({"_id": doc_id, "version": 1, "writers": []})
+
+    async def attempt(n: int) -> int:
+        result = await docs.update_one({"_id": doc_id, "version": 1}, {"$set": {"version": 2}, "$push": {"writers": n}})
+        return result.matched_count
+
+    matched = await asyncio.gather(*(attempt(n) for n in range(WRITERS)))
+    doc = await docs.find_one({"_id": doc_id})
+    assert doc is not None
+    assert sum(matched) == 1
+    assert len(doc["writers"]) == 1
+    assert doc["version"] == 2
+
+
+async def test_a_many_document_write_does_not_undo_single_document_writes(store: AsyncDatabase[Document]) -> None:
+    docs = SerialCollection(store, "serial_many")
+    tag = uuid.uuid4().hex
+    ids = [f"{tag}-{n}" for n in range(5)]
+    for doc_id in ids:
+        await docs.insert_one({"_id": doc_id, "tag": tag, "n": 0, "flag": False})
+
+    async def bump(doc_id: str) -> None:
+        for _ in range(5):
+            await docs.update_one({"_id": doc_id}, {"$inc": {"n": 1}})
+
+    await asyncio.gather(*(bump(i) for i in ids), docs.update_many({"tag": tag}, {"$set": {"flag": True}}))
+    found = await docs.find({"tag": tag}).to_list(None)
+    assert {d["_id"]: (d["n"], d["flag"]) for d in found} == dict.fromkeys(ids, (5, True))
+
+
+def test_a_filter_names_one_document_only_by_a_plain_id() -> None:
+    assert single_id({"_id": "abc", "version": 3}) == "abc"
+    assert single_id({"_id": 7}) == 7
+    assert single_id({"_id": {"$in": ["a", "b"]}}) is None
+    assert single_id({"case_id": "abc"}) is None
