@@ -18,6 +18,7 @@ from shared.contracts import topics
 from shared.contracts.envelope import to_record
 from shared.contracts.events import IncidentReported, ReportSource, new_id
 from shared.contracts.incident import IncidentReport
+from tests.support.auth import DeskAuth
 from tests.support.samples import unique_body
 
 RETRY_FOR_S = 240.0
@@ -63,7 +64,7 @@ async def _post(client: httpx.AsyncClient, body: dict[str, Any], ledger: Ledger)
                 answer = response.json()
                 ledger.http[answer["report_id"]] = answer["case_id"]
                 return
-            if response.status_code in (400, 409, 422):
+            if response.status_code in (400, 401, 403, 409, 422):
                 raise AssertionError(f"intake refused a valid report: {response.status_code} {response.text}")
             ledger.retries[str(response.status_code)] += 1
         await asyncio.sleep(0.3)
@@ -138,7 +139,7 @@ async def stream(
             await asyncio.sleep(pace_s)
 
     try:
-        async with httpx.AsyncClient(base_url=intake_url) as client:
+        async with httpx.AsyncClient(base_url=intake_url, auth=DeskAuth()) as client:
             await asyncio.gather(*(worker(client) for _ in range(clients)))
     finally:
         await producer.stop()

@@ -25,6 +25,7 @@ from shared.mongo import Document
 from tests.chaos import verify
 from tests.chaos.load import Ledger, stream
 from tests.chaos.stack import PrivateStack
+from tests.support.auth import DeskAuth, headers
 from tests.support.services import SERVICES, RunningServices, free_port, service_env
 
 pytestmark = pytest.mark.chaos
@@ -72,6 +73,7 @@ def services(stack: PrivateStack) -> Iterator[RunningServices]:
     ports = {service: free_port() for service in SERVICES}
     env = service_env(kafka=stack.bootstrap, mongo=stack.mongodb_uri, db=DB, group_prefix=f"chaos-{run}", ports=ports)
     env["WEERBAAR_PROGRESS_INTERVAL_S"] = "2"
+    env["WEERBAAR_RATE_LIMIT_PER_MINUTE"] = "100000"  # the stream's clients share one reporter token
     env["WEERBAAR_SWEEP_INTERVAL_S"] = "3"  # notify's timer scans (no ack is due within a run: 900 s timeout)
     running = RunningServices(env=env, ports=ports, log_dir=log_dir)
     for service in SERVICES:
@@ -213,7 +215,7 @@ async def _check(stack: PrivateStack, services: RunningServices, ledger: Ledger)
     lost_reports = [r for r in accepted if r not in cases_of]
     misplaced = [r for r, c in accepted.items() if r in cases_of and cases_of[r] != [c]]
     problems.update(lost_reports=lost_reports[:5], misplaced_or_twice=misplaced[:5])
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as http:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=DeskAuth()) as http:
         for report_id in random.Random(3).sample(sorted(ledger.http), min(25, len(ledger.http))):
             got = await http.get(f"/v1/cases/{ledger.http[report_id]}")
             assert got.status_code == 200, got.text
@@ -237,7 +239,7 @@ async def _check(stack: PrivateStack, services: RunningServices, ledger: Ledger)
     valid_dead = [ce_id for ce_id in dead if ce_id not in ledger.malformed]
     problems.update(malformed_not_dead_lettered=undead[:5], valid_events_dead_lettered=valid_dead[:5])
 
-    async with httpx.AsyncClient(base_url=services.url("reporting"), timeout=20) as http:
+    async with httpx.AsyncClient(base_url=services.url("reporting"), timeout=20, headers=headers("bzk")) as http:
         summary = (await http.get("/v1/reports/summary", params={"group_by": "risk_level"})).json()
     threshold = summary["threshold"]
     served = {c["dims"]["risk_level"]: (c["incidents"], c["affected_office_holders"]) for c in summary["cells"]}
