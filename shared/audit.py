@@ -70,17 +70,31 @@ class AuditLog:
             "reason": reason if reason is not None else (who.break_glass_reason if who else None),
         }
         for _ in range(100):
-            last = await self.entries.find_one({}, {"seq": 1, "hash": 1}, sort=[("seq", DESCENDING)])
+            last = await self._last()
             seq = int(last["seq"]) + 1 if last else 1
             entry = {**base, "seq": seq, "prev_hash": last["hash"] if last else GENESIS}
             entry["hash"] = entry_hash(entry)
             try:
                 await self.entries.insert_one({"_id": seq, **entry})
             except DuplicateKeyError:
-                continue  # another writer took this number: chain onto theirs
+                # Another writer took this number (or stopped before moving the head): move the head onto it.
+                taken = await self.entries.find_one({"_id": seq}, {"seq": 1, "hash": 1})
+                if taken is not None:
+                    await self._advance_head(seq, str(taken["hash"]))
+                continue
             await self._advance_head(seq, entry["hash"])
             return entry
         raise RuntimeError("audit log too contended to append")
+
+    async def _last(self) -> Document | None:
+        """The newest entry's number and hash: from the head (an ``_id`` look-up), else by sorting the entries.
+
+        FerretDB sorts by reading the whole collection, so the sort only runs for a log without a head.
+        """
+        head = await self.head.find_one({"_id": "head"})
+        if head is not None:
+            return head
+        return await self.entries.find_one({}, {"seq": 1, "hash": 1}, sort=[("seq", DESCENDING)])
 
     async def _advance_head(self, seq: int, digest: str) -> None:
         moved = await self.head.update_one({"_id": "head", "seq": {"$lt": seq}}, {"$set": {"seq": seq, "hash": digest}})

@@ -18,8 +18,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
 
+from shared.docmatch import Unsupported, matches
 from shared.mongo import Document
 
 _SCALARS = (str, int, bytes)
@@ -89,8 +91,52 @@ async def writing(collection: AsyncCollection[Document], selector: Mapping[str, 
         yield
 
 
+_FERRETDB: dict[int, bool] = {}
+
+
+async def _is_ferretdb(collection: AsyncCollection[Document]) -> bool:
+    """FerretDB answers ``buildInfo`` with a ``ferretdbVersion``; asked once per client."""
+    client = collection.database.client
+    known = _FERRETDB.get(id(client))
+    if known is None:
+        info = await client.admin.command("buildInfo")
+        known = _FERRETDB[id(client)] = "ferretdbVersion" in info
+    return known
+
+
+def _rest(selector: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in selector.items() if k != "_id"}
+
+
+def _upsert_by_id_alone(selector: Mapping[str, Any]) -> bool:
+    """An upsert that finds nothing inserts the filter's equality fields: only ``_id`` alone may stand in for it."""
+    return all(k.startswith("$") or isinstance(v, Mapping) for k, v in _rest(selector).items())
+
+
+_NOTHING = UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, acknowledged=True)
+
+
 class SerialCollection(AsyncCollection[Document]):
-    """An ``AsyncCollection`` whose single-document and multi-document writes never overlap on one document."""
+    """An ``AsyncCollection`` whose writes never overlap on one document, and stay ``_id`` look-ups on FerretDB.
+
+    On FerretDB a write whose filter names one ``_id`` plus conditions is done as: read the document by ``_id``,
+    decide the conditions (:mod:`shared.docmatch`), write by ``_id`` alone, all under the document's lock. That is
+    exactly what FerretDB itself does, minus its scan of the whole collection. On MongoDB the filter goes to the
+    server as it is (atomic there, also across replicas).
+    """
+
+    async def _narrowed(self, selector: Mapping[str, Any]) -> tuple[Document | None, bool] | None:
+        """(the document, whether it matches) when decided here; None to let the store evaluate the filter."""
+        doc_id = single_id(selector)
+        if doc_id is None or len(selector) == 1 or not await _is_ferretdb(self):
+            return None
+        doc = await super().find_one({"_id": doc_id})
+        if doc is None:
+            return None, False
+        try:
+            return doc, matches(doc, _rest(selector))
+        except Unsupported:
+            return None
 
     async def insert_one(self, document: Any, *args: Any, **kwargs: Any) -> InsertOneResult:
         async with writing(self, document):
@@ -98,6 +144,19 @@ class SerialCollection(AsyncCollection[Document]):
 
     async def update_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
         async with writing(self, filter):
+            decided = await self._narrowed(filter)
+            if decided is None:
+                return await super().update_one(filter, *args, **kwargs)
+            doc, matched = decided
+            by_id = {"_id": filter["_id"]}
+            if matched:
+                return await super().update_one(by_id, *args, **kwargs)
+            if not kwargs.get("upsert"):
+                return _NOTHING
+            if doc is not None:
+                raise DuplicateKeyError("E11000 duplicate key error: the document exists but does not match", 11000)
+            if _upsert_by_id_alone(filter):
+                return await super().update_one(by_id, *args, **kwargs)
             return await super().update_one(filter, *args, **kwargs)
 
     async def update_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
@@ -118,8 +177,20 @@ class SerialCollection(AsyncCollection[Document]):
 
     async def find_one_and_update(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
         async with writing(self, filter):
-            return await super().find_one_and_update(filter, *args, **kwargs)
+            decided = None if kwargs.get("upsert") else await self._narrowed(filter)
+            if decided is None:
+                return await super().find_one_and_update(filter, *args, **kwargs)
+            _, matched = decided
+            if not matched:
+                return None
+            return await super().find_one_and_update({"_id": filter["_id"]}, *args, **kwargs)
 
     async def find_one_and_delete(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
         async with writing(self, filter):
             return await super().find_one_and_delete(filter, *args, **kwargs)
+
+    async def count_documents(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> int:
+        decided = None if args or kwargs else await self._narrowed(filter)
+        if decided is None:
+            return await super().count_documents(filter, *args, **kwargs)
+        return int(decided[1])

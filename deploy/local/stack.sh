@@ -19,6 +19,7 @@ KAFKA_PORT="${WEERBAAR_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${WEERBAAR_KAFKA_CONTROLLER_PORT:-9093}"
 MONGO_HOST=127.0.0.1
 MONGO_PORT="${WEERBAAR_MONGO_PORT:-27017}"
+FERRET_PPROF="${WEERBAAR_FERRETDB_PPROF:-}"  # e.g. 127.0.0.1:6060: Go profiles of the store (make bench)
 TIMEOUT="${WEERBAAR_STACK_TIMEOUT:-90}"
 
 KAFKA_LIBS="$CACHE_DIR/kafka/libs"
@@ -206,7 +207,8 @@ start_ferretdb() {
   port_open "$MONGO_HOST" "$MONGO_PORT" && die "ferretdb: port $MONGO_PORT is taken by another process"
   mkdir -p "$FERRET_DATA"
   log "ferretdb: starting on $MONGO_HOST:$MONGO_PORT (data ${FERRET_DATA#$REPO/})"
-  start_detached ferretdb "$FERRET_BIN" -listen-addr "$MONGO_HOST:$MONGO_PORT" -sqlite-dir "$FERRET_DATA" -log-level info
+  start_detached ferretdb "$FERRET_BIN" -listen-addr "$MONGO_HOST:$MONGO_PORT" -sqlite-dir "$FERRET_DATA" -log-level info \
+    ${FERRET_PPROF:+-pprof-addr "$FERRET_PPROF"}
 }
 
 start_kafka() {
@@ -309,7 +311,7 @@ usage: ${0##*/} {install|up|down|status|reset|kafka-tool CLASS [ARGS...]}
   status      show running/stopped; exit 0 if both are up, else 3
   reset       down, then delete the state dir $STATE_DIR (data and logs)
   kafka-tool  run a Kafka CLI class, e.g. org.apache.kafka.tools.TopicCommand --bootstrap-server $KAFKA_HOST:$KAFKA_PORT --list
-env: WEERBAAR_CACHE_DIR WEERBAAR_STATE_DIR WEERBAAR_KAFKA_PORT WEERBAAR_KAFKA_CONTROLLER_PORT WEERBAAR_MONGO_PORT WEERBAAR_STACK_TIMEOUT JAVA_HOME
+env: WEERBAAR_CACHE_DIR WEERBAAR_STATE_DIR WEERBAAR_KAFKA_PORT WEERBAAR_KAFKA_CONTROLLER_PORT WEERBAAR_MONGO_PORT WEERBAAR_FERRETDB_PPROF WEERBAAR_STACK_TIMEOUT JAVA_HOME
 EOF
 }
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.mongo import Document
 from shared.serial import SerialCollection, single_id
@@ -69,3 +70,38 @@ def test_a_filter_names_one_document_only_by_a_plain_id() -> None:
     assert single_id({"_id": 7}) == 7
     assert single_id({"_id": {"$in": ["a", "b"]}}) is None
     assert single_id({"case_id": "abc"}) is None
+
+
+async def test_a_conditional_upsert_creates_then_only_a_matching_update_applies(store: AsyncDatabase[Document]) -> None:
+    docs = SerialCollection(store, "serial_upserts")
+    doc_id = uuid.uuid4().hex
+
+    def newer_than(number: int) -> dict[str, object]:
+        return {"_id": doc_id, "$or": [{"n": {"$exists": False}}, {"n": {"$lt": number}}]}
+
+    created = await docs.update_one(newer_than(2), {"$set": {"n": 2}}, upsert=True)
+    assert created.upserted_id == doc_id
+    stale = await docs.update_one(newer_than(1), {"$set": {"n": 1}})
+    assert stale.matched_count == 0
+    with pytest.raises(DuplicateKeyError):
+        await docs.update_one(newer_than(1), {"$set": {"n": 1}}, upsert=True)
+    newer = await docs.update_one(newer_than(3), {"$set": {"n": 3}}, upsert=True)
+    assert newer.modified_count == 1
+    assert await docs.find_one({"_id": doc_id}) == {"_id": doc_id, "n": 3}
+
+
+async def test_a_guarded_claim_is_won_once_and_counted_by_its_condition(store: AsyncDatabase[Document]) -> None:
+    docs = SerialCollection(store, "serial_claims")
+    doc_id = uuid.uuid4().hex
+    await docs.insert_one({"_id": doc_id, "resend_no": 0, "acknowledged": False})
+
+    async def claim() -> object:
+        return await docs.find_one_and_update(
+            {"_id": doc_id, "resend_no": 0, "acknowledged": {"$ne": True}}, {"$inc": {"resend_no": 1}}
+        )
+
+    won = [c for c in await asyncio.gather(*(claim() for _ in range(10))) if c is not None]
+    assert len(won) == 1
+    assert await docs.count_documents({"_id": doc_id, "resend_no": 1}) == 1
+    assert await docs.count_documents({"_id": doc_id, "acknowledged": True}) == 0
+    assert await docs.count_documents({"_id": "no-such-document", "acknowledged": False}) == 0

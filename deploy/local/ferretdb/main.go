@@ -12,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // -pprof-addr: CPU profiles of the store for `make bench` (docs/performance.md)
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -26,6 +28,7 @@ func main() {
 	sqliteDir := flag.String("sqlite-dir", "", "directory for SQLite databases (created if missing); used unless -postgresql-url is set")
 	pgURL := flag.String("postgresql-url", "", "PostgreSQL URL (switches to the postgresql handler)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	pprofAddr := flag.String("pprof-addr", "", "serve Go's /debug/pprof on this address (off when empty)")
 	flag.Parse()
 
 	var lvl slog.Level
@@ -61,6 +64,14 @@ func main() {
 		// FerretDB wants an existing directory URI with a trailing slash.
 		cfg.Handler = "sqlite"
 		cfg.SQLiteURL = "file:" + strings.TrimSuffix(dir, "/") + "/"
+	}
+
+	if *pprofAddr != "" {
+		go func() {
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				logger.Error("pprof server stopped", "error", err)
+			}
+		}()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
