@@ -48,11 +48,17 @@ async def run_acute(settings: BenchSettings, progress: Progress) -> AcuteResult:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.intake_port}", timeout=30) as client:
             for _ in range(settings.bench_acute_probes):
                 started = time.perf_counter()
-                response = await client.post(
-                    "/v1/incidents",
-                    json=demo.incident(rng, acute=True),
-                    headers={"Authorization": f"Bearer {next(tokens)}"},
-                )
+                try:
+                    response = await client.post(
+                        "/v1/incidents",
+                        json=demo.incident(rng, acute=True),
+                        headers={"Authorization": f"Bearer {next(tokens)}"},
+                    )
+                    response.raise_for_status()
+                except httpx.HTTPError:
+                    timeouts += 1  # not even accepted within the client's timeout: counts as a miss
+                    progress.advance(probes)
+                    continue
                 case_id = response.json()["case_id"]
                 try:
                     await probe.wait_for(police, case_id, timeout=20)

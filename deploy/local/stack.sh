@@ -74,7 +74,7 @@ install_kafka() {
 
 install_ferretdb() {
   local src="$HERE/ferretdb" want
-  want="$(inputs_hash "$src/go.mod" "$src/go.sum" "$src/main.go")"
+  want="$(inputs_hash "$src/go.mod" "$src/go.sum" "$src/main.go" "$src/idindex.go")"
   if [[ -x "$FERRET_BIN" && -f "$FERRET_MARKER" && "$(cat "$FERRET_MARKER")" == "$want" ]]; then
     log "ferretdb: binary present (${FERRET_BIN#$REPO/})"
     return

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -31,6 +32,7 @@ func main() {
 	pprofAddr := flag.String("pprof-addr", "", "serve Go's /debug/pprof on this address (off when empty)")
 	flag.Parse()
 
+	var sqliteIndexDir string
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
 		fmt.Fprintf(os.Stderr, "bad -log-level: %v\n", err)
@@ -64,6 +66,7 @@ func main() {
 		// FerretDB wants an existing directory URI with a trailing slash.
 		cfg.Handler = "sqlite"
 		cfg.SQLiteURL = "file:" + strings.TrimSuffix(dir, "/") + "/"
+		sqliteIndexDir = dir
 	}
 
 	if *pprofAddr != "" {
@@ -76,6 +79,10 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+
+	if sqliteIndexDir != "" {
+		go keepIDIndexes(ctx, sqliteIndexDir, time.Second, logger)
+	}
 
 	f, err := ferretdb.New(cfg)
 	if err != nil {
