@@ -8,6 +8,7 @@ data goes in: who (sub, role, organisation), when, what (action, case id), why (
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.auth import Principal
 from shared.mongo import Document
@@ -44,6 +45,8 @@ class AuditLog:
         self.entries: AsyncCollection[Document] = SerialCollection(db, "audit")
         self.head: AsyncCollection[Document] = SerialCollection(db, "audit_head")
         self._service = service
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[Document]]] = []
+        self._appending = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
         await self.entries.create_index("case_id")
@@ -69,21 +72,60 @@ class AuditLog:
             "outcome": outcome,
             "reason": reason if reason is not None else (who.break_glass_reason if who else None),
         }
+        waiter: asyncio.Future[Document] = asyncio.get_running_loop().create_future()
+        self._pending.append((base, waiter))
+        async with self._appending:
+            if not waiter.done():
+                batch, self._pending = self._pending, []
+                try:
+                    for (_, done), entry in zip(batch, await self._append([b for b, _ in batch]), strict=True):
+                        done.set_result(entry)
+                except BaseException as exc:  # cancelled or store trouble: the whole batch hears it
+                    failure = exc if isinstance(exc, Exception) else RuntimeError("audit append was cut off")
+                    for _, done in batch:
+                        if done is not waiter and not done.done():
+                            done.set_exception(failure)
+                    waiter.cancel()
+                    raise
+        return await waiter
+
+    async def _append(self, bases: list[dict[str, Any]]) -> list[Document]:
+        """Chain a batch onto the head with one insert and one head move (group commit).
+
+        Under concurrent requests every append used to race for the next number and retry; now the requests of this
+        process queue up and the writer appends all that waited. Another process may still take a number first:
+        what went in stays, the head moves onto the other's entry, and the rest is chained again.
+        """
+        written: list[Document] = []
         for _ in range(100):
+            if len(written) == len(bases):
+                return written
             last = await self._last()
-            seq = int(last["seq"]) + 1 if last else 1
-            entry = {**base, "seq": seq, "prev_hash": last["hash"] if last else GENESIS}
-            entry["hash"] = entry_hash(entry)
+            seq = int(last["seq"]) if last else 0
+            prev = str(last["hash"]) if last else GENESIS
+            chained = []
+            for base in bases[len(written) :]:
+                seq += 1
+                entry = {**base, "seq": seq, "prev_hash": prev}
+                entry["hash"] = prev = entry_hash(entry)
+                chained.append(entry)
             try:
-                await self.entries.insert_one({"_id": seq, **entry})
-            except DuplicateKeyError:
-                # Another writer took this number (or stopped before moving the head): move the head onto it.
-                taken = await self.entries.find_one({"_id": seq}, {"seq": 1, "hash": 1})
+                await self.entries.insert_many([{"_id": e["seq"], **e} for e in chained], ordered=True)
+            except BulkWriteError as exc:
+                inserted = int(exc.details.get("nInserted", 0))
+                written.extend(chained[:inserted])
+                if inserted:
+                    await self._advance_head(int(chained[inserted - 1]["seq"]), str(chained[inserted - 1]["hash"]))
+                # Another writer took the next number (or stopped before moving the head): move the head onto it.
+                taken_seq = int(chained[inserted]["seq"])
+                taken = await self.entries.find_one({"_id": taken_seq}, {"seq": 1, "hash": 1})
                 if taken is not None:
-                    await self._advance_head(seq, str(taken["hash"]))
+                    await self._advance_head(taken_seq, str(taken["hash"]))
                 continue
-            await self._advance_head(seq, entry["hash"])
-            return entry
+            written.extend(chained)
+            await self._advance_head(int(chained[-1]["seq"]), str(chained[-1]["hash"]))
+        if len(written) == len(bases):
+            return written
         raise RuntimeError("audit log too contended to append")
 
     async def _last(self) -> Document | None:

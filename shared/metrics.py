@@ -22,3 +22,9 @@ CONSUMER_LAG = Gauge(
     "Records between a consumer's position and the high watermark",
     ["service", "group", "topic", "partition"],
 )
+STORE_SECONDS = Histogram(
+    "weerbaar_store_seconds",
+    "Store commands by collection, command and filter shape (field names and operators, never values)",
+    ["service", "collection", "command", "shape", "outcome"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

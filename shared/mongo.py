@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from shared.errors import Unavailable
+from shared.storetime import StoreTimer
 
 Document = dict[str, Any]
 
@@ -23,6 +24,7 @@ def make_client(uri: str, *, app_name: str, timeout_ms: int = 5_000) -> AsyncMon
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=timeout_ms * 2,
+        event_listeners=[StoreTimer(app_name.removeprefix("weerbaar-"))],
     )
 
 

@@ -15,6 +15,7 @@ import structlog
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared import metrics
+from shared.cadence import Cadence
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import Envelope
 from shared.errors import TransientError
@@ -128,12 +129,13 @@ class Outbox:
     async def relay_forever(self) -> None:
         """Background task: retry unsent events until cancelled."""
         last_scan = float("-inf")
+        cadence = Cadence(self._interval_s)
         while True:
             if self._dirty or time.monotonic() - last_scan >= self._full_scan_s:
                 self._dirty = False
                 last_scan = time.monotonic()
                 try:
-                    sent = await self.relay_once()
+                    sent = await cadence.timed(self.relay_once)
                     if sent:
                         self._dirty = True  # look once more: a clean scan ends the recovery
                         log.info("outbox_relayed", count=sent)
@@ -142,4 +144,6 @@ class Outbox:
                 except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed this round
                     self._dirty = True
                     log.warning("outbox_relay_failed", error=type(exc).__name__)
-            await asyncio.sleep(self._interval_s)
+                await cadence.pause()  # a scan reads the whole collection on FerretDB: keep it a small share
+            else:
+                await asyncio.sleep(self._interval_s)

@@ -19,6 +19,7 @@ from services.notify.service import NotifyService
 from services.notify.store import NotifyStore
 from shared.audit import AuditLog
 from shared.auth import Principal, forbidden
+from shared.cadence import Cadence
 from shared.contracts.aangifte import Aangifte
 from shared.contracts.events import (
     CaseErased,
@@ -139,17 +140,18 @@ class NotifyHandlers:
     def sweeper(
         self, name: str, interval_s: float, work: Callable[[], Awaitable[int]]
     ) -> Callable[[], Awaitable[None]]:
-        """A background hook that runs ``work`` every ``interval_s`` until cancelled."""
+        """A background hook that runs ``work`` every ``interval_s`` (longer when a run is slow) until cancelled."""
+        cadence = Cadence(interval_s)
 
         async def sweep() -> None:
             while True:
                 try:
-                    await work()
+                    await cadence.timed(work)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next round
                     log.warning("sweep_failed", sweeper=name, error=type(exc).__name__)
-                await asyncio.sleep(interval_s)
+                await cadence.pause()
 
         sweep.__name__ = name
         return sweep

@@ -22,6 +22,7 @@ from services.notify import domain
 from services.notify.service import Clock, stored_notification
 from services.notify.settings import Settings
 from services.notify.store import NotifyStore
+from shared.cadence import Cadence
 from shared.contracts.events import NotificationState, utcnow
 from shared.contracts.topics import dlq_topic
 from shared.mongo import Document
@@ -113,15 +114,16 @@ class WebhookDelivery:
 
     async def deliver_forever(self) -> None:
         """Background task: deliver due webhooks until cancelled."""
+        cadence = Cadence(min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s))
         async with httpx.AsyncClient(timeout=self._settings.webhook_timeout_s) as client:
             while True:
                 try:
-                    await self.deliver_due(client)
+                    await cadence.timed(lambda: self.deliver_due(client))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - keep delivering whatever failed this round
                     log.warning("webhook_sweep_failed", error=type(exc).__name__)
-                await asyncio.sleep(min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s))
+                await cadence.pause()
 
     async def deliver_due(self, client: httpx.AsyncClient, limit: int = 50) -> int:
         """One pass over due deliveries; returns how many attempts were made."""

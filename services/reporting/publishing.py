@@ -9,6 +9,7 @@ import structlog
 from services.reporting import domain
 from services.reporting.population import Population
 from services.reporting.store import ReportingStore
+from shared.cadence import Cadence
 from shared.contracts.events import ReportCell, ReportStats
 from shared.kafka import EventPublisher
 
@@ -57,12 +58,13 @@ class StatsPublisher:
     async def run_forever(self) -> None:
         """Publish after each burst of fact changes; on failure try again a little later."""
         self._dirty.set()
+        cadence = Cadence(self._debounce_s)
         while True:
             await self._dirty.wait()
-            await asyncio.sleep(self._debounce_s)
+            await cadence.pause()  # the debounce, longer when the last tabulation was slow (it reads every fact)
             self._dirty.clear()
             try:
-                changed = await self.publish_changes()
+                changed = await cadence.timed(self.publish_changes)
             except Exception as exc:  # noqa: BLE001 - store or broker trouble: keep the loop alive, retry
                 log.warning("stats_publish_failed", error=type(exc).__name__)
                 self._dirty.set()

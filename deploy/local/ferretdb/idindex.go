@@ -28,7 +28,6 @@ func keepIDIndexes(ctx context.Context, dir string, every time.Duration, logger 
 			_ = db.Close()
 		}
 	}()
-	indexed := map[string]bool{}
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
@@ -45,7 +44,7 @@ func keepIDIndexes(ctx context.Context, dir string, every time.Duration, logger 
 				db.SetMaxOpenConns(1)
 				open[file] = db
 			}
-			if err := indexTables(ctx, db, file, indexed, logger); err != nil && ctx.Err() == nil {
+			if err := indexTables(ctx, db, file, logger); err != nil && ctx.Err() == nil {
 				logger.Debug("id index keeper will retry", "file", file, "error", err)
 			}
 		}
@@ -57,8 +56,12 @@ func keepIDIndexes(ctx context.Context, dir string, every time.Duration, logger 
 	}
 }
 
-func indexTables(ctx context.Context, db *sql.DB, file string, indexed map[string]bool, logger *slog.Logger) error {
-	rows, err := db.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
+// indexTables asks SQLite, every tick, which collection tables lack the index: a collection that is dropped and
+// created again keeps its table name but loses the index, so nothing is remembered between ticks.
+func indexTables(ctx context.Context, db *sql.DB, file string, logger *slog.Logger) error {
+	rows, err := db.QueryContext(ctx, `SELECT c.table_name FROM _ferretdb_collections c
+		WHERE NOT EXISTS (SELECT 1 FROM sqlite_master m
+			WHERE m.type = 'index' AND m.tbl_name = c.table_name AND m.name = c.table_name || '__id_path')`)
 	if err != nil {
 		return err // a database FerretDB has not set up yet
 	}
@@ -73,15 +76,13 @@ func indexTables(ctx context.Context, db *sql.DB, file string, indexed map[strin
 	}
 	_ = rows.Close()
 	for _, table := range tables {
-		key := file + "/" + table
-		if indexed[key] || strings.ContainsRune(table, '"') {
+		if strings.ContainsRune(table, '"') {
 			continue
 		}
 		stmt := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s__id_path" ON "%s" (%s)`, table, table, idExpr)
 		if _, err = db.ExecContext(ctx, stmt); err != nil {
 			return err
 		}
-		indexed[key] = true
 		logger.Debug("id index ensured", "file", filepath.Base(file), "table", table)
 	}
 	return nil
