@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench import ceilings
+from bench import ceilings, storeprofile
 from bench.acute import run_acute
 from bench.config import ROOT, BenchSettings
 from bench.http_load import closed_loop, fixed_rate
@@ -61,7 +61,9 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
         results["raw_relay_rss_mb"] = relay_out["rss_mb"]
         progress.advance(step)
 
+        store_before = await storeprofile.snapshot()
         pipeline = await run_pipeline(settings, progress)
+        results["store_top"] = storeprofile.top(store_before, await storeprofile.snapshot())
         results["pipeline"] = {
             "inject_s": pipeline.inject_s,
             "done_s": pipeline.done_s,
@@ -140,6 +142,27 @@ def table(results: dict[str, Any]) -> Table:
     return out
 
 
+def store_table(rows: list[dict[str, Any]]) -> Table:
+    out = Table(
+        "service",
+        "collection",
+        "command",
+        "filter shape",
+        "s",
+        "commands",
+        "ms each",
+        title="store time during the end-to-end run, by query shape",
+    )
+    for row in rows:
+        out.add_row(
+            *(str(row[k]) for k in ("service", "collection", "command", "shape")),
+            f"{row['seconds']:.1f}",
+            str(row["commands"]),
+            f"{row['ms_each']:.2f}",
+        )
+    return out
+
+
 def main() -> None:
     settings = BenchSettings()
     started = time.perf_counter()
@@ -147,6 +170,7 @@ def main() -> None:
     results["seconds"] = time.perf_counter() - started
     results["at"] = datetime.now(UTC).isoformat()
     console.print(table(results))
+    console.print(store_table(results["store_top"]))
     settings.bench_out.mkdir(parents=True, exist_ok=True)
     path = settings.bench_out / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps(results, indent=2))

@@ -25,6 +25,7 @@ from shared.contracts.envelope import Record, header_text, parse_value
 from shared.contracts.topics import dlq_topic
 from shared.errors import NotYetVisible, PermanentError, Unavailable
 from shared.kafka import EventPublisher
+from shared.lanes import RELEASE_TOPIC, URGENT_TOPICS, AcuteGate
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M], Awaitable[None]]
@@ -107,8 +108,18 @@ class Consumer:
     handler: Callable[[Any], Awaitable[None]]
     dead_letters: DeadLetters
     retry: RetryPolicy
+    gate: AcuteGate | None = None
+    """Routine topics wait here while acute work is on its way (``shared/lanes.py``); urgent ones have none."""
+    lane_patience_s: float | None = None
+    """Urgent topics only: how long an event waits for what it needs before it is left to its copy on the main topic.
+
+    Every urgent record has a copy on a main topic (same event id), so giving up here loses nothing; waiting longer
+    would hold up every acute case behind this one (e.g. a re-triage to high whose report notify has not seen yet).
+    """
 
     async def consume(self, record: ConsumerRecord[Any, Any]) -> None:
+        if self.gate is not None:
+            await self.gate.passage()
         headers = {name: bytes(value) for name, value in (record.headers or ())}
         with structlog.contextvars.bound_contextvars(
             topic=self.topic,
@@ -136,7 +147,13 @@ class Consumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - everything else is treated as transient
                 reason = f"{type(exc).__name__}: {exc}"
-                waiting = isinstance(exc, NotYetVisible) and time.monotonic() - started < self.retry.patience_s
+                waited = time.monotonic() - started
+                impatient = self.lane_patience_s is not None and waited >= self.lane_patience_s
+                if isinstance(exc, NotYetVisible) and impatient:
+                    metrics.MESSAGES.labels(self.service, self.topic, "left_to_main_lane").inc()
+                    log.warning("left_to_main_lane", attempt=attempt, error=type(exc).__name__)
+                    return
+                waiting = isinstance(exc, NotYetVisible) and waited < self.retry.patience_s
                 if is_outage(exc) or waiting:
                     metrics.MESSAGES.labels(self.service, self.topic, "retried").inc()
                     log.warning("handler_waits_for_dependency", attempt=attempt, error=type(exc).__name__)
@@ -184,4 +201,30 @@ def subscribe(broker: KafkaBroker, consumer: Consumer, *, group_id: str) -> Logi
         max_poll_interval_ms=300_000,
     )
     subscriber(on_message)
+    return subscriber
+
+
+def watch_urgent(broker: KafkaBroker, gate: AcuteGate, *, group_id: str) -> LogicSubscriber[Any]:
+    """Hold ``gate`` for a case seen on an urgent topic, release it when its police notification is out.
+
+    Reads from the latest offset: records from before a start hold nothing.
+    """
+
+    async def on_urgent(msg: KafkaMessage) -> None:
+        record: ConsumerRecord[Any, Any] = msg.raw_message  # one record: this subscriber is not a batch one
+        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else ""
+        if record.topic == RELEASE_TOPIC:
+            gate.release(key)
+        else:
+            gate.hold(key)
+
+    subscriber = broker.subscriber(
+        *sorted(URGENT_TOPICS),
+        RELEASE_TOPIC,
+        group_id=group_id,
+        auto_offset_reset="latest",
+        decoder=_raw_body,
+        include_in_schema=False,  # reads only keys; the AsyncAPI text names it
+    )
+    subscriber(on_urgent)
     return subscriber

@@ -28,3 +28,13 @@ STORE_SECONDS = Histogram(
     ["service", "collection", "command", "shape", "outcome"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+ACUTE_YIELDS = Counter(
+    "weerbaar_acute_yields",
+    "Times routine work found the acute gate closed and waited",
+    ["service"],
+)
+ACUTE_YIELD_SECONDS = Counter(
+    "weerbaar_acute_yield_seconds",
+    "Seconds routine work waited so that acute work had the store to itself",
+    ["service"],
+)

@@ -19,12 +19,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
 from shared.auth import TokenVerifier
-from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe
+from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
 from shared.crypto import DataCipher
 from shared.errors import TransientError
 from shared.headers import SecurityHeaders
 from shared.http import install_problem_handlers
 from shared.kafka import EventPublisher, make_broker
+from shared.lanes import AcuteGate, is_routine
 from shared.outbox import Outbox
 from shared.progress import ConsumerProgress
 from shared.settings import CommonSettings
@@ -49,6 +50,7 @@ class Runtime:
     retry: RetryPolicy
     cipher: DataCipher
     verifier: TokenVerifier
+    gate: AcuteGate
     subscribers: list[Any] = field(default_factory=list)
     consumed: dict[str, type[BaseModel]] = field(default_factory=dict)
     produced: dict[str, type[BaseModel]] = field(default_factory=dict)
@@ -61,7 +63,8 @@ class Runtime:
         broker = make_broker(bootstrap=settings.kafka_bootstrap, service=service)
         publisher = EventPublisher(broker, source=f"/weerbaar/{service}", timeout_s=settings.publish_timeout_s)
         client = mongo.make_client(settings.mongodb_uri, app_name=f"weerbaar-{service}")
-        return cls(
+        gate = AcuteGate(settings.acute_hold_s, service=service)
+        runtime = cls(
             service=service,
             settings=settings,
             broker=broker,
@@ -83,7 +86,11 @@ class Runtime:
             ),
             cipher=DataCipher.from_settings(settings),
             verifier=TokenVerifier.from_settings(settings),
+            gate=gate,
         )
+        group = f"{settings.group_prefix}-{service}-acute-watch"
+        runtime.subscribers.append(watch_urgent(broker, gate, group_id=group))
+        return runtime
 
     def consume(self, topic: str, model: type[BaseModel], handler: Callable[[Any], Awaitable[None]]) -> None:
         """Subscribe ``handler`` to ``topic`` with this service's retry and DLQ behaviour."""
@@ -94,6 +101,8 @@ class Runtime:
             handler=handler,
             dead_letters=self.dead_letters,
             retry=self.retry,
+            gate=self.gate if is_routine(topic) else None,
+            lane_patience_s=None if is_routine(topic) else self.settings.urgent_patience_s,
         )
         self.consumed[topic] = model
         group = f"{self.settings.group_prefix}-{self.service}-{topic.removeprefix('weerbaar.')}"

@@ -50,6 +50,18 @@ class CommonSettings(BaseSettings):
     stall_seconds: float = Field(
         default=60.0, gt=0, le=3600, description="Unready when a consumer with lag makes no progress this long"
     )
+    acute_hold_s: float = Field(
+        default=1.5,
+        ge=0,
+        le=30,
+        description="Routine work waits this long after a record on an urgent topic (0: never waits)",
+    )
+    urgent_patience_s: float = Field(
+        default=3.0,
+        gt=0,
+        le=300,
+        description="An urgent event still missing what it needs after this is left to its main-topic copy",
+    )
     progress_interval_s: float = Field(default=5.0, gt=0, le=60, description="How often consumer lag is sampled")
     group_prefix: str = Field(
         default="weerbaar",

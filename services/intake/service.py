@@ -69,6 +69,18 @@ class IntakeService:
         self, report: IncidentReport, idempotency_key: str | None, filer: dict[str, str | None] | None = None
     ) -> Receipt:
         """Take a report into its case; durable in the store (with its outgoing event) before this returns."""
+        acute = possibly_acute(report)
+        # This process's routine work steps aside while the report is stored; the urgent record takes over.
+        hold = self._runtime.gate.hold() if acute else None
+        try:
+            return await self._take_report(report, idempotency_key, filer, acute=acute)
+        finally:
+            if hold is not None:
+                self._runtime.gate.release(hold)
+
+    async def _take_report(
+        self, report: IncidentReport, idempotency_key: str | None, filer: dict[str, str | None] | None, *, acute: bool
+    ) -> Receipt:
         fingerprint = domain.body_fingerprint(report)
         key_id = domain.idempotency_id(idempotency_key) if idempotency_key else None
         earlier = await self._store.find_key(key_id) if key_id else None
@@ -97,7 +109,7 @@ class IntakeService:
             linked_case_ids=tuple(link["case_id"] for link in links),
         )
         outbox = [outbox_entry(event, source=self._source)]
-        if possibly_acute(report):
+        if acute:
             outbox.insert(0, outbox_entry(event, source=self._source, topic=INCIDENT_URGENT))
         outcome, status = await self._store_report(event, links, outbox=outbox, filer=filer)
         with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=event.event_id):

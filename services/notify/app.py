@@ -31,6 +31,6 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.background.append(handlers.sweeper("escalation_sweeper", interval, service.escalate_due))
     runtime.background.append(handlers.sweeper("followup_sweeper", interval, service.flag_overdue_followups))
     if settings.webhook_urls:
-        webhooks = WebhookDelivery(store, runtime.outbox, settings, service=SERVICE)
+        webhooks = WebhookDelivery(store, runtime.outbox, settings, service=SERVICE, gate=runtime.gate)
         runtime.background.append(webhooks.deliver_forever)
     return runtime.build_app(title="weerbaar notify", routers=(handlers.router(),))

@@ -152,6 +152,7 @@ class NotifyHandlers:
                 except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next round
                     log.warning("sweep_failed", sweeper=name, error=type(exc).__name__)
                 await cadence.pause()
+                await self._runtime.gate.passage()  # sweeps scan whole collections: not while acute work runs
 
         sweep.__name__ = name
         return sweep

@@ -25,6 +25,7 @@ from services.notify.store import NotifyStore
 from shared.cadence import Cadence
 from shared.contracts.events import NotificationState, utcnow
 from shared.contracts.topics import dlq_topic
+from shared.lanes import AcuteGate
 from shared.mongo import Document
 from shared.outbox import Outbox, outbox_entry
 
@@ -103,7 +104,9 @@ class WebhookDelivery:
         service: str = "notify",
         clock: Clock = utcnow,
         rand: Callable[[], float] = random.random,
+        gate: AcuteGate | None = None,
     ) -> None:
+        self._gate = gate
         self._store = store
         self._outbox = outbox
         self._settings = settings
@@ -124,6 +127,8 @@ class WebhookDelivery:
                 except Exception as exc:  # noqa: BLE001 - keep delivering whatever failed this round
                     log.warning("webhook_sweep_failed", error=type(exc).__name__)
                 await cadence.pause()
+                if self._gate is not None:
+                    await self._gate.passage()  # the due query scans every notification: not while acute work runs
 
     async def deliver_due(self, client: httpx.AsyncClient, limit: int = 50) -> int:
         """One pass over due deliveries; returns how many attempts were made."""

@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> FastAPI:
         threshold=settings.disclosure_threshold,
         population=population,
         debounce_s=settings.stats_debounce_s,
+        gate=runtime.gate,
     )
     runtime.on_startup.append(store.ensure_indexes)
     runtime.background.append(stats.run_forever)

@@ -12,6 +12,7 @@ from services.reporting.store import ReportingStore
 from shared.cadence import Cadence
 from shared.contracts.events import ReportCell, ReportStats
 from shared.kafka import EventPublisher
+from shared.lanes import AcuteGate
 
 log = structlog.get_logger("weerbaar.reporting")
 
@@ -43,12 +44,14 @@ class StatsPublisher:
         threshold: int,
         population: Population,
         debounce_s: float,
+        gate: AcuteGate | None = None,
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._threshold = threshold
         self._population = population
         self._debounce_s = debounce_s
+        self._gate = gate
         self._dirty = asyncio.Event()
         self._published: dict[str, ReportCell] = {}
 
@@ -62,6 +65,8 @@ class StatsPublisher:
         while True:
             await self._dirty.wait()
             await cadence.pause()  # the debounce, longer when the last tabulation was slow (it reads every fact)
+            if self._gate is not None:
+                await self._gate.passage()  # reading every fact is routine work: not while acute work runs
             self._dirty.clear()
             try:
                 changed = await cadence.timed(self.publish_changes)

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.contracts import topics
+from shared.contracts.envelope import to_record
+from shared.contracts.events import IncidentReported, ReportSource
+from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient, notify_topic
 from tests.support.auth import BearerAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import unique_body
-from tests.support.services import RunningServices
+from tests.support.services import SERVICES, RunningServices
+from weerbaar import demo
 
 pytestmark = pytest.mark.e2e
+
+ROUTINE_BACKLOG = 30
 
 
 async def test_critical_report_travels_the_acute_lane_to_the_police(
@@ -59,3 +68,54 @@ async def test_routine_report_stays_off_the_acute_lane(services: RunningServices
     finally:
         await probe.stop()
     assert probe.all(topics.INCIDENT_URGENT, case_id) == []
+
+
+def _yielded(text: str, service: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "weerbaar_acute_yields_total" and sample.labels.get("service") == service:
+                return float(sample.value)
+    return 0.0
+
+
+async def _yields(services: RunningServices) -> dict[str, float]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        return {s: _yielded((await client.get(services.url(s) + "/metrics")).text, s) for s in SERVICES}
+
+
+async def test_routine_work_in_every_service_steps_aside_while_an_acute_report_travels(
+    services: RunningServices, endpoints: Endpoints
+) -> None:
+    before = await _yields(services)
+    rng = random.Random(5)
+    backlog = [
+        to_record(
+            IncidentReported(
+                case_id=f"yield-{uuid.uuid4().hex[:8]}-{n}",
+                source=ReportSource.BULK,
+                report=IncidentReport.model_validate(demo.incident(rng, acute=False)),
+            ),
+            source="/tests/backlog",
+        )
+        for n in range(ROUTINE_BACKLOG)
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for record in backlog:
+            await producer.send(record.topic, record.value, key=record.key, headers=list(record.headers.items()))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    probe = TopicProbe(endpoints.kafka_bootstrap, [notify_topic(Recipient.POLICE)])
+    await probe.start()
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=30, auth=BearerAuth("reporter")) as client:
+        response = await client.post("/v1/incidents", json=demo.incident(rng, acute=True))
+    response.raise_for_status()
+    try:
+        await probe.wait_for(notify_topic(Recipient.POLICE), response.json()["case_id"], timeout=60)
+    finally:
+        await probe.stop()
+    after = await _yields(services)
+    stepped_aside = {s for s in SERVICES if after[s] > before[s]}
+    assert stepped_aside == set(SERVICES), f"routine work kept the store busy in {set(SERVICES) - stepped_aside}"

@@ -13,7 +13,7 @@ from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import NotificationAck
 from shared.contracts.topics import Recipient, dlq_topic
-from shared.errors import PermanentError
+from shared.errors import NotYetVisible, PermanentError
 from shared.kafka import EventPublisher, make_broker
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
@@ -37,6 +37,8 @@ class Behaviour:
             raise ConnectionError("store keeps timing out")
         if kind == "refused":
             raise PermanentError("case is closed")
+        if kind == "unseen":
+            raise NotYetVisible("the report of this case has not arrived yet")
         self.handled.append(event.notification_id)
 
 
@@ -59,7 +61,10 @@ async def topic(endpoints: Endpoints, run_id: str) -> str:
 
 
 @pytest.fixture
-async def running(endpoints: Endpoints, topic: str, run_id: str) -> AsyncIterator[tuple[Behaviour, EventPublisher]]:
+async def running(
+    endpoints: Endpoints, topic: str, run_id: str, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[Behaviour, EventPublisher]]:
+    lane_patience_s = request.node.get_closest_marker("urgent_lane")
     broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
     publisher = EventPublisher(broker, source="/weerbaar/test")
     behaviour = Behaviour()
@@ -70,11 +75,21 @@ async def running(endpoints: Endpoints, topic: str, run_id: str) -> AsyncIterato
         handler=behaviour,
         dead_letters=DeadLetters(publisher, service="test"),
         retry=RetryPolicy(attempts=4, first_backoff_s=0.01, max_backoff_s=0.05),
+        lane_patience_s=lane_patience_s.args[0] if lane_patience_s else None,
     )
     subscribe(broker, consumer, group_id=f"test-{run_id}-{topic}")
     await broker.start()
     yield behaviour, publisher
     await broker.stop()
+
+
+@pytest.fixture
+async def dead(endpoints: Endpoints, topic: str) -> AsyncIterator[TopicProbe]:
+    """Watches the topic's DLQ from before the test publishes."""
+    probe = TopicProbe(endpoints.kafka_bootstrap, [dlq_topic(topic)])
+    await probe.start()
+    yield probe
+    await probe.stop()
 
 
 async def _until(condition: object, timeout: float = 30) -> None:
@@ -114,32 +129,39 @@ async def test_transient_failure_is_retried_until_it_succeeds(
 
 
 async def test_lasting_failure_is_dead_lettered_after_bounded_retries_and_the_partition_moves_on(
-    endpoints: Endpoints, topic: str, running: tuple[Behaviour, EventPublisher]
+    topic: str, running: tuple[Behaviour, EventPublisher], dead: TopicProbe
 ) -> None:
     behaviour, publisher = running
-    probe = TopicProbe(endpoints.kafka_bootstrap, [dlq_topic(topic)])
-    await probe.start()
     broken = _ack("broken-1")
     await publisher.publish(broken, topic=topic)
     await publisher.publish(_ack("ok-after-broken"), topic=topic)
-    (dead,) = await probe.wait_for(dlq_topic(topic), broken.case_id)
-    await probe.stop()
+    (letter,) = await dead.wait_for(dlq_topic(topic), broken.case_id)
     assert behaviour.calls["broken-1"] == 4
-    assert dead.headers["dlq_error_kind"] == "transient_exhausted"
-    assert dead.headers["dlq_attempts"] == "4"
-    assert "ConnectionError" in dead.headers["dlq_reason"]
-    assert dead.value == to_record(broken, source="/weerbaar/test").value
+    assert letter.headers["dlq_error_kind"] == "transient_exhausted"
+    assert letter.headers["dlq_attempts"] == "4"
+    assert "ConnectionError" in letter.headers["dlq_reason"]
+    assert letter.value == to_record(broken, source="/weerbaar/test").value
     await _until(lambda: "ok-after-broken" in behaviour.handled)
 
 
 async def test_permanent_error_is_dead_lettered_at_once(
-    endpoints: Endpoints, topic: str, running: tuple[Behaviour, EventPublisher]
+    topic: str, running: tuple[Behaviour, EventPublisher], dead: TopicProbe
 ) -> None:
     behaviour, publisher = running
-    probe = TopicProbe(endpoints.kafka_bootstrap, [dlq_topic(topic)])
-    await probe.start()
     await publisher.publish(_ack("refused-1"), topic=topic)
-    (dead,) = await probe.wait_for(dlq_topic(topic), "case-test-0001")
-    await probe.stop()
+    (letter,) = await dead.wait_for(dlq_topic(topic), "case-test-0001")
     assert behaviour.calls["refused-1"] == 1
-    assert dead.headers["dlq_reason"] == "case is closed"
+    assert letter.headers["dlq_reason"] == "case is closed"
+
+
+@pytest.mark.urgent_lane(0.3)
+async def test_an_urgent_event_missing_its_dependency_is_left_to_the_main_lane_and_the_lane_moves_on(
+    topic: str, running: tuple[Behaviour, EventPublisher], dead: TopicProbe
+) -> None:
+    behaviour, publisher = running
+    await publisher.publish(_ack("unseen-1"), topic=topic)
+    await publisher.publish(_ack("ok-after-unseen"), topic=topic)  # same key: same partition, behind it
+    await _until(lambda: "ok-after-unseen" in behaviour.handled)
+    await dead.settle(1.0)
+    assert behaviour.calls["unseen-1"] >= 2, "it waited a little first"
+    assert dead.all(dlq_topic(topic), "case-test-0001") == [], "its main-topic copy is still due: no dead letter"

@@ -1,0 +1,91 @@
+"""Acute work first: routine work in every service steps aside while an acute case is on its way.
+
+The acute lane has topics and consumers of its own, so a routine backlog never queues in front of it in Kafka. But
+all services share one store, and on this stack the store is the bottleneck: routine writes from four services
+would still delay every store call of the acute path. So every service watches the urgent topics: a record there
+holds its ``AcuteGate`` for that case, and its routine consumers and sweeps wait at the gate before they take their
+next piece of work (work in progress finishes); urgent consumers never wait. The police notification of the case
+releases the hold; without one (triage rated the report lower) the hold ends after ``hold_s``.
+
+The gate never starves routine work: once it has been closed for ``hold_s`` in a row it stays open for ``hold_s``,
+so routine work keeps at least half of the time even during a stream of acute reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable
+
+from shared import metrics
+from shared.contracts.topics import CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
+
+URGENT_TOPICS: frozenset[str] = frozenset({INCIDENT_URGENT, CASE_TRIAGED_URGENT})
+RELEASE_TOPIC = notify_topic(Recipient.POLICE)
+"""The end of the acute path: once the police notification of a case is out, its hold is released."""
+
+_local = itertools.count(1)
+
+
+def is_routine(topic: str) -> bool:
+    return topic not in URGENT_TOPICS
+
+
+class AcuteGate:
+    """Closed while some case holds it (at most ``hold_s`` per case, at most ``hold_s`` in a row)."""
+
+    def __init__(self, hold_s: float, *, service: str = "", clock: Callable[[], float] = time.monotonic) -> None:
+        self._hold_s = hold_s
+        self._service = service
+        self._clock = clock
+        self._holds: dict[str, float] = {}
+        self._closed_since: float | None = None
+        self._open_until = float("-inf")
+        self._released = asyncio.Event()
+
+    def hold(self, key: str | None = None) -> str:
+        """Acute work for ``key`` (a case id) is on its way; returns the key (a fresh one when none was given)."""
+        key = key if key is not None else f"local-{next(_local)}"
+        if self._hold_s > 0:
+            self._holds[key] = self._clock() + self._hold_s
+        return key
+
+    def release(self, key: str) -> None:
+        """The acute work for ``key`` is done."""
+        if self._holds.pop(key, None) is not None:
+            self._released.set()
+
+    @property
+    def closed_for(self) -> float:
+        """Seconds until the gate opens (as things stand now); 0 when open."""
+        now = self._clock()
+        self._holds = {key: until for key, until in self._holds.items() if until > now}
+        if not self._holds:
+            self._closed_since = None
+            return 0.0
+        if now < self._open_until:
+            return 0.0  # a breather for routine work after a long closure
+        if self._closed_since is None:
+            self._closed_since = now
+        end = min(max(self._holds.values()), self._closed_since + self._hold_s)
+        if end <= now:
+            self._closed_since = None
+            self._open_until = now + self._hold_s
+            return 0.0
+        return end - now
+
+    async def passage(self) -> None:
+        """Wait while the gate is closed."""
+        if self.closed_for <= 0:
+            return
+        metrics.ACUTE_YIELDS.labels(self._service).inc()
+        started = time.monotonic()
+        try:
+            while (pause := self.closed_for) > 0:
+                self._released.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._released.wait(), pause)  # a release may open it early
+        finally:
+            metrics.ACUTE_YIELD_SECONDS.labels(self._service).inc(time.monotonic() - started)

@@ -1,0 +1,75 @@
+"""The acute gate: closed while a case holds it, released by its police notification, never starving routine work."""
+
+from __future__ import annotations
+
+import asyncio
+
+from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_REPORTED, INCIDENT_URGENT
+from shared.lanes import AcuteGate, is_routine
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_gate_is_open_until_acute_work_is_seen() -> None:
+    gate = AcuteGate(2.0, clock=Clock())
+    assert gate.closed_for == 0
+    gate.hold("case-1")
+    assert gate.closed_for == 2.0
+
+
+def test_the_police_notification_of_the_case_releases_its_hold() -> None:
+    gate = AcuteGate(2.0, clock=Clock())
+    gate.hold("case-1")
+    gate.hold("case-2")
+    gate.release("case-1")
+    assert gate.closed_for > 0
+    gate.release("case-2")
+    assert gate.closed_for == 0
+
+
+def test_a_hold_nobody_releases_ends_by_itself() -> None:
+    clock = Clock()
+    gate = AcuteGate(2.0, clock=clock)
+    gate.hold("rated-low")
+    clock.now += 2.0
+    assert gate.closed_for == 0
+
+
+def test_a_stream_of_acute_cases_leaves_routine_work_at_least_half_the_time() -> None:
+    clock = Clock()
+    gate = AcuteGate(2.0, clock=clock)
+    closed = 0
+    for step in range(1000):  # a new acute case every 0.1 s, none ever released
+        gate.hold(f"case-{step}")
+        closed += gate.closed_for > 0
+        clock.now += 0.1
+    assert 0.45 <= closed / 1000 <= 0.51  # half, give or take one 0.1 s step per closure
+
+
+def test_a_zero_hold_switches_the_gate_off() -> None:
+    gate = AcuteGate(0.0, clock=Clock())
+    gate.hold("case-1")
+    assert gate.closed_for == 0
+
+
+def test_urgent_topics_are_not_routine() -> None:
+    assert not is_routine(INCIDENT_URGENT)
+    assert not is_routine(CASE_TRIAGED_URGENT)
+    assert is_routine(INCIDENT_REPORTED)
+    assert is_routine(CASE_TRIAGED)
+
+
+async def test_routine_work_passes_as_soon_as_the_case_is_released() -> None:
+    gate = AcuteGate(30.0)
+    gate.hold("case-1")
+    passed = asyncio.create_task(gate.passage())
+    await asyncio.sleep(0)
+    assert not passed.done()
+    gate.release("case-1")
+    await asyncio.wait_for(passed, 1.0)
