@@ -81,14 +81,6 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
             "errors": loop.errors,
             "concurrency": settings.bench_http_concurrency,
         }
-        steady = await fixed_rate(settings)
-        results["http_fixed_rate"] = {
-            "offered_rate": settings.bench_http_rate,
-            "achieved_rate": steady.rate,
-            "p50_ms": steady.p50,
-            "p99_ms": steady.pct(0.99),
-            "errors": steady.errors,
-        }
         acute = await run_acute(settings, progress)
         results["acute"] = {
             "backlog": acute.backlog,
@@ -96,6 +88,17 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
             "p99_ms": acute.pct(0.99),
             "timeouts": acute.timeouts,
             "probes": settings.bench_acute_probes,
+        }
+        # Last: the open-loop flood leaves requests queued in intake that would otherwise slow the acute probes.
+        steady = await fixed_rate(settings)
+        results["http_fixed_rate"] = {
+            "offered_rate": settings.bench_http_rate,
+            "achieved_rate": steady.rate,
+            "p50_ms": steady.p50,
+            "p99_ms": steady.pct(0.99),
+            "errors": steady.errors,
+            "late": steady.late,
+            "deadline_ms": settings.bench_http_deadline_s * 1000,
         }
     return results
 
@@ -125,9 +128,10 @@ def table(results: dict[str, Any]) -> Table:
         f"p50 {loop['p50_ms']:.0f} ms, p99 {loop['p99_ms']:.0f} ms",
     )
     fixed = results["http_fixed_rate"]
-    out.add_row(
-        f"HTTP intake at {fixed['offered_rate']:.0f} req/s", f"p99 {fixed['p99_ms']:.0f} ms", "", "p99 ≤ 100 ms"
-    )
+    p99 = f"p99 {fixed['p99_ms']:.0f} ms"
+    if fixed.get("late"):
+        p99 = f"p50 {fixed['p50_ms']:.0f} ms, p99 ≥ {fixed['deadline_ms']:.0f} ms ({fixed['late']} late)"
+    out.add_row(f"HTTP intake at {fixed['offered_rate']:.0f} req/s", p99, "", "p99 ≤ 100 ms")
     acute = results["acute"]
     out.add_row(
         f"acute → police (backlog {acute['backlog']:,})",

@@ -17,11 +17,14 @@ class BenchSettings(BaseSettings):
     mongodb_uri: str = "mongodb://localhost:27017"
     mongodb_db: str = "weerbaar"
     intake_port: int = 8081
-    bench_records: int = Field(default=5_000, ge=100, description="Records per ceiling and end-to-end run")
-    bench_http_requests: int = Field(default=1_000, ge=50)
+    bench_records: int = Field(default=1_000, ge=100, description="Records per ceiling and end-to-end run")
+    bench_http_requests: int = Field(default=500, ge=50)
     bench_http_concurrency: int = Field(default=16, ge=1)
     bench_http_rate: float = Field(default=200.0, gt=0, description="Fixed request rate for the latency target")
-    bench_http_seconds: float = Field(default=10.0, gt=0)
+    bench_http_seconds: float = Field(default=5.0, gt=0)
+    bench_http_deadline_s: float = Field(
+        default=5.0, gt=0, description="Fixed-rate phase: a request unanswered by then counts as late"
+    )
     bench_backlog: int = Field(default=20_000, ge=0, description="Routine reports in flight for the acute probe")
     bench_acute_probes: int = Field(default=20, ge=1)
     bench_timeout_s: float = Field(default=240.0, gt=0, description="Longest wait for one phase")

@@ -22,6 +22,8 @@ class HttpResult:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    late: int = 0
+    """Requests not answered within the deadline: they count in the percentiles as the deadline itself."""
 
     @property
     def rate(self) -> float:
@@ -39,11 +41,17 @@ class HttpResult:
 TOKENS = reporter_tokens(400)
 
 
-async def _post(client: httpx.AsyncClient, body: dict[str, object], out: list[float]) -> bool:
+async def _post(
+    client: httpx.AsyncClient, body: dict[str, object], out: list[float], *, deadline_s: float | None = None
+) -> bool | None:
+    """True when accepted, False on an error, None when the deadline passed first (its latency: the deadline)."""
     headers = {"Idempotency-Key": uuid.uuid4().hex, "Authorization": f"Bearer {next(TOKENS)}"}
     started = time.perf_counter()
     try:
-        response = await client.post("/v1/incidents", json=body, headers=headers)
+        response = await asyncio.wait_for(client.post("/v1/incidents", json=body, headers=headers), deadline_s)
+    except TimeoutError:
+        out.append(1000 * (deadline_s or 0.0))
+        return None
     except httpx.HTTPError:
         return False  # counted as an error; its latency is not a latency
     out.append((time.perf_counter() - started) * 1000)
@@ -77,7 +85,10 @@ async def closed_loop(settings: BenchSettings) -> HttpResult:
 
 
 async def fixed_rate(settings: BenchSettings) -> HttpResult:
-    """Requests started at a fixed rate (open loop), so latency is measured at that offered load."""
+    """Requests started at a fixed rate (open loop), so latency is measured at that offered load.
+
+    Each request has a deadline: a store that cannot keep up would otherwise stretch this phase to many minutes.
+    """
     rng = random.Random(13)
     total = int(settings.bench_http_rate * settings.bench_http_seconds)
     bodies = [demo.incident(rng, acute=False) for _ in range(total)]
@@ -92,7 +103,9 @@ async def fixed_rate(settings: BenchSettings) -> HttpResult:
             delay = started + i * interval - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            pending.append(asyncio.create_task(_post(client, body, latencies)))
+            post = _post(client, body, latencies, deadline_s=settings.bench_http_deadline_s)
+            pending.append(asyncio.create_task(post))
         results = await asyncio.gather(*pending)
         seconds = time.perf_counter() - started
-    return HttpResult(total, sum(1 for ok in results if not ok), seconds, latencies)
+    late = sum(1 for ok in results if ok is None)
+    return HttpResult(total, sum(1 for ok in results if ok is False), seconds, latencies, late=late)

@@ -42,15 +42,16 @@ class NotifyService:
 
     async def notify_case(self, event: CaseTriaged) -> None:
         """One notification per routed recipient; a redelivered decision finds them already there."""
-        if await self._store.is_erased(event.case_id):
+        erased, report = await self._store.case_details(event.case_id)
+        if erased:
             log.info("notification_skipped_erased_case", case_id=event.case_id)
             return
-        report = await self._store.report_of(event.case_id)
         if report is None:
             raise CaseDetailsNotYetKnown(f"no report stored yet for case {event.case_id}")
         now = self._clock()
         created: list[str] = []
-        for route in event.routes:
+        # The police first, published as soon as it is stored: for an acute case that is the end of the acute path.
+        for route in sorted(event.routes, key=lambda r: r.recipient is not Recipient.POLICE):
             notification = domain.project(event, report, route.recipient, route.reason)
             sent = domain.status(notification, NotificationState.SENT)
             needs_ack = domain.needs_ack(event.level, self._settings.escalate_levels)
@@ -81,8 +82,11 @@ class NotifyService:
                     notification_id=notification.notification_id,
                     level=event.level.value,
                 )
-            created.append(notification.notification_id)
-        # Publish every recipient's outbox concurrently (aiokafka batches them); the relay covers a crash here.
+            if route.recipient is Recipient.POLICE:
+                await self._runtime.outbox.flush(self._store.notifications, notification.notification_id)
+            else:
+                created.append(notification.notification_id)
+        # Publish the other recipients' outboxes concurrently (aiokafka batches them); the relay covers a crash here.
         await asyncio.gather(*(self._runtime.outbox.flush(self._store.notifications, nid) for nid in created))
 
     async def acknowledge(self, notification_id: str, *, recipient: Recipient | None, by: str) -> tuple[Document, bool]:

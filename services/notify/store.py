@@ -73,8 +73,12 @@ class NotifyStore:
         )
         return result.modified_count
 
-    async def is_erased(self, case_id: str) -> bool:
-        return await self.cases.count_documents({"_id": case_id, "erased": True}) > 0
+    async def case_details(self, case_id: str) -> tuple[bool, IncidentReport | None]:
+        """(erased, the first report) of a case, with one look-up."""
+        doc = await self.cases.find_one({"_id": case_id})
+        if doc is not None and doc.get("erased"):
+            return True, None
+        return False, self._report(case_id, doc)
 
     # --- cases -------------------------------------------------------------------------------------------------
     async def remember_report(self, case_id: str, report_id: str, report: IncidentReport) -> None:
@@ -90,8 +94,7 @@ class NotifyStore:
             upsert=True,
         )
 
-    async def report_of(self, case_id: str) -> IncidentReport | None:
-        doc = await self.cases.find_one({"_id": case_id})
+    def _report(self, case_id: str, doc: Document | None) -> IncidentReport | None:
         if not doc or not isinstance(doc.get("report"), str) or doc["report"] == ERASED:
             return None
         return IncidentReport.model_validate(self._cipher.open_json(doc["report"], context=f"notify/case/{case_id}"))
