@@ -93,6 +93,7 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
         steady = await fixed_rate(settings)
         results["http_fixed_rate"] = {
             "offered_rate": settings.bench_http_rate,
+            "requests": steady.requests,
             "achieved_rate": steady.rate,
             "p50_ms": steady.p50,
             "p99_ms": steady.pct(0.99),
