@@ -85,7 +85,10 @@ class AcuteGate:
         try:
             while (pause := self.closed_for) > 0:
                 self._released.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as it
+                # times out, and a sweep that ignores its cancellation holds up the service's shutdown.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._released.wait(), pause)  # a release may open it early
+                    async with asyncio.timeout(pause):
+                        await self._released.wait()  # a release may open it early
         finally:
             metrics.ACUTE_YIELD_SECONDS.labels(self._service).inc(time.monotonic() - started)

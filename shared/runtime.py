@@ -166,7 +166,10 @@ class Runtime:
             # committed (FastStream 0.7.8 skips the ack on CancelledError), so it is redelivered, never lost.
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Background loops hold no work that must finish; never let one that is slow to stop hold up the drain.
+            _stopped, stuck = await asyncio.wait(tasks, timeout=self.settings.publish_timeout_s)
+            if stuck:
+                log.warning("background_tasks_did_not_stop", tasks=sorted(t.get_name() for t in stuck))
             await self._drain()
             await self.broker.stop()
             await self.client.close()

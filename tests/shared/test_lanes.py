@@ -73,3 +73,14 @@ async def test_routine_work_passes_as_soon_as_the_case_is_released() -> None:
     assert not passed.done()
     gate.release("case-1")
     await asyncio.wait_for(passed, 1.0)
+
+
+async def test_work_waiting_at_the_gate_stops_at_once_when_cancelled() -> None:
+    gate = AcuteGate(30.0)
+    gate.hold("case-1")
+    waiting = asyncio.create_task(gate.passage())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    done, _ = await asyncio.wait({waiting}, timeout=1.0)
+    assert waiting in done
+    assert waiting.cancelled()
