@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from shared.lanes import AcuteGate
+
 T = TypeVar("T")
 
 
@@ -28,6 +30,8 @@ def pause_after(took_s: float, *, interval_s: float, max_share: float) -> float:
 class Cadence:
     interval_s: float
     max_share: float = 0.05
+    gate: AcuteGate | None = None
+    """When given, a pause also lasts until the acute gate is open: scans are routine work."""
     last_took_s: float = field(default=0.0, init=False)
 
     async def timed(self, run: Callable[[], Awaitable[T]]) -> T:
@@ -44,3 +48,5 @@ class Cadence:
 
     async def pause(self) -> None:
         await asyncio.sleep(self.next_pause_s)
+        if self.gate is not None:
+            await self.gate.passage()

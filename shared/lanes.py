@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from shared import metrics
 from shared.contracts.topics import CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
@@ -52,6 +52,16 @@ class AcuteGate:
             self._holds[key] = self._clock() + self._hold_s
         return key
 
+    @contextlib.contextmanager
+    def holding(self, acute: bool = True) -> Iterator[None]:
+        """Hold the gate (when ``acute``) for the duration of the block."""
+        key = self.hold() if acute else None
+        try:
+            yield
+        finally:
+            if key is not None:
+                self.release(key)
+
     def release(self, key: str) -> None:
         """The acute work for ``key`` is done."""
         if self._holds.pop(key, None) is not None:
@@ -60,6 +70,9 @@ class AcuteGate:
     @property
     def closed_for(self) -> float:
         """Seconds until the gate opens (as things stand now); 0 when open."""
+        if not self._holds:  # the common case, on every routine record: nothing to look at
+            self._closed_since = None
+            return 0.0
         now = self._clock()
         self._holds = {key: until for key, until in self._holds.items() if until > now}
         if not self._holds:

@@ -54,7 +54,7 @@ class CommonSettings(BaseSettings):
         default=1.5,
         ge=0,
         le=30,
-        description="Routine work waits this long after a record on an urgent topic (0: never waits)",
+        description="Routine work waits while an acute case is on its way, at most this long per case (0: never)",
     )
     urgent_patience_s: float = Field(
         default=3.0,

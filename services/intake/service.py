@@ -71,12 +71,8 @@ class IntakeService:
         """Take a report into its case; durable in the store (with its outgoing event) before this returns."""
         acute = possibly_acute(report)
         # This process's routine work steps aside while the report is stored; the urgent record takes over.
-        hold = self._runtime.gate.hold() if acute else None
-        try:
+        with self._runtime.gate.holding(acute):
             return await self._take_report(report, idempotency_key, filer, acute=acute)
-        finally:
-            if hold is not None:
-                self._runtime.gate.release(hold)
 
     async def _take_report(
         self, report: IncidentReport, idempotency_key: str | None, filer: dict[str, str | None] | None, *, acute: bool

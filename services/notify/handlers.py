@@ -141,7 +141,7 @@ class NotifyHandlers:
         self, name: str, interval_s: float, work: Callable[[], Awaitable[int]]
     ) -> Callable[[], Awaitable[None]]:
         """A background hook that runs ``work`` every ``interval_s`` (longer when a run is slow) until cancelled."""
-        cadence = Cadence(interval_s)
+        cadence = Cadence(interval_s, gate=self._runtime.gate)  # sweeps scan whole collections: not during acute work
 
         async def sweep() -> None:
             while True:
@@ -152,7 +152,6 @@ class NotifyHandlers:
                 except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next round
                     log.warning("sweep_failed", sweeper=name, error=type(exc).__name__)
                 await cadence.pause()
-                await self._runtime.gate.passage()  # sweeps scan whole collections: not while acute work runs
 
         sweep.__name__ = name
         return sweep

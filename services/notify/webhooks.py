@@ -117,7 +117,8 @@ class WebhookDelivery:
 
     async def deliver_forever(self) -> None:
         """Background task: deliver due webhooks until cancelled."""
-        cadence = Cadence(min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s))
+        # The due query scans every notification: a bounded share of the store, and not while acute work runs.
+        cadence = Cadence(min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s), gate=self._gate)
         async with httpx.AsyncClient(timeout=self._settings.webhook_timeout_s) as client:
             while True:
                 try:
@@ -127,8 +128,6 @@ class WebhookDelivery:
                 except Exception as exc:  # noqa: BLE001 - keep delivering whatever failed this round
                     log.warning("webhook_sweep_failed", error=type(exc).__name__)
                 await cadence.pause()
-                if self._gate is not None:
-                    await self._gate.passage()  # the due query scans every notification: not while acute work runs
 
     async def deliver_due(self, client: httpx.AsyncClient, limit: int = 50) -> int:
         """One pass over due deliveries; returns how many attempts were made."""

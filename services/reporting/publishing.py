@@ -61,12 +61,10 @@ class StatsPublisher:
     async def run_forever(self) -> None:
         """Publish after each burst of fact changes; on failure try again a little later."""
         self._dirty.set()
-        cadence = Cadence(self._debounce_s)
+        cadence = Cadence(self._debounce_s, gate=self._gate)  # reading every fact is routine work
         while True:
             await self._dirty.wait()
             await cadence.pause()  # the debounce, longer when the last tabulation was slow (it reads every fact)
-            if self._gate is not None:
-                await self._gate.passage()  # reading every fact is routine work: not while acute work runs
             self._dirty.clear()
             try:
                 changed = await cadence.timed(self.publish_changes)

@@ -84,3 +84,12 @@ async def test_work_waiting_at_the_gate_stops_at_once_when_cancelled() -> None:
     done, _ = await asyncio.wait({waiting}, timeout=1.0)
     assert waiting in done
     assert waiting.cancelled()
+
+
+def test_holding_closes_the_gate_for_the_block_only_and_only_when_acute() -> None:
+    gate = AcuteGate(30.0, clock=Clock())
+    with gate.holding(acute=False):
+        assert gate.closed_for == 0
+    with gate.holding():
+        assert gate.closed_for > 0
+    assert gate.closed_for == 0
