@@ -88,6 +88,9 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
             "p99_ms": acute.pct(0.99),
             "timeouts": acute.timeouts,
             "probes": settings.bench_acute_probes,
+            "latencies_ms": acute.latencies_ms,
+            "hops": acute.hop_summary(),
+            "per_probe": acute.probes,
         }
         # Last: the open-loop flood leaves requests queued in intake that would otherwise slow the acute probes.
         steady = await fixed_rate(settings)
@@ -140,6 +143,8 @@ def table(results: dict[str, Any]) -> Table:
         "",
         "p99 ≤ 500 ms",
     )
+    for hop, figures in acute.get("hops", {}).items():
+        out.add_row(f"  acute hop: {hop}", f"p50 {figures['p50_ms']:.0f} ms, max {figures['max_ms']:.0f} ms", "", "")
     base_rss = results["raw_relay_rss_mb"]
     for service, rss in results["rss_mb"].items():
         out.add_row(f"RSS {service}", f"{rss:.0f} MB", f"{rss / base_rss:.2f}", "")

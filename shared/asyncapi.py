@@ -8,7 +8,7 @@ from typing import Any
 from faststream.specification.asyncapi import AsyncAPI
 from pydantic import BaseModel
 
-from shared.lanes import RELEASE_TOPIC, URGENT_TOPICS
+from shared.lanes import HOLD_TOPICS, RELEASE_TOPIC
 from shared.runtime import Runtime
 
 
@@ -49,7 +49,7 @@ def _describe(runtime: Runtime) -> str:
     return (
         f"Consumes {consumed}. Produces {produced}. Values are JSON of the models below, keys are case ids, "
         "CloudEvents 1.0 attributes travel as ce_* headers; records that cannot be handled go to <topic>.dlq. "
-        f"Also watches the keys of {', '.join(sorted(URGENT_TOPICS))} and {RELEASE_TOPIC} "
+        f"Also watches the keys of {', '.join(sorted(HOLD_TOPICS))} and {RELEASE_TOPIC} "
         "(group <prefix>-<service>-acute-watch) so routine work steps aside while an acute case is on its way."
     )
 

@@ -9,12 +9,13 @@ run's time stays at most ``max_share`` of the wall clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from shared.lanes import AcuteGate
+from shared.lanes import AcuteGate, routine
 
 T = TypeVar("T")
 
@@ -35,10 +36,15 @@ class Cadence:
     last_took_s: float = field(default=0.0, init=False)
 
     async def timed(self, run: Callable[[], Awaitable[T]]) -> T:
-        """Run once and remember how long it took (failures count too: a slow failure is still load)."""
+        """Run once and remember how long it took (failures count too: a slow failure is still load).
+
+        With a gate, the run is routine work: it steps aside between its store commands while acute work is on its
+        way (the time it waits counts as its run time, which only lengthens the next pause a little).
+        """
         started = time.monotonic()
         try:
-            return await run()
+            with routine(self.gate) if self.gate is not None else contextlib.nullcontext():
+                return await run()
         finally:
             self.last_took_s = time.monotonic() - started
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,11 +22,12 @@ from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure
 
 from shared import metrics
+from shared.arrivals import Arrivals
 from shared.contracts.envelope import Record, header_text, parse_value
 from shared.contracts.topics import dlq_topic
 from shared.errors import NotYetVisible, PermanentError, Unavailable
 from shared.kafka import EventPublisher
-from shared.lanes import RELEASE_TOPIC, URGENT_TOPICS, AcuteGate
+from shared.lanes import HOLD_TOPICS, RELEASE_TOPIC, AcuteGate, routine
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M], Awaitable[None]]
@@ -117,26 +119,34 @@ class Consumer:
     would hold up every acute case behind this one (e.g. a re-triage to high whose report notify has not seen yet).
     """
 
+    arrivals: Arrivals | None = None
+    """Shared by the service's consumers: a handler waiting for what its event needs wakes when its case moves."""
+
     async def consume(self, record: ConsumerRecord[Any, Any]) -> None:
+        case = record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
         if self.gate is not None:
-            await self.gate.passage()
+            await self.gate.passage(unless=case)
         headers = {name: bytes(value) for name, value in (record.headers or ())}
-        with structlog.contextvars.bound_contextvars(
-            topic=self.topic,
-            event_id=header_text(headers, "ce_id"),
-            case_id=header_text(headers, "ce_subject"),
+        with (
+            structlog.contextvars.bound_contextvars(
+                topic=self.topic,
+                event_id=header_text(headers, "ce_id"),
+                case_id=header_text(headers, "ce_subject"),
+            ),
+            routine(self.gate, case) if self.gate is not None else contextlib.nullcontext(),
         ):
             started = time.perf_counter()
             try:
-                await self._handle(record, headers)
+                await self._handle(record, headers, case)
             finally:
                 metrics.HANDLE_SECONDS.labels(self.service, self.topic).observe(time.perf_counter() - started)
 
-    async def _handle(self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes]) -> None:
+    async def _handle(self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes], case: str | None) -> None:
         attempt = 0
         started = time.monotonic()
         while True:
             attempt += 1
+            mark = self.arrivals.mark() if self.arrivals is not None else 0
             try:
                 event = parse_value(self.model, record.value, headers)
                 await self.handler(event)
@@ -157,7 +167,10 @@ class Consumer:
                 if is_outage(exc) or waiting:
                     metrics.MESSAGES.labels(self.service, self.topic, "retried").inc()
                     log.warning("handler_waits_for_dependency", attempt=attempt, error=type(exc).__name__)
-                    await asyncio.sleep(self.retry.backoff(attempt))
+                    if waiting and case is not None and self.arrivals is not None:
+                        await self.arrivals.wait(case, mark, self.retry.backoff(attempt))  # or sooner: it arrived
+                    else:
+                        await asyncio.sleep(self.retry.backoff(attempt))
                     continue
                 if attempt >= self.retry.attempts:
                     await self._dead_letter(
@@ -172,6 +185,8 @@ class Consumer:
                 await asyncio.sleep(self.retry.backoff(attempt))
             else:
                 metrics.MESSAGES.labels(self.service, self.topic, "ok").inc()
+                if case is not None and self.arrivals is not None:
+                    self.arrivals.announce(case)
                 return
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], *, reason: str, kind: str, attempts: int) -> None:
@@ -205,7 +220,7 @@ def subscribe(broker: KafkaBroker, consumer: Consumer, *, group_id: str) -> Logi
 
 
 def watch_urgent(broker: KafkaBroker, gate: AcuteGate, *, group_id: str) -> LogicSubscriber[Any]:
-    """Hold ``gate`` for a case seen on an urgent topic, release it when its police notification is out.
+    """Hold ``gate`` for a case seen on an urgent topic (or signalled), release it when its police notification is out.
 
     Reads from the latest offset: records from before a start hold nothing.
     """
@@ -219,7 +234,7 @@ def watch_urgent(broker: KafkaBroker, gate: AcuteGate, *, group_id: str) -> Logi
             gate.hold(key)
 
     subscriber = broker.subscriber(
-        *sorted(URGENT_TOPICS),
+        *sorted(HOLD_TOPICS),
         RELEASE_TOPIC,
         group_id=group_id,
         auto_offset_reset="latest",

@@ -9,20 +9,29 @@ releases the hold; without one (triage rated the report lower) the hold ends aft
 
 The gate never starves routine work: once it has been closed for ``hold_s`` in a row it stays open for ``hold_s``,
 so routine work keeps at least half of the time even during a stream of acute reports.
+
+Waiting only between records leaves the routine work already in progress running: a handler takes some ten store
+commands, and four services each have several in flight. So routine work also steps aside between its store
+commands: a task marked with :func:`routine` (routine consumers, periodic sweeps) waits at the gate before each
+command (:func:`step_aside`, called by ``shared.serial.SerialCollection``), unless the case it works on is itself
+held (the main-topic copy of an acute case is acute work too, and may hold that case's locks).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import time
 from collections.abc import Callable, Iterator
 
 from shared import metrics
-from shared.contracts.topics import CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
+from shared.contracts.topics import ACUTE_SIGNAL, CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
 
 URGENT_TOPICS: frozenset[str] = frozenset({INCIDENT_URGENT, CASE_TRIAGED_URGENT})
+HOLD_TOPICS: frozenset[str] = URGENT_TOPICS | {ACUTE_SIGNAL}
+"""A record on one of these holds the gate for its case: intake's heads-up, then the urgent records themselves."""
 RELEASE_TOPIC = notify_topic(Recipient.POLICE)
 """The end of the acute path: once the police notification of a case is out, its hold is released."""
 
@@ -43,13 +52,14 @@ class AcuteGate:
         self._holds: dict[str, float] = {}
         self._closed_since: float | None = None
         self._open_until = float("-inf")
-        self._released = asyncio.Event()
+        self._changed = asyncio.Event()  # a hold came or went: waiters look again
 
     def hold(self, key: str | None = None) -> str:
         """Acute work for ``key`` (a case id) is on its way; returns the key (a fresh one when none was given)."""
         key = key if key is not None else f"local-{next(_local)}"
         if self._hold_s > 0:
             self._holds[key] = self._clock() + self._hold_s
+            self._changed.set()  # routine work on this very case stops waiting (``passage(unless=key)``)
         return key
 
     @contextlib.contextmanager
@@ -62,10 +72,15 @@ class AcuteGate:
             if key is not None:
                 self.release(key)
 
+    def holds(self, key: str) -> bool:
+        """Whether acute work for ``key`` is on its way (its hold not yet released nor expired)."""
+        until = self._holds.get(key)
+        return until is not None and until > self._clock()
+
     def release(self, key: str) -> None:
         """The acute work for ``key`` is done."""
         if self._holds.pop(key, None) is not None:
-            self._released.set()
+            self._changed.set()
 
     @property
     def closed_for(self) -> float:
@@ -89,19 +104,42 @@ class AcuteGate:
             return 0.0
         return end - now
 
-    async def passage(self) -> None:
-        """Wait while the gate is closed."""
-        if self.closed_for <= 0:
+    async def passage(self, *, unless: str | None = None) -> None:
+        """Wait while the gate is closed; not at all, or no longer, once the case ``unless`` is itself held."""
+        if self.closed_for <= 0 or (unless is not None and self.holds(unless)):
             return
         metrics.ACUTE_YIELDS.labels(self._service).inc()
         started = time.monotonic()
         try:
-            while (pause := self.closed_for) > 0:
-                self._released.clear()
+            while (pause := self.closed_for) > 0 and not (unless is not None and self.holds(unless)):
+                self._changed.clear()
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as it
                 # times out, and a sweep that ignores its cancellation holds up the service's shutdown.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(pause):
-                        await self._released.wait()  # a release may open it early
+                        await self._changed.wait()  # a release may open it early
         finally:
             metrics.ACUTE_YIELD_SECONDS.labels(self._service).inc(time.monotonic() - started)
+
+
+_ROUTINE: contextvars.ContextVar[tuple[AcuteGate, str | None] | None] = contextvars.ContextVar(
+    "weerbaar_routine_work", default=None
+)
+
+
+@contextlib.contextmanager
+def routine(gate: AcuteGate, case: str | None = None) -> Iterator[None]:
+    """Mark the work of the block (this task and the tasks it starts) as routine work on ``case``."""
+    token = _ROUTINE.set((gate, case))
+    try:
+        yield
+    finally:
+        _ROUTINE.reset(token)
+
+
+async def step_aside() -> None:
+    """Before a store command: routine work waits while acute work is on its way; anything else goes on at once."""
+    current = _ROUTINE.get()
+    if current is not None:
+        gate, case = current
+        await gate.passage(unless=case)

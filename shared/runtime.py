@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
+from shared.arrivals import Arrivals
 from shared.auth import TokenVerifier
 from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
 from shared.crypto import DataCipher
@@ -51,6 +52,7 @@ class Runtime:
     cipher: DataCipher
     verifier: TokenVerifier
     gate: AcuteGate
+    arrivals: Arrivals = field(default_factory=Arrivals)
     subscribers: list[Any] = field(default_factory=list)
     consumed: dict[str, type[BaseModel]] = field(default_factory=dict)
     produced: dict[str, type[BaseModel]] = field(default_factory=dict)
@@ -103,6 +105,7 @@ class Runtime:
             retry=self.retry,
             gate=self.gate if is_routine(topic) else None,
             lane_patience_s=None if is_routine(topic) else self.settings.urgent_patience_s,
+            arrivals=self.arrivals,
         )
         self.consumed[topic] = model
         group = f"{self.settings.group_prefix}-{self.service}-{topic.removeprefix('weerbaar.')}"

@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
 
 from shared.docmatch import Unsupported, matches
+from shared.lanes import step_aside
 from shared.mongo import Document
 
 _SCALARS = (str, int, bytes)
@@ -123,6 +124,9 @@ class SerialCollection(AsyncCollection[Document]):
     decide the conditions (:mod:`shared.docmatch`), write by ``_id`` alone, all under the document's lock. That is
     exactly what FerretDB itself does, minus its scan of the whole collection. On MongoDB the filter goes to the
     server as it is (atomic there, also across replicas).
+
+    Routine work steps aside before each command while acute work is on its way (``shared.lanes.step_aside``),
+    before it takes any lock.
     """
 
     async def _narrowed(self, selector: Mapping[str, Any]) -> tuple[Document | None, bool] | None:
@@ -138,11 +142,17 @@ class SerialCollection(AsyncCollection[Document]):
         except Unsupported:
             return None
 
+    async def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Document | None:
+        await step_aside()
+        return await super().find_one(filter, *args, **kwargs)
+
     async def insert_one(self, document: Any, *args: Any, **kwargs: Any) -> InsertOneResult:
+        await step_aside()
         async with writing(self, document):
             return await super().insert_one(document, *args, **kwargs)
 
     async def update_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
+        await step_aside()
         async with writing(self, filter):
             decided = await self._narrowed(filter)
             if decided is None:
@@ -160,22 +170,27 @@ class SerialCollection(AsyncCollection[Document]):
             return await super().update_one(filter, *args, **kwargs)
 
     async def update_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
+        await step_aside()
         async with writing(self, filter):
             return await super().update_many(filter, *args, **kwargs)
 
     async def replace_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
+        await step_aside()
         async with writing(self, filter):
             return await super().replace_one(filter, *args, **kwargs)
 
     async def delete_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> DeleteResult:
+        await step_aside()
         async with writing(self, filter):
             return await super().delete_one(filter, *args, **kwargs)
 
     async def delete_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> DeleteResult:
+        await step_aside()
         async with writing(self, filter):
             return await super().delete_many(filter, *args, **kwargs)
 
     async def find_one_and_update(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        await step_aside()
         async with writing(self, filter):
             decided = None if kwargs.get("upsert") else await self._narrowed(filter)
             if decided is None:
@@ -186,10 +201,12 @@ class SerialCollection(AsyncCollection[Document]):
             return await super().find_one_and_update({"_id": filter["_id"]}, *args, **kwargs)
 
     async def find_one_and_delete(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        await step_aside()
         async with writing(self, filter):
             return await super().find_one_and_delete(filter, *args, **kwargs)
 
     async def count_documents(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> int:
+        await step_aside()
         decided = None if args or kwargs else await self._narrowed(filter)
         if decided is None:
             return await super().count_documents(filter, *args, **kwargs)

@@ -16,6 +16,7 @@ from services.intake.store import CaseStore
 from shared.audit import AuditLog
 from shared.auth import Principal, forbidden
 from shared.contracts.events import (
+    AcuteSignal,
     CaseErased,
     CaseFollowup,
     CaseTriaged,
@@ -25,6 +26,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import (
+    ACUTE_SIGNAL,
     CASE_ERASED,
     CASE_FOLLOWUP,
     CASE_TRIAGED,
@@ -95,6 +97,9 @@ class IntakeHandlers:
     def register(self) -> None:
         self._runtime.produces(INCIDENT_REPORTED, IncidentReported, "A report was accepted and belongs to this case")
         self._runtime.produces(INCIDENT_URGENT, IncidentReported, "Acute lane: a copy of a possibly acute report")
+        self._runtime.produces(
+            ACUTE_SIGNAL, AcuteSignal, "Acute lane: heads-up while a possibly acute report is stored"
+        )
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self._service.record_stream_report)
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self._service.apply_triaged)
         self._runtime.consume(NOTIFICATION_STATUS, NotificationStatus, self._service.apply_notification_status)

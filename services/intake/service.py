@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from services.intake import domain
 from services.intake.errors import CaseNotFound, ConcurrentCaseUpdate, IdempotencyConflict
 from services.intake.store import CaseStore
 from shared.contracts.events import (
+    AcuteSignal,
     CaseErased,
     CaseFollowup,
     CaseTriaged,
@@ -25,6 +27,8 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_URGENT
+from shared.errors import TransientError
+from shared.lanes import routine
 from shared.outbox import outbox_entry
 from shared.pseudonym import office_holder_ref, perpetrator_ref
 from shared.runtime import Runtime
@@ -53,6 +57,7 @@ class IntakeService:
         self._store = store
         self._key = runtime.settings.pseudonym_secret
         self._source = f"/weerbaar/{runtime.service}"
+        self._signals: set[asyncio.Task[None]] = set()
 
     def seal_for(self, case_id: str) -> domain.Seal:
         cipher = self._runtime.cipher
@@ -70,12 +75,36 @@ class IntakeService:
     ) -> Receipt:
         """Take a report into its case; durable in the store (with its outgoing event) before this returns."""
         acute = possibly_acute(report)
-        # This process's routine work steps aside while the report is stored; the urgent record takes over.
-        with self._runtime.gate.holding(acute):
-            return await self._take_report(report, idempotency_key, filer, acute=acute)
+        gate = self._runtime.gate
+        candidate = new_id()  # the new case's id, unless the incident or this very request has a case already
+        if acute:
+            self._signal_acute(candidate)
+        # A possibly acute report: routine work steps aside in every service (the heads-up) and in this process (the
+        # hold) while it is stored, and the urgent record takes over from there. A routine report is routine work
+        # itself: it steps aside between its store commands.
+        with gate.holding() if acute else routine(gate):
+            return await self._take_report(report, idempotency_key, filer, acute=acute, candidate=candidate)
+
+    def _signal_acute(self, case_id: str) -> None:
+        """Tell every service, without waiting for the broker, that acute work for ``case_id`` is on its way."""
+        task = asyncio.create_task(self._send_signal(case_id))
+        self._signals.add(task)
+        task.add_done_callback(self._signals.discard)
+
+    async def _send_signal(self, case_id: str) -> None:
+        try:
+            await self._runtime.publisher.publish(AcuteSignal(case_id=case_id))
+        except TransientError as exc:  # only a heads-up: the urgent record carries the work and is never lost
+            log.warning("acute_signal_not_sent", case_id=case_id, error=type(exc).__name__)
 
     async def _take_report(
-        self, report: IncidentReport, idempotency_key: str | None, filer: dict[str, str | None] | None, *, acute: bool
+        self,
+        report: IncidentReport,
+        idempotency_key: str | None,
+        filer: dict[str, str | None] | None,
+        *,
+        acute: bool,
+        candidate: str,
     ) -> Receipt:
         fingerprint = domain.body_fingerprint(report)
         key_id = domain.idempotency_id(idempotency_key) if idempotency_key else None
@@ -86,7 +115,7 @@ class IntakeService:
             case_id, report_id = str(earlier["case_id"]), str(earlier["report_id"])
         else:
             holder = office_holder_ref(report.office_holder, key=self._key)
-            case_id = await self._store.claim_incident(domain.dedup_key(holder, report), new_id())
+            case_id = await self._store.claim_incident(domain.dedup_key(holder, report), candidate)
             report_id = new_id()
             if key_id:
                 claim = await self._store.claim_key(
@@ -110,13 +139,19 @@ class IntakeService:
         outcome, status = await self._store_report(event, links, outbox=outbox, filer=filer)
         with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=event.event_id):
             log.info("incident_reported", outcome=outcome.value, linked=len(links))
-        await self._runtime.outbox.flush_quietly(self._store.cases, case_id)
+        opened = outcome is Outcome.OPENED
+        # Publish first (the urgent record is the acute path); a new case's outbox is known without reading it back.
+        await self._runtime.outbox.flush_quietly(self._store.cases, case_id, created_with=outbox if opened else None)
+        if opened:
+            await self._apply_parked(case_id)
         return Receipt(case_id=case_id, report_id=report_id, outcome=outcome, status=status)
 
     async def record_stream_report(self, event: IncidentReported) -> None:
         """Reports from bulk or automated sources open (or join) their case here; our own are already stored."""
         links = await self._links(event.report, event.case_id)
         outcome, _ = await self._store_report(event, links, outbox=[])
+        if outcome is Outcome.OPENED:
+            await self._apply_parked(event.case_id)
         if outcome is not Outcome.REPEATED:
             log.info("stream_report_recorded", outcome=outcome.value, source=event.source.value)
 
@@ -141,8 +176,7 @@ class IntakeService:
             if case is None:
                 opened = domain.new_case(event, now=now, links=links, seal=seal, filer=filer)
                 if await self._store.insert_case(opened, event_id=event.event_id, outbox=outbox):
-                    await self._apply_parked(event.case_id)
-                    return Outcome.OPENED, opened["status"]
+                    return Outcome.OPENED, opened["status"]  # the caller applies what was parked for it
                 continue  # opened concurrently: add to it
             if event.event_id in case.get("seen", []):
                 return Outcome.REPEATED, str(case["status"])

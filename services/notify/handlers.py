@@ -115,7 +115,7 @@ class NotifyHandlers:
             self._runtime.produces(notify_topic(recipient), model, f"What {recipient.value} may see of a case")
         self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
         self._runtime.consume(INCIDENT_URGENT, IncidentReported, self.on_incident_reported)
-        self._runtime.consume(CASE_TRIAGED_URGENT, CaseTriaged, self.on_case_triaged)
+        self._runtime.consume(CASE_TRIAGED_URGENT, CaseTriaged, self.on_acute_case_triaged)
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported)
         self._runtime.consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged)
         self._runtime.consume(NOTIFICATION_ACK, NotificationAck, self.on_notification_ack)
@@ -130,6 +130,9 @@ class NotifyHandlers:
 
     async def on_case_triaged(self, event: CaseTriaged) -> None:
         await self._service.notify_case(event)
+
+    async def on_acute_case_triaged(self, event: CaseTriaged) -> None:
+        await self._service.notify_case(event, acute=True)
 
     async def on_notification_ack(self, event: NotificationAck) -> None:
         await self._service.acknowledge(event.notification_id, recipient=event.recipient, by=event.acknowledged_by)

@@ -12,7 +12,8 @@ from services.notify import domain
 from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
 from services.notify.settings import Settings
 from services.notify.store import NotifyStore
-from shared.contracts.events import CaseTriaged, Notification, NotificationState, utcnow
+from shared.contracts.events import CaseTriaged, Notification, NotificationState, Route, utcnow
+from shared.contracts.incident import IncidentReport
 from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient, notify_topic
 from shared.mongo import Document
@@ -36,12 +37,18 @@ class NotifyService:
         self._settings = settings
         self._clock = clock
         self._source = f"/weerbaar/{runtime.service}"
+        self._behind_the_police: set[asyncio.Task[None]] = set()
 
     def _entry(self, event: Notification, recipient: Recipient) -> Document:
         return outbox_entry(event, source=self._source, topic=notify_topic(recipient))
 
-    async def notify_case(self, event: CaseTriaged) -> None:
-        """One notification per routed recipient; a redelivered decision finds them already there."""
+    async def notify_case(self, event: CaseTriaged, *, acute: bool = False) -> None:
+        """One notification per routed recipient; a redelivered decision finds them already there.
+
+        The police first, published as soon as it is stored: for an acute case that is the end of the acute path.
+        On the acute lane (``acute``) the other recipients follow in the background, so the next acute case never
+        waits behind them; the decision's copy on the main topic covers a crash in between (ids are deterministic).
+        """
         erased, report = await self._store.case_details(event.case_id)
         if erased:
             log.info("notification_skipped_erased_case", case_id=event.case_id)
@@ -49,45 +56,68 @@ class NotifyService:
         if report is None:
             raise CaseDetailsNotYetKnown(f"no report stored yet for case {event.case_id}")
         now = self._clock()
-        created: list[str] = []
-        # The police first, published as soon as it is stored: for an acute case that is the end of the acute path.
-        for route in sorted(event.routes, key=lambda r: r.recipient is not Recipient.POLICE):
-            notification = domain.project(event, report, route.recipient, route.reason)
-            sent = domain.status(notification, NotificationState.SENT)
-            needs_ack = domain.needs_ack(event.level, self._settings.escalate_levels)
-            doc: Document = {
-                "_id": notification.notification_id,
-                "case_id": event.case_id,
-                "recipient": route.recipient.value,
-                "level": event.level.value,
-                "assessment_no": event.assessment_no,
-                "state": NotificationState.SENT.value,
-                "created_at": now,
-                "payload": notification.model_dump(mode="json"),
-                "record": self._entry(notification, route.recipient),
-                "acknowledged": False,
-                "resend_no": 0,
-                "due_at": now + timedelta(seconds=self._settings.ack_timeout_s) if needs_ack else None,
-                "outbox": [self._entry(notification, route.recipient), outbox_entry(sent, source=self._source)],
-            }
-            url = self._settings.webhook_urls.get(route.recipient)
-            if url:
-                doc["webhook"] = {"url": url, "state": "pending", "attempt": 0, "next_at": now}
-            if await self._store.create_notification(doc):
-                log.info("notification_created", recipient=route.recipient.value, level=event.level.value)
-            if route.recipient is Recipient.POLICE and report.wants_aangifte:
-                await self._store.expect_followup(
-                    event.case_id,
-                    due_at=now + timedelta(seconds=self._settings.followup_deadline_s),
-                    notification_id=notification.notification_id,
-                    level=event.level.value,
-                )
+        others = [route for route in event.routes if route.recipient is not Recipient.POLICE]
+        for route in event.routes:
             if route.recipient is Recipient.POLICE:
-                await self._runtime.outbox.flush(self._store.notifications, notification.notification_id)
-            else:
-                created.append(notification.notification_id)
-        # Publish the other recipients' outboxes concurrently (aiokafka batches them); the relay covers a crash here.
+                await self._notify_police(event, report, route, now)
+        if acute and others:
+            task = asyncio.create_task(self._notify_all(event, report, others, now))
+            self._behind_the_police.add(task)
+            task.add_done_callback(self._after_the_police)
+        else:
+            await self._notify_all(event, report, others, now)
+
+    def _after_the_police(self, task: asyncio.Task[None]) -> None:
+        self._behind_the_police.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # left to the decision's copy on the main topic, which creates whatever is missing
+            log.warning("acute_recipients_left_to_main_lane", error=type(task.exception()).__name__)
+
+    async def _notify_police(self, event: CaseTriaged, report: IncidentReport, route: Route, now: datetime) -> None:
+        notification_id, outbox = await self._create(event, report, route, now)
+        await self._runtime.outbox.flush(self._store.notifications, notification_id, created_with=outbox)
+        if report.wants_aangifte:
+            await self._store.expect_followup(
+                event.case_id,
+                due_at=now + timedelta(seconds=self._settings.followup_deadline_s),
+                notification_id=notification_id,
+                level=event.level.value,
+            )
+
+    async def _notify_all(self, event: CaseTriaged, report: IncidentReport, routes: list[Route], now: datetime) -> None:
+        created = [(await self._create(event, report, route, now))[0] for route in routes]
+        # Publish the outboxes concurrently (aiokafka batches them); the relay covers a crash here.
         await asyncio.gather(*(self._runtime.outbox.flush(self._store.notifications, nid) for nid in created))
+
+    async def _create(
+        self, event: CaseTriaged, report: IncidentReport, route: Route, now: datetime
+    ) -> tuple[str, list[Document] | None]:
+        """Store one recipient's notification with its outbox; (its id, the outbox when this call created it)."""
+        notification = domain.project(event, report, route.recipient, route.reason)
+        sent = domain.status(notification, NotificationState.SENT)
+        needs_ack = domain.needs_ack(event.level, self._settings.escalate_levels)
+        doc: Document = {
+            "_id": notification.notification_id,
+            "case_id": event.case_id,
+            "recipient": route.recipient.value,
+            "level": event.level.value,
+            "assessment_no": event.assessment_no,
+            "state": NotificationState.SENT.value,
+            "created_at": now,
+            "payload": notification.model_dump(mode="json"),
+            "record": self._entry(notification, route.recipient),
+            "acknowledged": False,
+            "resend_no": 0,
+            "due_at": now + timedelta(seconds=self._settings.ack_timeout_s) if needs_ack else None,
+            "outbox": [self._entry(notification, route.recipient), outbox_entry(sent, source=self._source)],
+        }
+        url = self._settings.webhook_urls.get(route.recipient)
+        if url:
+            doc["webhook"] = {"url": url, "state": "pending", "attempt": 0, "next_at": now}
+        if not await self._store.create_notification(doc):
+            return notification.notification_id, None  # a redelivery: read what is still pending
+        log.info("notification_created", recipient=route.recipient.value, level=event.level.value)
+        return notification.notification_id, doc["outbox"]
 
     async def acknowledge(self, notification_id: str, *, recipient: Recipient | None, by: str) -> tuple[Document, bool]:
         """Mark acknowledged (idempotent); returns the document and whether this call changed it."""

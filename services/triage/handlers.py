@@ -90,9 +90,11 @@ class TriageHandlers:
                 perpetrator_repeat=event.report.incident.perpetrator == "repeat",
             )
             await self._history.record(entry, office_holder_ref=facts.office_holder_ref)
-            await self._save(
+            created_with = await self._save(
                 event.case_id, event.event_id, current, assessment, facts, trigger="incident", report_event=event
             )
+            await self._runtime.outbox.flush(self._store.collection, event.case_id, created_with=created_with)
+            return
         await self._runtime.outbox.flush(self._store.collection, event.case_id)
 
     async def on_case_followup(self, event: CaseFollowup) -> None:
@@ -139,7 +141,8 @@ class TriageHandlers:
         *,
         trigger: str,
         report_event: IncidentReported | None = None,
-    ) -> None:
+    ) -> list[Document] | None:
+        """Store the assessment with its events to publish; returns them when this created the case's document."""
         number = int(current["assessment_no"]) + 1 if current else 1
         triaged = CaseTriaged(
             case_id=case_id,
@@ -154,12 +157,13 @@ class TriageHandlers:
             previous_level=assessment.previous_level,
             level_held=assessment.level_held,
         )
+        outbox = self._outbox(triaged, report_event)
         await self._store.save(
             case_id=case_id,
             expected_version=int(current["version"]) if current else 0,
             state=_state(assessment, number, facts),
             event_id=event_id,
-            outbox=self._outbox(triaged, report_event),
+            outbox=outbox,
         )
         log.info(
             "case_triaged",
@@ -170,3 +174,4 @@ class TriageHandlers:
             score=assessment.score,
             routes=[r.recipient.value for r in assessment.routes],
         )
+        return outbox if current is None else None

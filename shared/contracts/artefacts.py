@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from shared.contracts.events import (
+    AcuteSignal,
     CaseErased,
     CaseFollowup,
     CaseTriaged,
@@ -33,6 +34,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     *(m for m in RECIPIENT_MODELS.values() if m is not PoliceNotification),
     EscalationNotice,
     CaseErased,
+    AcuteSignal,
 )
 
 

@@ -76,6 +76,17 @@ class IncidentReported(Event):
     )
 
 
+class AcuteSignal(Event):
+    """Heads-up: a possibly acute report for this case is being stored; routine work steps aside (internal).
+
+    Sent before the case exists (its id may still change to an earlier case's when the incident was reported before),
+    so it carries nothing but the id: the urgent record that follows is the work itself.
+    """
+
+    ce_type: ClassVar[str] = "nl.weerbaar.acute.signal.v1"
+    topic: ClassVar[str] = topics.ACUTE_SIGNAL
+
+
 class ErasureReason(StrEnum):
     REQUEST = "request"  # the data subject (or an admin on their behalf) asked for erasure
     RETENTION = "retention"  # the retention period of a closed case passed

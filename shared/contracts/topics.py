@@ -24,6 +24,9 @@ CASE_TRIAGED: Final = "weerbaar.case.triaged.v1"
 # that a backlog of routine work on the main topics can never delay them (same event ids; consumers dedupe).
 INCIDENT_URGENT: Final = "weerbaar.incident.urgent.v1"
 CASE_TRIAGED_URGENT: Final = "weerbaar.case.triaged.urgent.v1"
+# Internal: intake's heads-up that a possibly acute report is being stored (keys only matter; nothing personal), so
+# every service's routine work steps aside before the urgent record is even written (shared/lanes.py).
+ACUTE_SIGNAL: Final = "weerbaar.acute.signal.v1"
 NOTIFICATION_STATUS: Final = "weerbaar.notification.status.v1"
 NOTIFICATION_ACK: Final = "weerbaar.notification.ack.v1"
 CASE_FOLLOWUP: Final = "weerbaar.case.followup.v1"
@@ -48,6 +51,7 @@ MAIN_TOPICS: Final[tuple[str, ...]] = (
     INCIDENT_URGENT,
     CASE_TRIAGED,
     CASE_TRIAGED_URGENT,
+    ACUTE_SIGNAL,
     NOTIFICATION_STATUS,
     NOTIFICATION_ACK,
     CASE_FOLLOWUP,

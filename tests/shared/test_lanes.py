@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_REPORTED, INCIDENT_URGENT
-from shared.lanes import AcuteGate, is_routine
+from shared.lanes import AcuteGate, is_routine, routine, step_aside
 
 
 class Clock:
@@ -93,3 +93,38 @@ def test_holding_closes_the_gate_for_the_block_only_and_only_when_acute() -> Non
     with gate.holding():
         assert gate.closed_for > 0
     assert gate.closed_for == 0
+
+
+async def test_routine_work_steps_aside_between_store_commands_while_acute_work_travels() -> None:
+    gate = AcuteGate(30.0)
+    gate.hold("acute-case")
+    with routine(gate, "routine-case"):
+        waiting = asyncio.create_task(step_aside())  # the task inherits the routine mark
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    gate.release("acute-case")
+    await asyncio.wait_for(waiting, 1.0)
+
+
+async def test_work_that_is_not_marked_routine_never_steps_aside() -> None:
+    gate = AcuteGate(30.0)
+    gate.hold("acute-case")
+    await asyncio.wait_for(step_aside(), 0.1)  # an HTTP request, the urgent consumers, the acute case itself
+
+
+async def test_the_routine_copy_of_an_acute_case_does_not_wait_for_itself() -> None:
+    gate = AcuteGate(30.0)
+    gate.hold("acute-case")
+    with routine(gate, "acute-case"):
+        await asyncio.wait_for(step_aside(), 0.1)
+
+
+async def test_routine_work_waiting_for_another_case_goes_on_once_its_own_case_turns_acute() -> None:
+    gate = AcuteGate(30.0)
+    gate.hold("other-acute-case")
+    with routine(gate, "late-acute-case"):
+        waiting = asyncio.create_task(step_aside())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    gate.hold("late-acute-case")  # it may hold this case's locks: the acute lane must not wait for it
+    await asyncio.wait_for(waiting, 1.0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiokafka import ConsumerRecord
 from pymongo.errors import AutoReconnect
 
+from shared.arrivals import Arrivals
 from shared.consuming import Consumer, RetryPolicy
 from shared.contracts.envelope import to_record
 from shared.contracts.events import NotificationAck
@@ -73,3 +75,41 @@ async def test_other_transient_failures_stay_bounded() -> None:
     dead = FakeDeadLetters()
     await _consumer(_failing(10, TransientError("flaky")), dead).consume(_record())
     assert dead.sent == ["transient_exhausted"]
+
+
+async def test_an_event_ahead_of_its_report_is_retried_as_soon_as_the_report_is_handled() -> None:
+    arrivals = Arrivals()
+    stored: set[str] = set()
+
+    async def needs_the_report(event: NotificationAck) -> None:
+        if event.case_id not in stored:
+            raise NotYetVisible("report not here yet")
+
+    slow_backoff = RetryPolicy(attempts=3, first_backoff_s=60, max_backoff_s=60)
+    waiting = Consumer(
+        service="unit",
+        topic=RECORD.topic,
+        model=NotificationAck,
+        handler=needs_the_report,
+        dead_letters=FakeDeadLetters(),  # type: ignore[arg-type]  # a fake with the same send()
+        retry=slow_backoff,
+        arrivals=arrivals,
+    )
+    task = asyncio.create_task(waiting.consume(_record()))
+    await asyncio.sleep(0.01)
+    assert not task.done()
+
+    async def store_the_report(event: NotificationAck) -> None:
+        stored.add(event.case_id)
+
+    other = Consumer(
+        service="unit",
+        topic=RECORD.topic,
+        model=NotificationAck,
+        handler=store_the_report,
+        dead_letters=FakeDeadLetters(),  # type: ignore[arg-type]
+        retry=slow_backoff,
+        arrivals=arrivals,
+    )
+    await other.consume(_record())  # the other consumer of the service handles the same case
+    await asyncio.wait_for(task, 1.0)  # long before the 60 s backoff

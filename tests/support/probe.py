@@ -17,6 +17,8 @@ class Seen:
     key: str
     value: bytes
     headers: dict[str, str]
+    timestamp_ms: int = 0
+    """The record's timestamp (the producer's create time, in ms since the epoch)."""
 
     def json(self) -> Any:
         return json.loads(self.value)
@@ -63,6 +65,7 @@ class TopicProbe:
                         key=(record.key or b"").decode(),
                         value=record.value or b"",
                         headers={k: v.decode(errors="replace") for k, v in record.headers},
+                        timestamp_ms=record.timestamp,
                     )
                 )
 
