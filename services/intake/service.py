@@ -28,7 +28,6 @@ from shared.contracts.events import (
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_URGENT
 from shared.errors import TransientError
-from shared.lanes import routine
 from shared.outbox import outbox_entry
 from shared.pseudonym import office_holder_ref, perpetrator_ref
 from shared.runtime import Runtime
@@ -80,9 +79,9 @@ class IntakeService:
         if acute:
             self._signal_acute(candidate)
         # A possibly acute report: routine work steps aside in every service (the heads-up) and in this process (the
-        # hold) while it is stored, and the urgent record takes over from there. A routine report is routine work
-        # itself: it steps aside between its store commands.
-        with gate.holding() if acute else routine(gate):
+        # hold) while it is stored, and the urgent record takes over from there. A routine report over HTTP does not
+        # step aside: somebody waits for the answer (the gate is for background work: consumers and sweeps).
+        with gate.holding(acute):
             return await self._take_report(report, idempotency_key, filer, acute=acute, candidate=candidate)
 
     def _signal_acute(self, case_id: str) -> None:

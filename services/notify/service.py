@@ -49,6 +49,8 @@ class NotifyService:
         On the acute lane (``acute``) the other recipients follow in the background, so the next acute case never
         waits behind them; the decision's copy on the main topic covers a crash in between (ids are deterministic).
         """
+        if not event.routes:
+            return  # nobody to tell: no need to wait for the report either
         erased, report = await self._store.case_details(event.case_id)
         if erased:
             log.info("notification_skipped_erased_case", case_id=event.case_id)

@@ -30,7 +30,7 @@ ROUTINE_BACKLOG = 30
 async def test_critical_report_travels_the_acute_lane_to_the_police(
     services: RunningServices, endpoints: Endpoints
 ) -> None:
-    watched = [topics.INCIDENT_URGENT, topics.CASE_TRIAGED_URGENT, notify_topic(Recipient.POLICE)]
+    watched = [topics.ACUTE_SIGNAL, topics.INCIDENT_URGENT, topics.CASE_TRIAGED_URGENT, notify_topic(Recipient.POLICE)]
     probe = TopicProbe(endpoints.kafka_bootstrap, watched)
     await probe.start()
     acute = unique_body(
@@ -44,18 +44,22 @@ async def test_critical_report_travels_the_acute_lane_to_the_police(
         response = await client.post("/v1/incidents", json=acute, headers={"Idempotency-Key": uuid.uuid4().hex})
     case_id = response.json()["case_id"]
     try:
+        (signal,) = await probe.wait_for(topics.ACUTE_SIGNAL, case_id)
         (urgent_report,) = await probe.wait_for(topics.INCIDENT_URGENT, case_id)
         (urgent_decision,) = await probe.wait_for(topics.CASE_TRIAGED_URGENT, case_id)
         police = await probe.wait_for(notify_topic(Recipient.POLICE), case_id)
     finally:
         await probe.stop()
+    # the heads-up went out before the report was stored, and says nothing but the case
+    assert signal.timestamp_ms <= urgent_report.timestamp_ms
+    assert set(signal.json()) == {"schema_version", "event_id", "occurred", "case_id"}
     assert urgent_report.headers["ce_type"] == "nl.weerbaar.incident.reported.v1"
     assert urgent_decision.json()["level"] == "critical"
     assert len({p.json()["notification_id"] for p in police}) == 1, "both lanes yield one notification"
 
 
 async def test_routine_report_stays_off_the_acute_lane(services: RunningServices, endpoints: Endpoints) -> None:
-    probe = TopicProbe(endpoints.kafka_bootstrap, [topics.INCIDENT_URGENT, topics.CASE_TRIAGED])
+    probe = TopicProbe(endpoints.kafka_bootstrap, [topics.ACUTE_SIGNAL, topics.INCIDENT_URGENT, topics.CASE_TRIAGED])
     await probe.start()
     calm = unique_body(
         **{"incident.indicators": {}, "incident.types": ["verbal_aggression"], "incident.description": "Boze mail"}
@@ -68,6 +72,7 @@ async def test_routine_report_stays_off_the_acute_lane(services: RunningServices
     finally:
         await probe.stop()
     assert probe.all(topics.INCIDENT_URGENT, case_id) == []
+    assert probe.all(topics.ACUTE_SIGNAL, case_id) == []
 
 
 def _yielded(text: str, service: str) -> float:

@@ -9,6 +9,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.lanes import AcuteGate, routine
 from shared.mongo import Document
 from shared.serial import SerialCollection, single_id
 
@@ -105,3 +106,21 @@ async def test_a_guarded_claim_is_won_once_and_counted_by_its_condition(store: A
     assert await docs.count_documents({"_id": doc_id, "resend_no": 1}) == 1
     assert await docs.count_documents({"_id": doc_id, "acknowledged": True}) == 0
     assert await docs.count_documents({"_id": "no-such-document", "acknowledged": False}) == 0
+
+
+async def test_routine_store_commands_wait_while_acute_work_travels_and_acute_ones_do_not(
+    store: AsyncDatabase[Document],
+) -> None:
+    docs = SerialCollection(store, "serial_lanes")
+    gate = AcuteGate(30.0)
+    routine_id, acute_id = uuid.uuid4().hex, uuid.uuid4().hex
+    gate.hold(acute_id)
+    with routine(gate, routine_id):
+        routine_write = asyncio.create_task(docs.insert_one({"_id": routine_id}))
+    await docs.insert_one({"_id": acute_id})  # the acute path (an urgent consumer) is never held up
+    assert await docs.find_one({"_id": acute_id}) is not None
+    assert not routine_write.done()
+    assert await docs.find_one({"_id": routine_id}) is None, "the routine write reached the store during acute work"
+    gate.release(acute_id)
+    await asyncio.wait_for(routine_write, 10)
+    assert await docs.find_one({"_id": routine_id}) is not None
