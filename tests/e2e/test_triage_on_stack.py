@@ -10,14 +10,20 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.contracts.events import CaseFollowup, FollowupKind
+from services.triage.domain import rank
+from services.triage.store import HistoryStore
+from shared.contracts.events import CaseFollowup, FollowupKind, RiskLevel
+from shared.contracts.incident import IncidentReport
 from shared.kafka import EventPublisher, make_broker
 from shared.mongo import Document
+from shared.pseudonym import office_holder_ref
+from shared.settings import DEV_PSEUDONYM_KEY
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
 from tests.support.services import RunningServices
-from tests.triage.evaluation import Case, load_cases
+from tests.triage.evaluation import Case, level_scores, load_cases, table
 
 pytestmark = pytest.mark.e2e
 
@@ -96,3 +102,32 @@ async def test_breached_measure_retriages_the_case_and_the_level_rises(
         assert "measure_breached" in {f["code"] for f in second["factors"]}
         await asyncio.sleep(2)
         assert (await _risk(client, case_id))["assessment_no"] == 2, "informational and duplicate follow-ups add none"
+
+
+async def test_the_whole_evaluation_set_passes_through_the_running_services(
+    services: RunningServices, store: AsyncDatabase[Document], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every hand-written case, reported over HTTP: exact on high and critical, never more than one level under."""
+    cases = load_cases()
+    history = HistoryStore(store)  # the earlier incidents a case describes, as triage keeps them
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=DeskAuth()) as client:
+        posted: dict[str, str] = {}
+        for case in cases:
+            body = _unlinked(case)
+            ref = office_holder_ref(IncidentReport.model_validate(body).office_holder, key=DEV_PSEUDONYM_KEY.encode())
+            for entry in case.history:
+                await history.record(entry, office_holder_ref=ref)
+            posted[case.id] = await _post(client, body)
+        risks = {case.id: await _risk(client, posted[case.id]) for case in cases}
+    pairs = [(case.level, RiskLevel(risks[case.id]["level"])) for case in cases]
+    scores = level_scores(pairs)
+    with capsys.disabled():
+        print(f"\ntriage evaluation through the running services, {len(cases)} cases\n{table(scores)}")
+    by_level = {score.level: score for score in scores}
+    for level in (RiskLevel.CRITICAL, RiskLevel.HIGH):
+        assert (by_level[level].precision, by_level[level].recall) == (1.0, 1.0), table(scores)
+    for case in cases:
+        risk = risks[case.id]
+        assert rank(RiskLevel(risk["level"])) >= rank(case.level) - 1, (case.id, risk["level"])
+        assert {r["recipient"] for r in risk["routes"]} == {r.value for r in case.routes}, (case.id, risk["routes"])
+        assert all(f["explanation"] for f in risk["factors"]), case.id
