@@ -33,10 +33,12 @@ pytestmark = pytest.mark.chaos
 # Thousands of reports, spread over the fault schedule (the stream lasts at least STREAM_S); on this 2-core machine
 # the store drains them at ~8 cases/s, so the run ends some minutes after the last fault. Routine work steps aside
 # while the stream's acute cases travel, so more of it is left when the stream ends: recovery took 388-613 s before
-# that, 680 s after; SETTLE_S bounds the wait for convergence (the recovery time itself is printed).
+# that; after it one run took 680 s and a clean-clone rehearsal had intake's case view still 6,272 status events
+# behind at 900 s (it drains at ~20-25 events/s). SETTLE_S bounds the wait for convergence; the recovery time itself
+# is printed.
 REPORTS = int(os.environ.get("WEERBAAR_CHAOS_REPORTS", "3000"))
 STREAM_S = float(os.environ.get("WEERBAAR_CHAOS_STREAM_S", "240"))
-SETTLE_S = float(os.environ.get("WEERBAAR_CHAOS_SETTLE_S", "1200"))
+SETTLE_S = float(os.environ.get("WEERBAAR_CHAOS_SETTLE_S", "1800"))
 CLIENTS = int(os.environ.get("WEERBAAR_CHAOS_CLIENTS", "4"))
 KILL_ROUNDS = int(os.environ.get("WEERBAAR_CHAOS_KILL_ROUNDS", "2"))
 DB = "weerbaar_chaos"
