@@ -50,5 +50,7 @@ class Arrivals:
             async with asyncio.timeout(at_most_s):
                 await event.wait()
         except TimeoutError:
+            if self._waiting.get(key) is event:
+                del self._waiting[key]  # nobody is left waiting: a key that never arrives leaves nothing behind
             return False
         return True

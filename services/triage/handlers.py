@@ -68,6 +68,7 @@ class TriageHandlers:
 
     async def on_incident_reported(self, event: IncidentReported) -> None:
         current = await self._store.load(event.case_id)
+        created_with = None
         if current and event.event_id in current.get("processed", []):
             log.info("duplicate_event_skipped")
         else:
@@ -93,9 +94,7 @@ class TriageHandlers:
             created_with = await self._save(
                 event.case_id, event.event_id, current, assessment, facts, trigger="incident", report_event=event
             )
-            await self._runtime.outbox.flush(self._store.collection, event.case_id, created_with=created_with)
-            return
-        await self._runtime.outbox.flush(self._store.collection, event.case_id)
+        await self._runtime.outbox.flush(self._store.collection, event.case_id, created_with=created_with)
 
     async def on_case_followup(self, event: CaseFollowup) -> None:
         rule = domain.followup_rule(event, self._policy)
