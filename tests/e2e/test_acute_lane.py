@@ -24,7 +24,8 @@ from weerbaar import demo
 
 pytestmark = pytest.mark.e2e
 
-ROUTINE_BACKLOG = 30
+ROUTINE_BACKLOG = 60
+ACUTE_ATTEMPTS = 5
 
 
 async def test_critical_report_travels_the_acute_lane_to_the_police(
@@ -91,6 +92,10 @@ async def _yields(services: RunningServices) -> dict[str, float]:
 async def test_routine_work_in_every_service_steps_aside_while_an_acute_report_travels(
     services: RunningServices, endpoints: Endpoints
 ) -> None:
+    # Whether a service is in the middle of a store command while one acute report travels (a few hundred ms) is
+    # timing: reporting in particular folds each event in a few ms and then waits for the next. So a backlog keeps
+    # every service busy, and acute reports follow one at a time until each service has been seen stepping aside;
+    # a service whose routine work never consults the gate fails every attempt.
     before = await _yields(services)
     rng = random.Random(5)
     backlog = [
@@ -112,15 +117,20 @@ async def test_routine_work_in_every_service_steps_aside_while_an_acute_report_t
         await producer.flush()
     finally:
         await producer.stop()
+    stepped_aside: set[str] = set()
     probe = TopicProbe(endpoints.kafka_bootstrap, [notify_topic(Recipient.POLICE)])
     await probe.start()
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=30, auth=BearerAuth("reporter")) as client:
-        response = await client.post("/v1/incidents", json=demo.incident(rng, acute=True))
-    response.raise_for_status()
     try:
-        await probe.wait_for(notify_topic(Recipient.POLICE), response.json()["case_id"], timeout=60)
+        intake = services.url("intake")
+        async with httpx.AsyncClient(base_url=intake, timeout=30, auth=BearerAuth("reporter")) as client:
+            for _ in range(ACUTE_ATTEMPTS):
+                response = await client.post("/v1/incidents", json=demo.incident(rng, acute=True))
+                response.raise_for_status()
+                await probe.wait_for(notify_topic(Recipient.POLICE), response.json()["case_id"], timeout=60)
+                after = await _yields(services)
+                stepped_aside = {s for s in SERVICES if after[s] > before[s]}
+                if stepped_aside == set(SERVICES):
+                    break
     finally:
         await probe.stop()
-    after = await _yields(services)
-    stepped_aside = {s for s in SERVICES if after[s] > before[s]}
     assert stepped_aside == set(SERVICES), f"routine work kept the store busy in {set(SERVICES) - stepped_aside}"
