@@ -17,6 +17,7 @@ from rich.table import Table
 
 from bench import ceilings, storeprofile
 from bench.acute import run_acute
+from bench.caseview import run_caseview
 from bench.config import ROOT, BenchSettings
 from bench.http_load import closed_loop, fixed_rate
 from bench.pipeline import routine_records, run_pipeline
@@ -60,6 +61,8 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
         results["raw_relay"] = relay_out["rate"]
         results["raw_relay_rss_mb"] = relay_out["rss_mb"]
         progress.advance(step)
+
+        results["caseview"] = await run_caseview(settings)
 
         store_before = await storeprofile.snapshot()
         pipeline = await run_pipeline(settings, progress)
@@ -124,6 +127,12 @@ def table(results: dict[str, Any]) -> Table:
         out.add_row(f"weerbaar {stage}", f"{rate:,.0f} cases/s", f"{rate / relay:.2f}", "≥ 0.50")
     e2e = results["pipeline"]["end_to_end_rate"]
     out.add_row("weerbaar end to end", f"{e2e:,.0f} cases/s", f"{e2e / relay:.2f}", "≥ 0.25")
+    view = results.get("caseview")
+    if view:
+        held, narrowed = (max(view["rates"][name]) for name in ("held", "narrowed"))
+        out.add_row("case update, narrowed (read + checked write)", f"{narrowed:,.0f} events/s", "", "baseline")
+        ratio = f"{view['ratio']:.2f} of narrowed"
+        out.add_row("case update, held (one lock, two commands)", f"{held:,.0f} events/s", "", ratio)
     loop = results["http_closed_loop"]
     out.add_row(
         f"HTTP intake ({loop['concurrency']} clients)",

@@ -117,6 +117,38 @@ def _upsert_by_id_alone(selector: Mapping[str, Any]) -> bool:
 _NOTHING = UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, acknowledged=True)
 
 
+class HeldDocument:
+    """One document under its write lock: read it, then write it, with no write of this process in between.
+
+    A read-modify-write otherwise costs three commands on FerretDB (the read, the narrowed write's own read, the
+    write); held, it costs two, and no write of this process can make the version check fail in between.
+    """
+
+    def __init__(self, collection: SerialCollection, doc_id: object, *, local: bool) -> None:
+        self._collection = collection
+        self._id = doc_id
+        self._local = local  # FerretDB: conditions on what was read under the lock are decided here
+        self._read: Document | None = None
+
+    async def read(self, projection: Mapping[str, Any] | None = None) -> Document | None:
+        self._read = await AsyncCollection.find_one(self._collection, {"_id": self._id}, projection)
+        return self._read
+
+    async def update(self, conditions: Mapping[str, Any], update: Mapping[str, Any]) -> bool:
+        """Apply ``update`` if the document meets ``conditions``; whether it did."""
+        selector: dict[str, Any] = {"_id": self._id, **conditions}
+        read, self._read = self._read, None  # after this write, what was read is stale
+        if self._local and read is not None and all(not k.startswith("$") and k in read for k in conditions):
+            try:
+                if not matches(read, dict(conditions)):
+                    return False
+                selector = {"_id": self._id}
+            except Unsupported:
+                pass
+        result = await AsyncCollection.update_one(self._collection, selector, update)
+        return result.matched_count == 1
+
+
 class SerialCollection(AsyncCollection[Document]):
     """An ``AsyncCollection`` whose writes never overlap on one document, and stay ``_id`` look-ups on FerretDB.
 
@@ -141,6 +173,14 @@ class SerialCollection(AsyncCollection[Document]):
             return doc, matches(doc, _rest(selector))
         except Unsupported:
             return None
+
+    @asynccontextmanager
+    async def holding(self, doc_id: str) -> AsyncIterator[HeldDocument]:
+        """The document ``doc_id`` under its write lock for a read and a write (no other command of this collection
+        on that document in the block: they would wait for the lock)."""
+        await step_aside()
+        async with writing(self, {"_id": doc_id}):
+            yield HeldDocument(self, doc_id, local=await _is_ferretdb(self))
 
     async def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Document | None:
         await step_aside()

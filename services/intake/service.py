@@ -171,26 +171,27 @@ class IntakeService:
         seal = self.seal_for(event.case_id)
         for _ in range(10):
             now = datetime.now(UTC)
-            case = await self._store.load_for_update(event.case_id)
-            if case is None:
-                opened = domain.new_case(event, now=now, links=links, seal=seal, filer=filer)
-                if await self._store.insert_case(opened, event_id=event.event_id, outbox=outbox):
-                    return Outcome.OPENED, opened["status"]  # the caller applies what was parked for it
-                continue  # opened concurrently: add to it
-            if event.event_id in case.get("seen", []):
-                return Outcome.REPEATED, str(case["status"])
-            applied = await self._store.apply(
-                case,
-                event_id=event.event_id,
-                set_fields={**domain.added_report_update(case, event, links, filer), "updated_at": now},
-                push={
-                    "reports": domain.report_entry(event, seal=seal, filer=filer),
-                    "timeline": domain.timeline_entry(event, domain.report_summary(event, first=False)),
-                },
-                outbox=outbox,
-            )
-            if applied:
-                return Outcome.ADDED, str(case["status"])
+            async with self._store.editing(event.case_id) as edit:
+                case = edit.case
+                if case is not None:
+                    if event.event_id in case.get("seen", []):
+                        return Outcome.REPEATED, str(case["status"])
+                    added = await edit.apply(
+                        event_id=event.event_id,
+                        set_fields={**domain.added_report_update(case, event, links, filer), "updated_at": now},
+                        push={
+                            "reports": domain.report_entry(event, seal=seal, filer=filer),
+                            "timeline": domain.timeline_entry(event, domain.report_summary(event, first=False)),
+                        },
+                        outbox=outbox,
+                    )
+                    if added:
+                        return Outcome.ADDED, str(case["status"])
+                    continue
+            opened = domain.new_case(event, now=now, links=links, seal=seal, filer=filer)
+            if await self._store.insert_case(opened, event_id=event.event_id, outbox=outbox):
+                return Outcome.OPENED, opened["status"]  # the caller applies what was parked for it
+            # opened concurrently: add to it
         raise ConcurrentCaseUpdate("case kept changing while a report was added")
 
     # --- erasure and retention -----------------------------------------------------------------------------------
@@ -198,21 +199,21 @@ class IntakeService:
     async def erase(self, case_id: str, reason: ErasureReason) -> bool:
         """Tombstone the case's personal data, unlink its pseudonyms and tell the others; False if erased before."""
         for _ in range(10):
-            case = await self._store.load_for_update(case_id)
-            if case is None:
-                raise CaseNotFound(f"no case {case_id}")
-            if case.get("erased"):
-                return False
             now = datetime.now(UTC)
             event = CaseErased(case_id=case_id, reason=reason, erased_at=now)
-            applied = await self._store.apply(
-                case,
-                event_id=event.event_id,
-                set_fields={**domain.erasure_update(case, at=now, reason=reason.value), "updated_at": now},
-                push={"timeline": domain.timeline_entry(event, f"Personal data erased ({reason.value})")},
-                outbox=[outbox_entry(event, source=self._source)],
-            )
-            if applied:
+            async with self._store.editing(case_id) as edit:
+                case = edit.case
+                if case is None:
+                    raise CaseNotFound(f"no case {case_id}")
+                if case.get("erased"):
+                    return False
+                erased = await edit.apply(
+                    event_id=event.event_id,
+                    set_fields={**domain.erasure_update(case, at=now, reason=reason.value), "updated_at": now},
+                    push={"timeline": domain.timeline_entry(event, f"Personal data erased ({reason.value})")},
+                    outbox=[outbox_entry(event, source=self._source)],
+                )
+            if erased:
                 await self._store.forget(case_id)
                 with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=event.event_id):
                     log.info("case_erased", reason=reason.value)
@@ -254,22 +255,21 @@ class IntakeService:
         push: dict[str, Any] | None = None,
     ) -> None:
         """Apply an event to the case once: deduplicated by event id, optimistic on the case version."""
-        case = await self._store.load_for_update(event.case_id)
-        if case is None:
-            await self._store.park(
-                case_id=event.case_id, event_id=event.event_id, kind=type(event).__name__, value=event.model_dump_json()
-            )
-            if await self._store.load_for_update(event.case_id) is not None:
-                await self._apply_parked(event.case_id)  # opened meanwhile: do not leave it parked
-            return
-        if event.event_id in case.get("seen", []):
-            return
-        pushes = {"timeline": domain.timeline_entry(event, summary), **(push or {})}
-        applied = await self._store.apply(
-            case, event_id=event.event_id, set_fields={**update(case), "updated_at": datetime.now(UTC)}, push=pushes
+        async with self._store.editing(event.case_id) as edit:
+            case = edit.case
+            if case is not None:
+                if event.event_id in case.get("seen", []):
+                    return
+                pushes = {"timeline": domain.timeline_entry(event, summary), **(push or {})}
+                set_fields = {**update(case), "updated_at": datetime.now(UTC)}
+                if not await edit.apply(event_id=event.event_id, set_fields=set_fields, push=pushes):
+                    raise ConcurrentCaseUpdate("case changed concurrently")
+                return
+        await self._store.park(
+            case_id=event.case_id, event_id=event.event_id, kind=type(event).__name__, value=event.model_dump_json()
         )
-        if not applied:
-            raise ConcurrentCaseUpdate("case changed concurrently")
+        if await self._store.get(event.case_id) is not None:
+            await self._apply_parked(event.case_id)  # opened meanwhile: do not leave it parked
 
     async def _apply_parked(self, case_id: str) -> None:
         """Apply, in their original order, the events that arrived before the case was opened."""

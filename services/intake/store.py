@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,14 +12,41 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from services.intake.errors import StoreUnavailable
+from services.intake.errors import CaseNotFound, StoreUnavailable
 from shared.mongo import Document
-from shared.serial import SerialCollection
+from shared.serial import HeldDocument, SerialCollection
+
+
+class CaseEdit:
+    """A case read under its write lock, and the one event to apply to it."""
+
+    def __init__(self, held: HeldDocument, case: Document | None) -> None:
+        self._held = held
+        self.case = case
+
+    async def apply(
+        self,
+        *,
+        event_id: str,
+        set_fields: dict[str, Any],
+        push: dict[str, Any],
+        outbox: list[Document] | None = None,
+    ) -> bool:
+        """Apply one event with optimistic concurrency and dedupe by event id; False on conflict."""
+        if self.case is None:
+            raise CaseNotFound("the case is not opened yet")
+        pushes: dict[str, Any] = {"seen": event_id, **push}
+        if outbox:
+            pushes["outbox"] = {"$each": outbox}
+        version = self.case["version"]
+        return await self._held.update(
+            {"version": version}, {"$set": {**set_fields, "version": version + 1}, "$push": pushes}
+        )
 
 
 class CaseStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.cases: AsyncCollection[Document] = SerialCollection(db, "cases")
+        self.cases = SerialCollection(db, "cases")
         self.idempotency: AsyncCollection[Document] = SerialCollection(db, "intake_idempotency")
         self.dedup: AsyncCollection[Document] = SerialCollection(db, "intake_dedup")
         self.links: AsyncCollection[Document] = SerialCollection(db, "intake_links")
@@ -69,27 +98,13 @@ class CaseStore:
     async def get(self, case_id: str) -> Document | None:
         return await self.cases.find_one({"_id": case_id}, {"outbox": 0, "seen": 0})
 
-    async def load_for_update(self, case_id: str) -> Document | None:
-        return await self.cases.find_one({"_id": case_id}, {"outbox": 0})
+    @asynccontextmanager
+    async def editing(self, case_id: str) -> AsyncIterator[CaseEdit]:
+        """The case (None if not opened yet) read under its write lock, to be changed by one ``apply``.
 
-    async def apply(
-        self,
-        case: Document,
-        *,
-        event_id: str,
-        set_fields: dict[str, Any],
-        push: dict[str, Any],
-        outbox: list[Document] | None = None,
-    ) -> bool:
-        """Apply one event with optimistic concurrency and dedupe by event id; False on conflict."""
-        pushes: dict[str, Any] = {"seen": event_id, **push}
-        if outbox:
-            pushes["outbox"] = {"$each": outbox}
-        result = await self.cases.update_one(
-            {"_id": case["_id"], "version": case["version"]},
-            {"$set": {**set_fields, "version": case["version"] + 1}, "$push": pushes},
-        )
-        return result.matched_count == 1
+        Nothing else of this store may touch the case inside the block (it would wait for the lock)."""
+        async with self.cases.holding(case_id) as held:
+            yield CaseEdit(held, await held.read({"outbox": 0}))
 
     async def forget(self, case_id: str) -> None:
         """Drop what still ties an erased case to a person: pseudonym links, dedup and idempotency claims."""

@@ -124,3 +124,42 @@ async def test_routine_store_commands_wait_while_acute_work_travels_and_acute_on
     gate.release(acute_id)
     await asyncio.wait_for(routine_write, 10)
     assert await docs.find_one({"_id": routine_id}) is not None
+
+
+async def test_held_read_modify_writes_of_one_document_all_apply_in_turn(store: AsyncDatabase[Document]) -> None:
+    docs = SerialCollection(store, "serial_held")
+    doc_id = uuid.uuid4().hex
+    await docs.insert_one({"_id": doc_id, "version": 1, "n": 0, "log": []})
+
+    async def increment(writer: int) -> bool:
+        async with docs.holding(doc_id) as held:
+            doc = await held.read({"log": 0})
+            assert doc is not None
+            await asyncio.sleep(0)  # every other writer gets its turn to try here
+            return await held.update(
+                {"version": doc["version"]},
+                {"$set": {"version": doc["version"] + 1, "n": doc["n"] + 1}, "$push": {"log": writer}},
+            )
+
+    applied = await asyncio.gather(*(increment(w) for w in range(WRITERS)))
+    doc = await docs.find_one({"_id": doc_id})
+    assert doc is not None
+    assert all(applied), "a held write found its own read stale"
+    assert (doc["n"], doc["version"], sorted(doc["log"])) == (WRITERS, WRITERS + 1, list(range(WRITERS)))
+
+
+async def test_a_held_update_whose_condition_fails_writes_nothing(store: AsyncDatabase[Document]) -> None:
+    docs = SerialCollection(store, "serial_held_conditions")
+    doc_id = uuid.uuid4().hex
+    await docs.insert_one({"_id": doc_id, "version": 3, "n": 0})
+    async with docs.holding(doc_id) as held:
+        assert await held.read() == {"_id": doc_id, "version": 3, "n": 0}
+        assert not await held.update({"version": 2}, {"$set": {"n": 1}})
+        assert not await held.update({"version": 2}, {"$set": {"n": 2}}), "decided by the store once the read is spent"
+    async with docs.holding(doc_id) as held:
+        assert await held.read({"version": 0}) == {"_id": doc_id, "n": 0}
+        assert await held.update({"version": 3}, {"$set": {"n": 3}}), "a condition the read left out goes to the store"
+    async with docs.holding("no-such-document") as held:
+        assert await held.read() is None
+        assert not await held.update({}, {"$set": {"n": 1}})
+    assert await docs.find_one({"_id": doc_id}) == {"_id": doc_id, "version": 3, "n": 3}
