@@ -123,7 +123,7 @@ class Consumer:
     """Shared by the service's consumers: a handler waiting for what its event needs wakes when its case moves."""
 
     async def consume(self, record: ConsumerRecord[Any, Any]) -> None:
-        case = record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
+        case = case_of(record)
         if self.gate is not None:
             await self.gate.passage(unless=case)
         headers = {name: bytes(value) for name, value in (record.headers or ())}
@@ -201,6 +201,11 @@ class Consumer:
         log.warning("event_dead_lettered", kind=kind, attempts=attempts)
 
 
+def case_of(record: ConsumerRecord[Any, Any]) -> str | None:
+    """The case a record is about: every weerbaar record is keyed by its case id."""
+    return record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
+
+
 def subscribe(broker: KafkaBroker, consumer: Consumer, *, group_id: str) -> LogicSubscriber[Any]:
     """Register ``consumer`` on the broker: commit after handling, start from the earliest offset."""
 
@@ -227,11 +232,13 @@ def watch_urgent(broker: KafkaBroker, gate: AcuteGate, *, group_id: str) -> Logi
 
     async def on_urgent(msg: KafkaMessage) -> None:
         record: ConsumerRecord[Any, Any] = msg.raw_message  # one record: this subscriber is not a batch one
-        key = record.key.decode(errors="replace") if isinstance(record.key, bytes) else ""
+        case = case_of(record)
+        if case is None:
+            return  # every record on these topics is keyed by its case; an unkeyed one holds nothing
         if record.topic == RELEASE_TOPIC:
-            gate.release(key)
+            gate.release(case)
         else:
-            gate.hold(key)
+            gate.hold(case)
 
     subscriber = broker.subscriber(
         *sorted(HOLD_TOPICS),

@@ -104,14 +104,20 @@ class AcuteGate:
             return 0.0
         return end - now
 
+    def _pause(self, unless: str | None) -> float:
+        """Seconds to wait now: none once the case ``unless`` is itself held (its routine work may hold its locks)."""
+        if unless is not None and self.holds(unless):
+            return 0.0
+        return self.closed_for
+
     async def passage(self, *, unless: str | None = None) -> None:
         """Wait while the gate is closed; not at all, or no longer, once the case ``unless`` is itself held."""
-        if self.closed_for <= 0 or (unless is not None and self.holds(unless)):
+        if self._pause(unless) <= 0:
             return
         metrics.ACUTE_YIELDS.labels(self._service).inc()
         started = time.monotonic()
         try:
-            while (pause := self.closed_for) > 0 and not (unless is not None and self.holds(unless)):
+            while (pause := self._pause(unless)) > 0:
                 self._changed.clear()
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as it
                 # times out, and a sweep that ignores its cancellation holds up the service's shutdown.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_URGENT
+from shared.detached import Detached
 from shared.errors import TransientError
 from shared.outbox import outbox_entry
 from shared.pseudonym import office_holder_ref, perpetrator_ref
@@ -56,7 +56,7 @@ class IntakeService:
         self._store = store
         self._key = runtime.settings.pseudonym_secret
         self._source = f"/weerbaar/{runtime.service}"
-        self._signals: set[asyncio.Task[None]] = set()
+        self._signals = Detached("acute_signal_failed")
 
     def seal_for(self, case_id: str) -> domain.Seal:
         cipher = self._runtime.cipher
@@ -86,9 +86,7 @@ class IntakeService:
 
     def _signal_acute(self, case_id: str) -> None:
         """Tell every service, without waiting for the broker, that acute work for ``case_id`` is on its way."""
-        task = asyncio.create_task(self._send_signal(case_id))
-        self._signals.add(task)
-        task.add_done_callback(self._signals.discard)
+        self._signals.start(self._send_signal(case_id))
 
     async def _send_signal(self, case_id: str) -> None:
         try:

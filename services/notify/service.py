@@ -16,6 +16,7 @@ from shared.contracts.events import CaseTriaged, Notification, NotificationState
 from shared.contracts.incident import IncidentReport
 from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient, notify_topic
+from shared.detached import Detached
 from shared.mongo import Document
 from shared.outbox import outbox_entry
 from shared.runtime import Runtime
@@ -37,7 +38,8 @@ class NotifyService:
         self._settings = settings
         self._clock = clock
         self._source = f"/weerbaar/{runtime.service}"
-        self._behind_the_police: set[asyncio.Task[None]] = set()
+        # left to the decision's copy on the main topic when they fail: it creates whatever is missing
+        self._behind_the_police = Detached("acute_recipients_left_to_main_lane")
 
     def _entry(self, event: Notification, recipient: Recipient) -> Document:
         return outbox_entry(event, source=self._source, topic=notify_topic(recipient))
@@ -63,17 +65,9 @@ class NotifyService:
             if route.recipient is Recipient.POLICE:
                 await self._notify_police(event, report, route, now)
         if acute and others:
-            task = asyncio.create_task(self._notify_all(event, report, others, now))
-            self._behind_the_police.add(task)
-            task.add_done_callback(self._after_the_police)
+            self._behind_the_police.start(self._notify_all(event, report, others, now))
         else:
             await self._notify_all(event, report, others, now)
-
-    def _after_the_police(self, task: asyncio.Task[None]) -> None:
-        self._behind_the_police.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # left to the decision's copy on the main topic, which creates whatever is missing
-            log.warning("acute_recipients_left_to_main_lane", error=type(task.exception()).__name__)
 
     async def _notify_police(self, event: CaseTriaged, report: IncidentReport, route: Route, now: datetime) -> None:
         notification_id, outbox = await self._create(event, report, route, now)
