@@ -4,10 +4,25 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 started_stack=0
+paused_services=0
 cleanup() {
+  if [[ $paused_services == 1 ]]; then
+    log "starting the platform's services again"
+    start_services && "$BIN/weerbaar" wait-ready --timeout "${WEERBAAR_READY_TIMEOUT:-120}" || true
+  fi
   if [[ $started_stack == 1 ]]; then "$ROOT/deploy/local/stack.sh" down || true; fi
 }
 trap cleanup EXIT
+
+# The tests run their own copy of every service on the same topics. Services that `make up` started would consume
+# the tests' events too and handle each twice (a second decision, a second notification): pause them meanwhile.
+for svc in "${SERVICES[@]}"; do
+  if service_running "$svc"; then paused_services=1; fi
+done
+if [[ $paused_services == 1 ]]; then
+  log "pausing the platform's services (make up) while the tests run their own"
+  stop_services
+fi
 
 case "$(backend)" in
   local)
