@@ -23,6 +23,12 @@ service_running() {
   [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "services.$1"
 }
 
+any_service_running() {
+  local svc
+  for svc in "${SERVICES[@]}"; do service_running "$svc" && return 0; done
+  return 1
+}
+
 start_services() {
   mkdir -p "$STATE_DIR/pids" "$STATE_DIR/logs"
   local svc

@@ -8,7 +8,8 @@ paused_services=0
 cleanup() {
   if [[ $paused_services == 1 ]]; then
     log "starting the platform's services again"
-    start_services && "$BIN/weerbaar" wait-ready --timeout "${WEERBAAR_READY_TIMEOUT:-120}" || true
+    start_services && "$BIN/weerbaar" wait-ready --timeout "${WEERBAAR_READY_TIMEOUT:-120}" \
+      || log "the platform's services did not come back ready: see .stack/logs, or make down && make up"
   fi
   if [[ $started_stack == 1 ]]; then "$ROOT/deploy/local/stack.sh" down || true; fi
 }
@@ -16,11 +17,9 @@ trap cleanup EXIT
 
 # The tests run their own copy of every service on the same topics. Services that `make up` started would consume
 # the tests' events too and handle each twice (a second decision, a second notification): pause them meanwhile.
-for svc in "${SERVICES[@]}"; do
-  if service_running "$svc"; then paused_services=1; fi
-done
-if [[ $paused_services == 1 ]]; then
+if any_service_running; then
   log "pausing the platform's services (make up) while the tests run their own"
+  paused_services=1
   stop_services
 fi
 

@@ -140,9 +140,9 @@ def _lag_series(services: RunningServices) -> dict[str, float]:
     for service in SERVICES:
         for line in httpx.get(services.url(service) + "/metrics", timeout=10).text.splitlines():
             if line.startswith("weerbaar_consumer_lag{"):
-                labels, value = line.rsplit(" ", 1)
-                if float(value):
-                    series[labels] = float(value)
+                labels, text = line.rsplit(" ", 1)
+                if value := float(text):
+                    series[labels] = value
     return series
 
 
