@@ -1,14 +1,18 @@
-"""The physical limits on this machine: Kafka's own perf tools, a raw aiokafka producer and a raw relay."""
+"""The physical limits on this machine: Kafka's own perf tools, a raw aiokafka producer and two raw relays."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.config import ROOT, BenchSettings
@@ -37,7 +41,7 @@ def kafka_producer_perf(settings: BenchSettings, topic: str, size: int) -> float
             "--topic",
             topic,
             "--num-records",
-            str(settings.bench_records),
+            str(settings.bench_perf_records),
             "--record-size",
             str(size),
             "--throughput",
@@ -68,7 +72,7 @@ def kafka_consumer_perf(settings: BenchSettings, topic: str) -> float:
             "--topic",
             topic,
             "--messages",
-            str(settings.bench_records),
+            str(settings.bench_perf_records),
             "--timeout",
             "60000",
         ],
@@ -88,15 +92,21 @@ async def raw_producer(settings: BenchSettings, topic: str, payload: bytes) -> f
     await producer.start()
     try:
         started = time.perf_counter()
-        futures = [await producer.send(topic, payload, key=str(i).encode()) for i in range(settings.bench_records)]
+        count = settings.bench_relay_records
+        futures = [await producer.send(topic, payload, key=str(i).encode()) for i in range(count)]
         await asyncio.gather(*futures)
-        return settings.bench_records / (time.perf_counter() - started)
+        return count / (time.perf_counter() - started)
     finally:
         await producer.stop()
 
 
-async def raw_relay(settings: BenchSettings, source: str, payload_count: int) -> float:
-    """records/s of a raw consume → produce hop with the services' cadence: send and wait, then commit, per record."""
+async def raw_relay(settings: BenchSettings, source: str, count: int, *, batched: bool = False) -> float:
+    """records/s of a raw consume → produce hop, acks=all, idempotent; both take what has arrived, up to
+    ``bench_relay_batch`` records (waiting at most 1 s while nothing has).
+
+    Per record (the services' cadence before batching): send and wait, then commit that record's offset. Batched:
+    send all the batch's records, wait for every send, then commit once.
+    """
     target = await fresh_topic(settings.kafka_bootstrap, "relay-out")
     consumer = AIOKafkaConsumer(
         source,
@@ -111,16 +121,73 @@ async def raw_relay(settings: BenchSettings, source: str, payload_count: int) ->
     try:
         done = 0
         started = 0.0
-        while done < payload_count:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-            for records in batch.values():
+        while done < count:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=settings.bench_relay_batch)
+            records = [record for part in batch.values() for record in part]
+            if records and not started:
+                started = time.perf_counter()
+            if not batched:
                 for record in records:
-                    if not started:
-                        started = time.perf_counter()
                     await producer.send_and_wait(target, record.value, key=record.key, headers=record.headers)
-                    await consumer.commit()
-                    done += 1
+                    await consumer.commit({TopicPartition(record.topic, record.partition): record.offset + 1})
+            elif records:
+                sends = [await producer.send(target, r.value, key=r.key, headers=r.headers) for r in records]
+                await asyncio.gather(*sends)
+                await consumer.commit()
+            done += len(records)
         return done / (time.perf_counter() - started)
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+def relay_in_process(settings: BenchSettings, source: str, *, batched: bool) -> dict[str, float]:
+    """One relay in a process of its own (``bench.relay_proc``): its rate and its peak RSS, a service's baseline."""
+    mode = "batched" if batched else "per-record"
+    relay = subprocess.run(
+        [sys.executable, "-m", "bench.relay_proc", source, str(settings.bench_relay_records), mode],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=settings.bench_timeout_s,
+    )
+    out: dict[str, float] = json.loads(relay.stdout.strip().splitlines()[-1])
+    return out
+
+
+async def run_ceilings(settings: BenchSettings, advance: Callable[[], object] = lambda: None) -> dict[str, Any]:
+    """Kafka's perf tools, the raw producer and both raw relays (the same source topic, one process each)."""
+    from bench.pipeline import routine_records  # not at the top: the relay's process stays as lean as a raw relay
+
+    payload = routine_records(1, "payload")[0].value
+    results: dict[str, Any] = {
+        "perf_records": settings.bench_perf_records,
+        "relay_records": settings.bench_relay_records,
+    }
+    topic = await fresh_topic(settings.kafka_bootstrap, "kafka-perf")
+    results["kafka_producer_perf"] = kafka_producer_perf(settings, topic, len(payload))
+    advance()
+    results["kafka_consumer_perf"] = kafka_consumer_perf(settings, topic)
+    advance()
+    raw_topic = await fresh_topic(settings.kafka_bootstrap, "raw")
+    results["raw_aiokafka_producer"] = await raw_producer(settings, raw_topic, payload)
+    advance()
+    per_record = relay_in_process(settings, raw_topic, batched=False)
+    results["raw_relay"], results["raw_relay_rss_mb"] = per_record["rate"], per_record["rss_mb"]
+    advance()
+    batched = relay_in_process(settings, raw_topic, batched=True)
+    results["raw_relay_batched"], results["raw_relay_batched_rss_mb"] = batched["rate"], batched["rss_mb"]
+    results["relay_batch"] = settings.bench_relay_batch
+    advance()
+    return results
+
+
+def main() -> None:
+    """``python -m bench.ceilings``: the Kafka ceilings alone."""
+    results = asyncio.run(run_ceilings(BenchSettings()))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,12 @@ class BenchSettings(BaseSettings):
     mongodb_uri: str = "mongodb://localhost:27017"
     mongodb_db: str = "weerbaar"
     intake_port: int = 8081
-    bench_records: int = Field(default=1_000, ge=100, description="Records per ceiling and end-to-end run")
+    bench_records: int = Field(default=1_000, ge=100, description="Cases in the end-to-end run")
+    bench_perf_records: int = Field(
+        default=200_000, ge=1_000, description="Kafka's Producer/ConsumerPerformance: enough to get past JVM warm-up"
+    )
+    bench_relay_records: int = Field(default=5_000, ge=100, description="Raw aiokafka producer and both raw relays")
+    bench_relay_batch: int = Field(default=500, ge=1, description="Batched relay: most records per getmany")
     bench_http_requests: int = Field(default=500, ge=50)
     bench_http_concurrency: int = Field(default=16, ge=1)
     bench_http_rate: float = Field(default=200.0, gt=0, description="Fixed request rate for the latency target")
