@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -19,18 +18,9 @@ from bench.caseview import run_caseview
 from bench.config import ROOT, BenchSettings
 from bench.http_load import closed_loop, fixed_rate
 from bench.pipeline import routine_records, run_pipeline
+from bench.rss import service_rss_mb
 
 console = Console()
-
-
-def service_rss_mb(state_dir: Path) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for pid_file in sorted((state_dir / "pids").glob("svc-*.pid")):
-        status = Path(f"/proc/{pid_file.read_text().strip()}/status")
-        if status.exists():
-            line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
-            out[pid_file.stem.removeprefix("svc-")] = int(line.split()[1]) / 1024
-    return out
 
 
 async def measure(settings: BenchSettings) -> dict[str, Any]:
@@ -72,6 +62,7 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
             "latencies_ms": acute.latencies_ms,
             "hops": acute.hop_summary(),
             "per_probe": acute.probes,
+            "rss_max_mb": acute.rss_max_mb,
         }
         # Last: the open-loop flood leaves requests queued in intake that would otherwise slow the acute probes.
         steady = await fixed_rate(settings)
@@ -138,7 +129,9 @@ def table(results: dict[str, Any]) -> Table:
         out.add_row(f"  acute hop: {hop}", f"p50 {figures['p50_ms']:.0f} ms, max {figures['max_ms']:.0f} ms", "", "")
     base_rss = results["raw_relay_rss_mb"]
     for service, rss in results["rss_mb"].items():
-        out.add_row(f"RSS {service}", f"{rss:.0f} MB", f"{rss / base_rss:.2f}", "")
+        peak = acute["rss_max_mb"].get(service, rss)
+        value = f"{rss:.0f} MB after end to end, max {peak:.0f} MB with backlog {acute['backlog']:,}"
+        out.add_row(f"RSS {service}", value, f"{peak / base_rss:.2f}", "")
     out.add_row("RSS raw relay, per record (max)", f"{base_rss:.0f} MB", "1.00", "baseline")
     out.add_row("RSS raw relay, batched (max)", f"{results['raw_relay_batched_rss_mb']:.0f} MB", "", "")
     return out

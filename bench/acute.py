@@ -20,6 +20,7 @@ from rich.progress import Progress
 from bench.auth import reporter_tokens
 from bench.config import BenchSettings
 from bench.pipeline import routine_records, send_all
+from bench.rss import peak_rss_mb
 from shared.contracts.topics import CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
 from tests.support.probe import TopicProbe
 from weerbaar import demo
@@ -41,6 +42,8 @@ class AcuteResult:
     hops_ms: dict[str, list[float]] = field(default_factory=lambda: {hop: [] for hop in HOPS})
     probes: list[dict[str, float]] = field(default_factory=list)
     """Per probe: its total and its hops (ms), in the order sent."""
+    rss_max_mb: dict[str, float] = field(default_factory=dict)
+    """Per service: the most RSS sampled during the phase (the backlog in flight all along)."""
 
     def pct(self, q: float) -> float:
         return percentile(self.latencies_ms, q)
@@ -58,6 +61,13 @@ def _first_ms(probe: TopicProbe, topic: str, case_id: str) -> float | None:
 
 
 async def run_acute(settings: BenchSettings, progress: Progress) -> AcuteResult:
+    async with peak_rss_mb(settings.state_dir) as peaks:
+        result = await _backlog_and_probes(settings, progress)
+    result.rss_max_mb = dict(peaks)
+    return result
+
+
+async def _backlog_and_probes(settings: BenchSettings, progress: Progress) -> AcuteResult:
     probe = TopicProbe(settings.kafka_bootstrap, [POLICE, INCIDENT_URGENT, CASE_TRIAGED_URGENT])
     await probe.start()
     prefix = f"backlog{uuid.uuid4().hex[:8]}"
@@ -138,6 +148,7 @@ def main() -> None:
         "timeouts": result.timeouts,
         "latencies_ms": [round(x) for x in result.latencies_ms],
         "hops": result.hop_summary(),
+        "rss_max_mb": result.rss_max_mb,
     }
     console.print_json(json.dumps(summary))
     for row in result.probes:
