@@ -70,6 +70,10 @@ class PipelineResult:
     done_s: dict[str, float] = field(default_factory=dict)
     partial: dict[str, tuple[int, float]] = field(default_factory=dict)
 
+    def done(self, stage: str) -> int:
+        """Cases through the stage within the run."""
+        return self.records if stage in self.done_s else self.partial.get(stage, (0, 0.0))[0]
+
     def rate(self, stage: str) -> float:
         """Cases per second through the stage; from the cases done so far when it did not finish in time."""
         if stage in self.done_s:

@@ -59,3 +59,11 @@ def top(before: dict[Key, Spent], after: dict[Key, Spent], n: int = 12) -> list[
                 }
             )
     return sorted(rows, key=lambda row: float(str(row["seconds"])), reverse=True)[:n]
+
+
+def commands_by_service(before: dict[Key, Spent], after: dict[Key, Spent]) -> dict[str, int]:
+    """Store commands each service sent between two snapshots, over all collections, commands and shapes."""
+    out: dict[str, int] = {}
+    for key, spent in after.items():
+        out[key[0]] = out.get(key[0], 0) + int(spent.commands - before.get(key, Spent(0.0, 0.0)).commands)
+    return out
