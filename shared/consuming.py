@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
-from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
@@ -31,6 +30,8 @@ from shared.lanes import HOLD_TOPICS, RELEASE_TOPIC, AcuteGate, routine
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M], Awaitable[None]]
+CaseHandler = Callable[[str, list[Any]], Awaitable[None]]
+"""Handles every event of one case in a batch at once: one load, all events applied, one save."""
 
 log = structlog.get_logger("weerbaar.consuming")
 
@@ -121,6 +122,66 @@ class Consumer:
 
     arrivals: Arrivals | None = None
     """Shared by the service's consumers: a handler waiting for what its event needs wakes when its case moves."""
+    case_handler: CaseHandler | None = None
+    """Optional fast path for batches: all of a case's events at once. On any failure the case's records take the
+    one-by-one path (``consume``), whose retry and dead-letter rules decide; handlers dedupe by event id, so what
+    the fast path applied before it failed is not applied twice."""
+    concurrency: int = 8
+    """Cases of one batch handled at the same time; one case's records always in order."""
+
+    async def consume_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Handle a batch: records grouped by case, cases side by side (bounded), each case's records in order.
+
+        Never raises but for cancellation: the batch is committed after this returns (AckPolicy.ACK), and a record
+        that could not be handled has been dead-lettered by then. A cancelled batch is not committed and is read
+        again; handlers dedupe by event id.
+        """
+        by_case: dict[str | None, list[ConsumerRecord[Any, Any]]] = {}
+        for record in records:
+            by_case.setdefault(case_of(record), []).append(record)
+        if self.gate is not None:
+            await self.gate.passage()  # acute work first: before a batch is taken on
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one_case(case: str | None, mine: list[ConsumerRecord[Any, Any]]) -> None:
+            async with limit:
+                at_once = case is not None and self.case_handler is not None and len(mine) > 1
+                if at_once and await self._case_at_once(str(case), mine):
+                    return
+                for record in mine:
+                    await self.consume(record)
+
+        async with asyncio.TaskGroup() as group:
+            for case, mine in by_case.items():
+                group.create_task(one_case(case, mine))
+
+    async def _case_at_once(self, case: str, records: list[ConsumerRecord[Any, Any]]) -> bool:
+        """The fast path: True when every record of the case was handled by one call of ``case_handler``."""
+        assert self.case_handler is not None
+        try:
+            events = [parse_value(self.model, r.value, {n: bytes(v) for n, v in (r.headers or ())}) for r in records]
+        except Exception:  # noqa: BLE001 - a bad record: the one-by-one path dead-letters it with its reason
+            return False
+        if self.gate is not None:
+            await self.gate.passage(unless=case)
+        started = time.perf_counter()
+        with (
+            structlog.contextvars.bound_contextvars(topic=self.topic, case_id=case, batch=len(records)),
+            routine(self.gate, case) if self.gate is not None else contextlib.nullcontext(),
+        ):
+            try:
+                await self.case_handler(case, events)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the one-by-one path retries and dead-letters
+                log.info("case_batch_falls_back", error=type(exc).__name__)
+                return False
+            finally:
+                metrics.HANDLE_SECONDS.labels(self.service, self.topic).observe(time.perf_counter() - started)
+        metrics.MESSAGES.labels(self.service, self.topic, "ok").inc(len(records))
+        if self.arrivals is not None:
+            self.arrivals.announce(case)
+        return True
 
     async def consume(self, record: ConsumerRecord[Any, Any]) -> None:
         case = case_of(record)
@@ -190,13 +251,17 @@ class Consumer:
                 return
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], *, reason: str, kind: str, attempts: int) -> None:
-        try:
-            await self.dead_letters.send(record, reason=reason, kind=kind, attempts=attempts)
-        except Exception as exc:
-            # The DLQ itself is unreachable: do not commit; read the record again after a pause.
-            log.error("dead_letter_failed", error=type(exc).__name__)
-            await asyncio.sleep(self.retry.max_backoff_s)
-            raise NackMessage() from exc
+        while True:
+            try:
+                await self.dead_letters.send(record, reason=reason, kind=kind, attempts=attempts)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the DLQ itself is unreachable: the record waits for it
+                # Never skip the record: nothing is committed while it waits (a batch commits as a whole, and a
+                # nack would rewind only one partition of a batch), and a shutdown leaves it to be read again.
+                log.error("dead_letter_failed", error=type(exc).__name__)
+                await asyncio.sleep(self.retry.max_backoff_s)
         metrics.MESSAGES.labels(self.service, self.topic, "dead_lettered").inc()
         log.warning("event_dead_lettered", kind=kind, attempts=attempts)
 
@@ -206,22 +271,77 @@ def case_of(record: ConsumerRecord[Any, Any]) -> str | None:
     return record.key.decode(errors="replace") if isinstance(record.key, bytes) else None
 
 
-def subscribe(broker: KafkaBroker, consumer: Consumer, *, group_id: str) -> LogicSubscriber[Any]:
-    """Register ``consumer`` on the broker: commit after handling, start from the earliest offset."""
+@dataclass(frozen=True, slots=True)
+class Batching:
+    """How routine consumers take records: bounded by count and by bytes."""
 
-    async def on_message(msg: KafkaMessage) -> None:
-        await consumer.consume(msg.raw_message)
+    max_records: int = 200
+    max_bytes: int = 4 * 1024 * 1024
 
-    on_message.__name__ = f"consume_{consumer.topic.replace('.', '_')}"
-    subscriber = broker.subscriber(
+
+class ForgetOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka ships no type hints
+    """Calls ``forget`` when the consumer loses partitions: another process may own those cases now."""
+
+    def __init__(self, forget: Callable[[], None]) -> None:
+        self._forget = forget
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        if revoked:
+            self._forget()
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None
+
+
+def subscribe(
+    broker: KafkaBroker,
+    consumer: Consumer,
+    *,
+    group_id: str,
+    batching: Batching | None = None,
+    on_revoke: Callable[[], None] | None = None,
+) -> LogicSubscriber[Any]:
+    """Register ``consumer`` on the broker: commit after handling, start from the earliest offset.
+
+    With ``batching`` the consumer takes up to ``max_records`` at once (``getmany``) and commits once per batch,
+    after every record of it was handled; without it (the acute lane) one record at a time.
+    """
+    name = f"consume_{consumer.topic.replace('.', '_')}"
+    if batching is None:
+
+        async def on_message(msg: KafkaMessage) -> None:
+            await consumer.consume(msg.raw_message)
+
+        on_message.__name__ = name
+        subscriber = broker.subscriber(
+            consumer.topic,
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            decoder=_raw_body,
+            max_poll_interval_ms=300_000,
+        )
+        subscriber(on_message)
+        return subscriber
+
+    async def on_batch(msg: KafkaMessage) -> None:
+        await consumer.consume_batch(msg.raw_message)  # a batch subscriber's raw message is the tuple of records
+
+    on_batch.__name__ = name
+    batch_subscriber = broker.subscriber(
         consumer.topic,
+        batch=True,
+        max_records=batching.max_records,
+        batch_timeout_ms=100,
+        fetch_max_bytes=batching.max_bytes,
+        max_partition_fetch_bytes=min(batching.max_bytes, 1024 * 1024),
+        listener=ForgetOnRevoke(on_revoke) if on_revoke is not None else None,
         group_id=group_id,
         auto_offset_reset="earliest",
         decoder=_raw_body,
         max_poll_interval_ms=300_000,
     )
-    subscriber(on_message)
-    return subscriber
+    batch_subscriber(on_batch)
+    return batch_subscriber
 
 
 def watch_urgent(broker: KafkaBroker, gate: AcuteGate, *, group_id: str) -> LogicSubscriber[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -59,6 +60,27 @@ class EventPublisher:
             )
         except (TimeoutError, KafkaError, OSError) as exc:
             raise Unavailable(f"publish to {record.topic} failed: {type(exc).__name__}") from exc
+
+    async def send_many(self, records: Sequence[Record]) -> None:
+        """Send records side by side (the producer batches them) and wait until the broker acknowledged all.
+
+        Records of one key and topic go one after the other, in order; different keys go side by side. Raises
+        ``Unavailable`` if any failed (the caller does not commit, so all are sent again; consumers dedupe).
+        """
+        if not records:
+            return
+        lanes: dict[tuple[str, bytes], list[Record]] = {}
+        for record in records:
+            lanes.setdefault((record.topic, record.key), []).append(record)
+
+        async def in_order(lane: list[Record]) -> None:
+            for record in lane:
+                await self.send(record)
+
+        results = await asyncio.gather(*(in_order(lane) for lane in lanes.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
 
 async def provision_topics(

@@ -20,7 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared import mongo
 from shared.arrivals import Arrivals
 from shared.auth import TokenVerifier
-from shared.consuming import Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
+from shared.consuming import Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
 from shared.crypto import DataCipher
 from shared.errors import TransientError
 from shared.headers import SecurityHeaders
@@ -59,6 +59,8 @@ class Runtime:
     on_startup: list[Hook] = field(default_factory=list)
     background: list[Hook] = field(default_factory=list)
     progress: ConsumerProgress | None = None
+    forgetful: list[Callable[[], None]] = field(default_factory=list)
+    """Called when a consumer loses partitions: caches of aggregates whose cases another process may own now."""
 
     @classmethod
     def create(cls, settings: CommonSettings, *, service: str) -> Runtime:
@@ -94,8 +96,20 @@ class Runtime:
         runtime.subscribers.append(watch_urgent(broker, gate, group_id=group))
         return runtime
 
-    def consume(self, topic: str, model: type[BaseModel], handler: Callable[[Any], Awaitable[None]]) -> None:
-        """Subscribe ``handler`` to ``topic`` with this service's retry and DLQ behaviour."""
+    def consume(
+        self,
+        topic: str,
+        model: type[BaseModel],
+        handler: Callable[[Any], Awaitable[None]],
+        *,
+        per_case: CaseHandler | None = None,
+    ) -> None:
+        """Subscribe ``handler`` to ``topic`` with this service's retry and DLQ behaviour.
+
+        Routine topics are read in batches (cases side by side, each case in order, one commit per batch); with
+        ``per_case`` all of a case's events in a batch go to one call. Urgent topics are read one record at a time.
+        """
+        routine_topic = is_routine(topic)
         consumer = Consumer(
             service=self.service,
             topic=topic,
@@ -103,13 +117,26 @@ class Runtime:
             handler=handler,
             dead_letters=self.dead_letters,
             retry=self.retry,
-            gate=self.gate if is_routine(topic) else None,
-            lane_patience_s=None if is_routine(topic) else self.settings.urgent_patience_s,
+            gate=self.gate if routine_topic else None,
+            lane_patience_s=None if routine_topic else self.settings.urgent_patience_s,
             arrivals=self.arrivals,
+            case_handler=per_case,
+            concurrency=self.settings.batch_concurrency,
         )
         self.consumed[topic] = model
         group = f"{self.settings.group_prefix}-{self.service}-{topic.removeprefix('weerbaar.')}"
-        self.subscribers.append(subscribe(self.broker, consumer, group_id=group))
+        batching = (
+            Batching(max_records=self.settings.batch_max_records, max_bytes=self.settings.batch_max_bytes)
+            if routine_topic
+            else None
+        )
+        self.subscribers.append(
+            subscribe(self.broker, consumer, group_id=group, batching=batching, on_revoke=self._forget_all)
+        )
+
+    def _forget_all(self) -> None:
+        for forget in self.forgetful:
+            forget()
 
     def produces(self, topic: str, model: type[BaseModel], description: str) -> None:
         """Declare a topic this service publishes (documented in its AsyncAPI document)."""

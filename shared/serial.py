@@ -251,3 +251,8 @@ class SerialCollection(AsyncCollection[Document]):
         if decided is None:
             return await super().count_documents(filter, *args, **kwargs)
         return int(decided[1])
+
+
+async def is_ferretdb(collection: AsyncCollection[Document]) -> bool:
+    """Whether the store behind ``collection`` is FerretDB (its workarounds apply), asked once per client."""
+    return await _is_ferretdb(collection)

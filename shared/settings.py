@@ -62,6 +62,18 @@ class CommonSettings(BaseSettings):
         le=300,
         description="An urgent event still missing what it needs after this is left to its main-topic copy",
     )
+    batch_max_records: int = Field(
+        default=200, ge=1, le=5000, description="Routine consumers take at most this many records per batch"
+    )
+    batch_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=64 * 1024,
+        le=256 * 1024 * 1024,
+        description="Routine consumers fetch at most this many bytes at once (bounds memory under a backlog)",
+    )
+    batch_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Cases of one batch handled at the same time (each case in order)"
+    )
     progress_interval_s: float = Field(default=5.0, gt=0, le=60, description="How often consumer lag is sampled")
     group_prefix: str = Field(
         default="weerbaar",

@@ -1,0 +1,148 @@
+"""The unit of work on the real store: one read at most, one write per change, none for nothing, none on error."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from pymongo import AsyncMongoClient, monitoring
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.aggregates import AggregateStore
+from shared.mongo import Document
+from shared.serial import SerialCollection
+from tests.support.endpoints import Endpoints
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Tally:
+    """A toy aggregate: a counter and the event ids it applied."""
+
+    count: int = 0
+    applied: list[str] = field(default_factory=list)
+
+    def apply(self, event_id: str) -> None:
+        if event_id not in self.applied:
+            self.applied.append(event_id)
+            self.count += 1
+
+
+class TallyCodec:
+    def to_document(self, aggregate: Tally) -> Document:
+        return {"count": aggregate.count, "applied": list(aggregate.applied)}
+
+    def from_document(self, document: Document) -> Tally:
+        return Tally(count=document["count"], applied=list(document["applied"]))
+
+
+class Commands(monitoring.CommandListener):
+    """Counts the commands sent to one collection, by name."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.seen: Counter[str] = Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command.get(event.command_name) == self.collection:
+            self.seen[event.command_name] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+@dataclass
+class Fixture:
+    tallies: AggregateStore[Tally]
+    commands: Commands
+    db: AsyncDatabase[Document]
+
+
+@pytest.fixture
+async def fixture(endpoints: Endpoints, run_id: str) -> AsyncIterator[Fixture]:
+    name = f"tallies_{uuid.uuid4().hex[:8]}"
+    commands = Commands(name)
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        endpoints.mongodb_uri, tz_aware=True, event_listeners=[commands]
+    )
+    db = client[f"test_{run_id}"]
+    yield Fixture(AggregateStore(SerialCollection(db, name), TallyCodec()), commands, db)
+    await client.close()
+
+
+async def test_a_unit_reads_once_and_writes_once_and_the_next_unit_reads_nothing(fixture: Fixture) -> None:
+    tally_id = uuid.uuid4().hex
+    async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+        tally.apply("e1")
+        tally.apply("e2")
+    assert fixture.commands.seen == {"find": 1, "insert": 1}
+    async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+        tally.apply("e3")
+    assert fixture.commands.seen == {"find": 1, "insert": 1, "update": 1}, "what it wrote it keeps"
+    stored = await fixture.db[fixture.tallies.collection.name].find_one({"_id": tally_id})
+    assert stored is not None
+    assert (stored["count"], stored["applied"], stored["version"]) == (3, ["e1", "e2", "e3"], 2)
+
+
+async def test_an_unchanged_aggregate_is_not_written(fixture: Fixture) -> None:
+    tally_id = uuid.uuid4().hex
+    async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+        tally.apply("e1")
+    async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+        tally.apply("e1")  # a redelivery: nothing changes
+    assert fixture.commands.seen == {"find": 1, "insert": 1}
+
+
+async def test_an_error_in_the_unit_writes_nothing(fixture: Fixture) -> None:
+    tally_id = uuid.uuid4().hex
+
+    async def refused() -> None:
+        async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+            tally.apply("e1")
+            raise RuntimeError("the domain refused")
+
+    with pytest.raises(RuntimeError):
+        await refused()
+    assert await fixture.tallies.peek(tally_id) is None
+    assert fixture.commands.seen["insert"] == 0
+
+
+async def test_a_forgotten_aggregate_is_read_again_from_the_store(fixture: Fixture) -> None:
+    tally_id = uuid.uuid4().hex
+    async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+        tally.apply("e1")
+    # another process (after a rebalance) adds an event behind this one's back
+    await fixture.db[fixture.tallies.collection.name].update_one(
+        {"_id": tally_id}, {"$set": {"count": 2, "applied": ["e1", "e2"], "version": 2}}
+    )
+    fixture.tallies.forget()
+    async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+        tally.apply("e3")
+    assert tally.applied == ["e1", "e2", "e3"]
+    peeked = await fixture.tallies.peek(tally_id)
+    assert peeked is not None
+    assert peeked.count == 3
+
+
+async def test_concurrent_units_on_one_aggregate_lose_nothing(fixture: Fixture) -> None:
+    tally_id = uuid.uuid4().hex
+
+    async def add(n: int) -> None:
+        async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+            await asyncio.sleep(0)  # let the others try to get in between
+            tally.apply(f"e{n}")
+
+    await asyncio.gather(*(add(n) for n in range(30)))
+    fixture.tallies.forget()
+    stored = await fixture.tallies.peek(tally_id)
+    assert stored is not None
+    assert stored.count == 30
+    assert sorted(stored.applied) == sorted(f"e{n}" for n in range(30))
