@@ -13,6 +13,7 @@ help:
 	@echo "make up     - the same in the background; returns when every service is ready"
 	@echo "make down   - stop what 'make up' started"
 	@echo "make test   - lint, types and the whole test suite against a real broker and store"
+	@echo "make unit   - the use cases and domain with in-memory fakes, no stack (seconds)"
 	@echo "make chaos  - fault-injection suite on a private stack of its own (kills services, broker, store)"
 	@echo "make bench  - the benchmark"
 	@echo "make docs   - regenerate event JSON Schemas and AsyncAPI documents"
@@ -44,6 +45,10 @@ lint: venv
 
 test: lint
 	@deploy/run/test.sh -m "not chaos"
+
+# The use cases and the domain with in-memory fakes: no broker, no store, nothing started.
+unit: venv
+	$(BIN)/pytest -q -m "not integration and not e2e and not chaos and not disruptive"
 
 # Starts and stops its own stack (.stack-chaos/, Kafka 19192, FerretDB 27118): never touches the shared one.
 chaos: venv
