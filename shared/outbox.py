@@ -15,7 +15,6 @@ import structlog
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared import metrics
-from shared.cadence import Cadence
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import Envelope
 from shared.errors import TransientError
@@ -69,6 +68,7 @@ class Outbox:
         # ``outbox.0`` query is a full collection scan, which at every tick took the store's whole CPU.
         self._dirty = True
         self._flushing: dict[tuple[str, Any], asyncio.Lock] = {}
+        self._last_scan = float("-inf")
 
     def watch(self, collection: AsyncCollection[Document]) -> None:
         self._collections.append(collection)
@@ -136,24 +136,18 @@ class Outbox:
         metrics.OUTBOX_PENDING.labels(self._service).set(pending)
         return sent
 
-    async def relay_forever(self) -> None:
-        """Background task: retry unsent events until cancelled."""
-        last_scan = float("-inf")
-        cadence = Cadence(self._interval_s)
-        while True:
-            if self._dirty or time.monotonic() - last_scan >= self._full_scan_s:
-                self._dirty = False
-                last_scan = time.monotonic()
-                try:
-                    sent = await cadence.timed(self.relay_once)
-                    if sent:
-                        self._dirty = True  # look once more: a clean scan ends the recovery
-                        log.info("outbox_relayed", count=sent)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed this round
-                    self._dirty = True
-                    log.warning("outbox_relay_failed", error=type(exc).__name__)
-                await cadence.pause()  # a scan reads the whole collection on FerretDB: keep it a small share
-            else:
-                await asyncio.sleep(self._interval_s)
+    async def relay_if_due(self) -> int:
+        """One tick of the relay (``shared.periodic``): scan when a flush failed, after a start, or as a safety net."""
+        if not (self._dirty or time.monotonic() - self._last_scan >= self._full_scan_s):
+            return 0
+        self._dirty = False
+        self._last_scan = time.monotonic()
+        try:
+            sent = await self.relay_once()
+        except BaseException:
+            self._dirty = True  # look again next tick
+            raise
+        if sent:
+            self._dirty = True  # look once more: a clean scan ends the recovery
+            log.info("outbox_relayed", count=sent)
+        return sent

@@ -104,13 +104,9 @@ class ConsumerProgress:
                 live.add((group, tp.topic, tp.partition))
         self.forget_except(live)
 
-    async def run_forever(self) -> None:
-        """Background task: sample until cancelled."""
-        while True:
-            try:
-                await self.sample_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - broker away: the readiness check reports it
-                log.debug("progress_sample_failed", error=type(exc).__name__)
-            await asyncio.sleep(self._interval_s)
+    async def sample_quietly(self) -> None:
+        """One sample (``shared.periodic``); a broker that is away shows in the readiness check, not here."""
+        try:
+            await self.sample_once()
+        except Exception as exc:  # noqa: BLE001 - broker away: the readiness check reports it
+            log.debug("progress_sample_failed", error=type(exc).__name__)

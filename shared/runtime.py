@@ -28,6 +28,7 @@ from shared.http import install_problem_handlers
 from shared.kafka import EventPublisher, make_broker
 from shared.lanes import AcuteGate, is_routine
 from shared.outbox import Outbox
+from shared.periodic import Every
 from shared.progress import ConsumerProgress
 from shared.settings import CommonSettings
 
@@ -94,6 +95,16 @@ class Runtime:
         )
         group = f"{settings.group_prefix}-{service}-acute-watch"
         runtime.subscribers.append(watch_urgent(broker, gate, group_id=group))
+        progress = runtime.progress = ConsumerProgress(
+            runtime.subscribers,
+            service=service,
+            stall_s=settings.stall_seconds,
+            interval_s=settings.progress_interval_s,
+        )
+        runtime.every("outbox_relay", settings.outbox_interval_s, runtime.outbox.relay_if_due, routine=False)
+        runtime.every(
+            "consumer_progress", settings.progress_interval_s, progress.sample_quietly, routine=False, max_share=0.5
+        )
         return runtime
 
     def consume(
@@ -133,6 +144,29 @@ class Runtime:
         self.subscribers.append(
             subscribe(self.broker, consumer, group_id=group, batching=batching, on_revoke=self._forget_all)
         )
+
+    def every(
+        self,
+        name: str,
+        interval_s: float,
+        work: Callable[[], Awaitable[Any]],
+        *,
+        routine: bool = True,
+        wake: asyncio.Event | None = None,
+        max_share: float = 0.05,
+    ) -> Every:
+        """Run ``work`` in the background every ``interval_s`` from start to shutdown (``shared.periodic``).
+
+        ``routine`` jobs wait while acute work is on its way; ``wake``: run only after it is set.
+        """
+        job = Every(name, interval_s, work, gate=self.gate if routine else None, wake=wake, max_share=max_share)
+
+        async def loop() -> None:
+            await job.run_forever()
+
+        loop.__name__ = name
+        self.background.append(loop)
+        return job
 
     def _forget_all(self) -> None:
         for forget in self.forgetful:
@@ -176,15 +210,8 @@ class Runtime:
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         await self._run_startup_hooks()
         await self.broker.start()
-        self.progress = ConsumerProgress(
-            self.subscribers,
-            service=self.service,
-            stall_s=self.settings.stall_seconds,
-            interval_s=self.settings.progress_interval_s,
-        )
         tasks: list[asyncio.Task[None]] = [
-            asyncio.create_task(_run(hook), name=hook.__name__)
-            for hook in (self.outbox.relay_forever, self.progress.run_forever, *self.background)
+            asyncio.create_task(_run(hook), name=hook.__name__) for hook in self.background
         ]
         log.info("service_started")
         try:
