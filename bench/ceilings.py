@@ -31,56 +31,40 @@ async def fresh_topic(bootstrap: str, prefix: str, partitions: int = 3) -> str:
     return name
 
 
-def kafka_producer_perf(settings: BenchSettings, topic: str, size: int) -> float:
-    """records/s of Kafka's ProducerPerformance (acks=all, idempotent, as our services produce)."""
-    out = subprocess.run(
-        [
-            STACK,
-            "kafka-tool",
-            "org.apache.kafka.tools.ProducerPerformance",
-            "--topic",
-            topic,
-            "--num-records",
-            str(settings.bench_perf_records),
-            "--record-size",
-            str(size),
-            "--throughput",
-            "-1",
-            "--producer-props",
-            f"bootstrap.servers={settings.kafka_bootstrap}",
-            "acks=all",
-            "enable.idempotence=true",
-        ],
+def kafka_tool(settings: BenchSettings, tool: str, *args: str) -> str:
+    """The output of one of Kafka's tools (``stack.sh kafka-tool``); when it fails, the error carries its stderr."""
+    run = subprocess.run(
+        [STACK, "kafka-tool", f"org.apache.kafka.tools.{tool}", *args],
         capture_output=True,
         text=True,
-        check=True,
         timeout=settings.bench_timeout_s,
-    ).stdout
+    )
+    if run.returncode:
+        raise RuntimeError(f"{tool} exited with {run.returncode}: {(run.stderr or run.stdout).strip()[-2000:]}")
+    return run.stdout
+
+
+def kafka_producer_perf(settings: BenchSettings, topic: str, size: int) -> float:
+    """records/s of Kafka's ProducerPerformance (acks=all, idempotent, as our services produce)."""
+    out = kafka_tool(
+        settings,
+        "ProducerPerformance",
+        *("--topic", topic, "--num-records", str(settings.bench_perf_records), "--record-size", str(size)),
+        *("--throughput", "-1", "--producer-props", f"bootstrap.servers={settings.kafka_bootstrap}"),
+        *("acks=all", "enable.idempotence=true"),
+    )
     match = re.findall(r"([\d.]+) records/sec", out)
     return float(match[-1])
 
 
 def kafka_consumer_perf(settings: BenchSettings, topic: str) -> float:
     """records/s of Kafka's ConsumerPerformance reading the same topic."""
-    out = subprocess.run(
-        [
-            STACK,
-            "kafka-tool",
-            "org.apache.kafka.tools.ConsumerPerformance",
-            "--bootstrap-server",
-            settings.kafka_bootstrap,
-            "--topic",
-            topic,
-            "--messages",
-            str(settings.bench_perf_records),
-            "--timeout",
-            "60000",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=settings.bench_timeout_s,
-    ).stdout
+    out = kafka_tool(
+        settings,
+        "ConsumerPerformance",
+        *("--bootstrap-server", settings.kafka_bootstrap, "--topic", topic),
+        *("--messages", str(settings.bench_perf_records), "--timeout", "60000"),
+    )
     header, row = [line for line in out.splitlines() if line.strip()][-2:]
     columns = dict(zip([c.strip() for c in header.split(",")], [v.strip() for v in row.split(",")], strict=False))
     return float(columns["nMsg.sec"])
