@@ -338,7 +338,9 @@ def subscribe(
         group_id=group_id,
         auto_offset_reset="earliest",
         decoder=_raw_body,
-        max_poll_interval_ms=300_000,
+        # A batch is committed once its slowest case is done, and a case may wait for what its event needs for
+        # ``RetryPolicy.patience_s`` (300 s): the group must not evict the consumer meanwhile.
+        max_poll_interval_ms=int((consumer.retry.patience_s + 300) * 1000),
     )
     batch_subscriber(on_batch)
     return batch_subscriber
