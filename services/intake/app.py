@@ -7,6 +7,7 @@ import asyncio
 import structlog
 from fastapi import FastAPI
 
+from services.intake.deliveries import Deliveries
 from services.intake.handlers import IntakeHandlers
 from services.intake.limits import BodySizeLimit
 from services.intake.service import IntakeService
@@ -23,12 +24,27 @@ log = structlog.get_logger("weerbaar.intake")
 def create_app(settings: Settings) -> FastAPI:
     """Wire intake; nothing connects until the app starts."""
     runtime = Runtime.create(settings, service=SERVICE)
-    store = CaseStore(runtime.db)
+    store = CaseStore(runtime.db, runtime.cipher)
+    runtime.forgetful.append(store.cases.forget)
     audit = AuditLog(runtime.db, service=SERVICE)
     runtime.on_startup.append(store.ensure_indexes)
     runtime.on_startup.append(audit.ensure_indexes)
-    runtime.outbox.watch(store.cases)
-    service = IntakeService(runtime, store)
+    deliveries = Deliveries(
+        runtime.publisher,
+        store,
+        service=SERVICE,
+        inline_timeout_s=settings.inline_flush_timeout_s,
+        confirm_after_s=settings.outbox_confirm_after_s,
+        interval_s=settings.outbox_interval_s,
+    )
+    runtime.background.append(deliveries.relay_forever)
+    service = IntakeService(
+        store,
+        deliveries,
+        publisher=runtime.publisher,
+        gate=runtime.gate,
+        pseudonym_key=settings.pseudonym_secret,
+    )
     handlers = IntakeHandlers(
         runtime, store, service, audit=audit, rate_limit_per_minute=settings.rate_limit_per_minute
     )

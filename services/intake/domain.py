@@ -1,23 +1,61 @@
-"""Case-file decisions: opening a case, how each event changes it (pure, no I/O)."""
+"""The case file as an aggregate: pure methods that record what happened to a case (no I/O, no store syntax).
+
+A ``Case`` is loaded once per unit of work, changed by the methods below and saved by the store with one write
+(``services/intake/store.py``; only its codec knows the document). Every method is idempotent by event id: the
+case remembers the ids it applied (the last ``APPLIED_KEPT``) and the reports it holds, so a redelivered event
+changes nothing.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
+from services.intake.values import (
+    Delivery,
+    Erasure,
+    Filer,
+    Followup,
+    Link,
+    Outgoing,
+    ReportEntry,
+    ReportFacts,
+    Risk,
+    TimelineChunk,
+    TimelineEntry,
+)
+from shared.contracts.envelope import to_record
 from shared.contracts.events import (
+    CaseErased,
     CaseFollowup,
     CaseTriaged,
+    ErasureReason,
     Event,
     IncidentReported,
     NotificationStatus,
     ReportSource,
 )
 from shared.contracts.incident import IncidentReport
+from shared.contracts.topics import Recipient
+
+SOURCE = "/weerbaar/intake"
+"""The CloudEvents source of what intake publishes."""
+
+APPLIED_KEPT = 128
+"""Event ids a case remembers. A duplicate reaches intake as a redelivery of a batch that was not committed, or as
+a producer publishing an event again after a crash; either way it follows the original within a few of the case's
+next events. A case sees some ten to twenty events in its life (a report or two, an assessment or two, a status per
+recipient and state, follow-ups), so 128 covers the whole life of nearly every case. Beyond it the state changes
+are idempotent by themselves (assessment number, notification id and rank, status only forward, first stage time);
+only a line of the timeline could repeat."""
+
+TIMELINE_KEPT = 64
+"""Timeline entries kept in the case itself; beyond that the oldest ``TIMELINE_CHUNK`` move to a chunk stored beside
+the case (the case document stays small however many status events a case gets)."""
+TIMELINE_CHUNK = 32
 
 
 class CaseStatus(StrEnum):
@@ -31,9 +69,19 @@ class CaseStatus(StrEnum):
 _ORDER = list(CaseStatus)
 
 
-def advance(current: str, target: CaseStatus) -> str:
+def advance(current: str, target: CaseStatus) -> CaseStatus:
     """Status only moves forward; a late event never drags a case back."""
-    return target.value if _ORDER.index(target) > _ORDER.index(CaseStatus(current)) else current
+    now = CaseStatus(current)
+    return target if _ORDER.index(target) > _ORDER.index(now) else now
+
+
+class Outcome(StrEnum):
+    OPENED = "opened"  # a new case
+    ADDED = "added"  # a further report of an incident that already has a case
+    REPEATED = "repeated"  # this very report was taken before (a retry or a redelivery)
+
+
+# --- what a request says about itself -----------------------------------------------------------------------------
 
 
 def body_fingerprint(report: IncidentReport) -> str:
@@ -62,174 +110,227 @@ def report_event_id(report_id: str) -> str:
     return hashlib.sha256(f"report|{report_id}".encode()).hexdigest()[:32]
 
 
-def report_summary(event: IncidentReported, *, first: bool) -> str:
+DELIVERY_RANK = {"failed": 0, "sent": 1, "escalated": 2, "acknowledged": 3}
+"""A notification's states in order: a later state of the same notification is never overwritten by an earlier."""
+
+_LINK_REASONS = {"oh": "same office holder", "pp": "same known perpetrator"}
+
+
+def links_of(others: dict[str, list[str]]) -> list[Link]:
+    """Links to the earlier cases found under each pseudonym key (``oh:…``, ``pp:…``), each case once."""
+    seen: dict[str, Link] = {}
+    for key, case_ids in others.items():
+        for case_id in case_ids:
+            seen.setdefault(case_id, Link(case_id, _LINK_REASONS[key.split(":", 1)[0]]))
+    return list(seen.values())
+
+
+# --- the aggregate ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One incident's case file. A case not opened yet (no report) holds events that arrived before its report."""
+
+    case_id: str
+    status: CaseStatus = CaseStatus.RECEIVED
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    body_code: str | None = None
+    filed_by_subs: list[str] = field(default_factory=list)
+    filed_by_orgs: list[str] = field(default_factory=list)
+    reports: list[ReportEntry] = field(default_factory=list)
+    risk: Risk | None = None
+    notifications: dict[Recipient, Delivery] = field(default_factory=dict)
+    followups: list[Followup] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    stage_times: dict[str, datetime] = field(default_factory=dict)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    """The latest entries (at most ``TIMELINE_KEPT``); the older ones are in ``timeline_chunks`` chunks."""
+    timeline_chunks: int = 0
+    applied: list[str] = field(default_factory=list)
+    outbox: list[Outgoing] = field(default_factory=list)
+    erased: Erasure | None = None
+    version: int = 0
+    """As stored (kept by the store; shown in the case file)."""
+    new_chunks: list[TimelineChunk] = field(default_factory=list)
+    """Chunks moved out of the timeline in this unit, for the store to write before the case."""
+    changed: bool = False
+    """Whether this unit recorded anything (the case is saved then, and sheds what is known to be published)."""
+
+    @property
+    def opened(self) -> bool:
+        """Whether a report opened the case (before that it only holds events that came early)."""
+        return bool(self.reports)
+
+    def applied_already(self, event_id: str) -> bool:
+        return event_id in self.applied
+
+    def has_report(self, report_id: str) -> bool:
+        return any(entry.report_id == report_id for entry in self.reports)
+
+    # --- reports --------------------------------------------------------------------------------------------------
+
+    def take_report(
+        self,
+        event: IncidentReported,
+        *,
+        now: datetime,
+        links: list[Link],
+        filer: Filer | None = None,
+        publish_on: tuple[str, ...] = (),
+    ) -> Outcome:
+        """Open the case with its first report, or add a further report; the same report again changes nothing.
+
+        ``publish_on``: topics the report is published on from this case's outbox (reports taken over HTTP).
+        """
+        if self.has_report(event.report_id):
+            return Outcome.REPEATED
+        first = not self.opened
+        self.reports.append(
+            ReportEntry(
+                report_id=event.report_id,
+                source=event.source,
+                received_at=event.occurred,
+                filed_by=filer,
+                facts=ReportFacts.of(event.report),
+                content=event.report,
+            )
+        )
+        self._add_filer(filer)
+        known = {link.case_id for link in self.links}
+        self.links.extend(link for link in links if link.case_id not in known and link.case_id != self.case_id)
+        entry = TimelineEntry(
+            at=event.occurred,
+            event=type(event).__name__,
+            event_id=event.event_id,
+            summary=_report_summary(event, first=first),
+            source=event.source.value if first else None,
+        )
+        if first:
+            self.created_at = now
+            self.body_code = event.report.office_holder.body.code
+            self.stage_times.setdefault("received", event.occurred)
+            self._add_to_timeline(entry, first=True)  # events that came before the report follow it
+        else:
+            self._add_to_timeline(entry)
+        self.outbox.extend(
+            Outgoing(event.event_id, to_record(event, source=SOURCE, topic=topic)) for topic in publish_on
+        )
+        self._applied(event, now)
+        return Outcome.OPENED if first else Outcome.ADDED
+
+    def _add_filer(self, filer: Filer | None) -> None:
+        if filer is not None and filer.sub and filer.sub not in self.filed_by_subs:
+            self.filed_by_subs.append(filer.sub)
+        if filer is not None and filer.org and filer.org not in self.filed_by_orgs:
+            self.filed_by_orgs.append(filer.org)
+
+    # --- what the other services report -------------------------------------------------------------------------
+
+    def record_triage(self, event: CaseTriaged, *, now: datetime) -> bool:
+        """A triage decision; an older assessment arriving late does not replace a newer one."""
+        if self.applied_already(event.event_id):
+            return False
+        self.status = advance(self.status, CaseStatus.TRIAGED)
+        self.stage_times.setdefault("triaged", event.occurred)
+        if self.risk is None or self.risk.assessment_no < event.assessment_no:
+            self.risk = Risk(
+                assessment_no=event.assessment_no,
+                level=event.level,
+                score=event.score,
+                policy_version=event.policy_version,
+                factors=event.factors,
+                routes=event.routes,
+            )
+        summary = f"Triaged: {event.level.value} (score {event.score:g}, policy {event.policy_version})"
+        self._add_to_timeline(_entry(event, summary))
+        self._applied(event, now)
+        return True
+
+    def record_notification(self, event: NotificationStatus, *, now: datetime) -> bool:
+        """A notification's state; a late 'sent' never overwrites 'acknowledged' of the same notification."""
+        if self.applied_already(event.event_id):
+            return False
+        self.status = advance(self.status, CaseStatus.NOTIFIED)
+        current = self.notifications.get(event.recipient)
+        if (
+            current is None
+            or current.notification_id != event.notification_id
+            or DELIVERY_RANK.get(event.status.value, 1) >= DELIVERY_RANK.get(current.status.value, 1)
+        ):
+            self.notifications[event.recipient] = Delivery(
+                notification_id=event.notification_id, status=event.status, level=event.level, updated_at=event.occurred
+            )
+        self.stage_times.setdefault("notified", event.occurred)
+        self._add_to_timeline(_entry(event, f"Notification to {event.recipient.value}: {event.status.value}"))
+        self._applied(event, now)
+        return True
+
+    def record_followup(self, event: CaseFollowup, *, now: datetime) -> bool:
+        if self.applied_already(event.event_id):
+            return False
+        self.status = advance(self.status, CaseStatus.IN_FOLLOW_UP)
+        self.followups.append(
+            Followup(kind=event.kind, organisation=event.organisation, outcome=event.outcome, at=event.occurred)
+        )
+        self.stage_times.setdefault("in_follow_up", event.occurred)
+        self._add_to_timeline(_entry(event, f"Follow-up by {event.organisation}: {event.kind.value}"))
+        self._applied(event, now)
+        return True
+
+    # --- erasure ----------------------------------------------------------------------------------------------------
+
+    def erase(self, *, now: datetime, reason: ErasureReason) -> CaseErased | None:
+        """Tombstone every report's personal data (the facts stay) and record the event; None if erased before."""
+        if self.erased is not None:
+            return None
+        event = CaseErased(case_id=self.case_id, reason=reason, erased_at=now)
+        self.erased = Erasure(at=now, reason=reason)
+        for entry in self.reports:
+            entry.content = None
+            entry.filed_by = None
+        self.filed_by_subs = []
+        self.filed_by_orgs = []
+        self._add_to_timeline(_entry(event, f"Personal data erased ({reason.value})"))
+        self.outbox.append(Outgoing(event.event_id, to_record(event, source=SOURCE)))
+        self._applied(event, now)
+        return event
+
+    # --- publishing -------------------------------------------------------------------------------------------------
+
+    def published(self, event_ids: set[str]) -> bool:
+        """Drop outgoing events known to be published; whether any was dropped."""
+        kept = [out for out in self.outbox if out.event_id not in event_ids]
+        dropped = len(kept) != len(self.outbox)
+        self.outbox = kept
+        return dropped
+
+    # --- bookkeeping ------------------------------------------------------------------------------------------------
+
+    def _applied(self, event: Event, now: datetime) -> None:
+        self.applied.append(event.event_id)
+        del self.applied[:-APPLIED_KEPT]
+        self.updated_at = now
+        self.changed = True
+
+    def _add_to_timeline(self, entry: TimelineEntry, *, first: bool = False) -> None:
+        if first:
+            self.timeline.insert(0, entry)
+        else:
+            self.timeline.append(entry)
+        if len(self.timeline) > TIMELINE_KEPT:
+            moved, self.timeline = self.timeline[:TIMELINE_CHUNK], self.timeline[TIMELINE_CHUNK:]
+            self.new_chunks.append(TimelineChunk(self.timeline_chunks, tuple(moved)))
+            self.timeline_chunks += 1
+
+
+def _entry(event: Event, summary: str) -> TimelineEntry:
+    return TimelineEntry(at=event.occurred, event=type(event).__name__, event_id=event.event_id, summary=summary)
+
+
+def _report_summary(event: IncidentReported, *, first: bool) -> str:
     reporter = event.report.reported_by
     who = "office holder" if reporter.kind.value == "self" else f"on behalf ({reporter.organisation})"
     via = "" if event.source is ReportSource.HTTP else f" via {event.source.value}"
     return f"{'Report' if first else 'Further report of the same incident'} received from {who}{via}"
-
-
-def links_of(others: dict[str, list[str]]) -> list[dict[str, str]]:
-    """Link entries for the case file: which earlier case, and why."""
-    reasons = {"oh": "same office holder", "pp": "same known perpetrator"}
-    seen: dict[str, dict[str, str]] = {}
-    for key, case_ids in others.items():
-        for case_id in case_ids:
-            seen.setdefault(case_id, {"case_id": case_id, "reason": reasons[key.split(":", 1)[0]]})
-    return list(seen.values())
-
-
-def added_report_update(
-    case: dict[str, Any],
-    event: IncidentReported,
-    links: list[dict[str, str]],
-    filer: dict[str, str | None] | None = None,
-) -> dict[str, Any]:
-    known = {link["case_id"] for link in case.get("links", [])}
-    update: dict[str, Any] = {"links": case.get("links", []) + [link for link in links if link["case_id"] not in known]}
-    if filer and filer.get("sub"):
-        update["filed_by_subs"] = list(dict.fromkeys([*case.get("filed_by_subs", []), filer["sub"]]))
-    if filer and filer.get("org"):
-        update["filed_by_orgs"] = list(dict.fromkeys([*case.get("filed_by_orgs", []), filer["org"]]))
-    return update
-
-
-def timeline_entry(event: Event, summary: str, **detail: Any) -> dict[str, Any]:
-    return {
-        "at": event.occurred,
-        "event": type(event).__name__,
-        "event_id": event.event_id,
-        "summary": summary,
-        **detail,
-    }
-
-
-Seal = Callable[[dict[str, Any]], str]
-"""Encrypts a report (JSON-able) for the case it belongs to."""
-
-
-def new_case(
-    event: IncidentReported,
-    *,
-    now: datetime,
-    links: list[dict[str, str]] | None = None,
-    seal: Seal,
-    filer: dict[str, str | None] | None = None,
-) -> dict[str, Any]:
-    """The case document opened by a first report (without outbox and bookkeeping)."""
-    return {
-        "_id": event.case_id,
-        "status": CaseStatus.RECEIVED.value,
-        "created_at": now,
-        "updated_at": now,
-        "body_code": event.report.office_holder.body.code,
-        "filed_by_subs": [filer["sub"]] if filer and filer.get("sub") else [],
-        "filed_by_orgs": [filer["org"]] if filer and filer.get("org") else [],
-        "reports": [report_entry(event, seal=seal, filer=filer)],
-        "risk": None,
-        "notifications": {},
-        "followups": [],
-        "links": links or [],
-        "stage_times": {"received": event.occurred},
-        "timeline": [timeline_entry(event, report_summary(event, first=True), source=event.source.value)],
-    }
-
-
-def report_entry(event: IncidentReported, *, seal: Seal, filer: dict[str, str | None] | None = None) -> dict[str, Any]:
-    """A report in the case file: the whole report sealed (encrypted), its non-personal facts in clear."""
-    return {
-        "report_id": event.report_id,
-        "source": event.source.value,
-        "received_at": event.occurred,
-        "filed_by": filer,
-        "facts": report_facts(event.report),
-        "sealed": seal(event.report.model_dump(mode="json")),
-    }
-
-
-def report_facts(report: IncidentReport) -> dict[str, Any]:
-    """What a report says that identifies no one: kept in clear for queries, reporting and after erasure."""
-    incident = report.incident
-    return {
-        "reported_by": report.reported_by.kind.value,
-        "reporting_organisation": report.reported_by.organisation,
-        "office_holder_role": report.office_holder.role.value,
-        "body": report.office_holder.body.model_dump(mode="json"),
-        "gender": report.office_holder.gender.value,
-        "occurred_at": incident.occurred_at.isoformat(),
-        "types": [t.value for t in incident.types],
-        "channel": incident.channel.value,
-        "perpetrator": incident.perpetrator,
-        "indicators": incident.indicators.model_dump(mode="json"),
-        "impact_on_functioning": incident.impact_on_functioning,
-        "wants_aangifte": report.wants_aangifte,
-        "attachments": len(report.attachments),
-    }
-
-
-ERASED = "erased"
-
-
-def erasure_update(case: dict[str, Any], *, at: datetime, reason: str) -> dict[str, Any]:
-    """$set fields that replace every report's sealed personal data with a tombstone; the facts stay."""
-    update: dict[str, Any] = {"erased": {"at": at, "reason": reason}, "filed_by_subs": [], "filed_by_orgs": []}
-    for index, _ in enumerate(case.get("reports", [])):
-        update[f"reports.{index}.sealed"] = ERASED
-        update[f"reports.{index}.filed_by"] = None
-    return update
-
-
-def filer_subs(case: dict[str, Any]) -> list[str]:
-    """Who filed the case's reports (kept after erasure in the audit only)."""
-    return [str(s) for s in case.get("filed_by_subs", [])]
-
-
-def triaged_update(case: dict[str, Any], event: CaseTriaged) -> dict[str, Any]:
-    """$set fields for a triage decision; an older assessment arriving late does not replace a newer one."""
-    update: dict[str, Any] = {
-        "status": advance(case["status"], CaseStatus.TRIAGED),
-        "stage_times.triaged": case.get("stage_times", {}).get("triaged") or event.occurred,
-    }
-    current = case.get("risk") or {}
-    if int(current.get("assessment_no", 0)) >= event.assessment_no:
-        return update
-    update["risk"] = {
-        "assessment_no": event.assessment_no,
-        "level": event.level.value,
-        "score": event.score,
-        "policy_version": event.policy_version,
-        "factors": [f.model_dump() for f in event.factors],
-        "routes": [r.model_dump(mode="json") for r in event.routes],
-    }
-    return update
-
-
-_NOTIFICATION_RANK = {"failed": 0, "sent": 1, "escalated": 2, "acknowledged": 3}
-
-
-def notification_update(case: dict[str, Any], event: NotificationStatus) -> dict[str, Any]:
-    """Record a notification's state; a late 'sent' never overwrites 'acknowledged' of the same notification."""
-    update: dict[str, Any] = {"status": advance(case["status"], CaseStatus.NOTIFIED)}
-    current = case.get("notifications", {}).get(event.recipient.value)
-    newer = (
-        current is None
-        or current.get("notification_id") != event.notification_id
-        or _NOTIFICATION_RANK.get(event.status.value, 1) >= _NOTIFICATION_RANK.get(str(current.get("status")), 1)
-    )
-    if newer:
-        update[f"notifications.{event.recipient.value}"] = {
-            "notification_id": event.notification_id,
-            "status": event.status.value,
-            "level": event.level.value,
-            "updated_at": event.occurred,
-        }
-    if not case.get("stage_times", {}).get("notified"):
-        update["stage_times.notified"] = event.occurred
-    return update
-
-
-def followup_update(case: dict[str, Any], event: CaseFollowup) -> dict[str, Any]:
-    update: dict[str, Any] = {"status": advance(case["status"], CaseStatus.IN_FOLLOW_UP)}
-    if not case.get("stage_times", {}).get("in_follow_up"):
-        update["stage_times.in_follow_up"] = event.occurred
-    return update

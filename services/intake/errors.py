@@ -23,15 +23,3 @@ class CaseNotFound(IntakeError):
 
 class StoreUnavailable(TransientError):
     code = "store_unavailable"
-
-
-class ConcurrentCaseUpdate(TransientError):
-    """Another event changed the case in between; apply again."""
-
-    code = "concurrent_case_update"
-
-
-class CaseNotYetOpened(TransientError):
-    """An event about a case arrived before the case document exists (the report is on its way)."""
-
-    code = "case_not_yet_opened"

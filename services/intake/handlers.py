@@ -10,9 +10,12 @@ from fastapi import Path as Path_
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from services.intake.domain import Case, Outcome
 from services.intake.errors import CaseNotFound, IdempotencyConflict
-from services.intake.service import IntakeService, Outcome
-from services.intake.store import CaseStore
+from services.intake.service import IntakeService
+from services.intake.store import CaseRepository
+from services.intake.values import Filer
+from services.intake.views import case_file
 from shared.audit import AuditLog
 from shared.auth import Principal, forbidden
 from shared.contracts.events import (
@@ -59,7 +62,7 @@ class IntakeHandlers:
     def __init__(
         self,
         runtime: Runtime,
-        store: CaseStore,
+        store: CaseRepository,
         service: IntakeService,
         *,
         audit: AuditLog,
@@ -77,16 +80,16 @@ class IntakeHandlers:
         self._bucket.check(principal.sub)
         return principal
 
-    async def _authorised_case(self, principal: Principal, action: Action, case_id: str) -> dict[str, Any]:
+    async def _authorised_case(self, principal: Principal, action: Action, case_id: str) -> Case:
         """The case if ``principal`` may do ``action`` on it; every refusal is audited too."""
         case = await self._store.get(case_id)
-        if case is None:
+        if case is None or not case.opened:  # events that came before their report make no case yet
             raise Problem(404, "Case not found", f"no case {case_id}", code=CaseNotFound.code)
         access = CaseAccess(
-            filed_by_subs=case.get("filed_by_subs", []),
-            filed_by_orgs=case.get("filed_by_orgs", []),
-            routes=[r.get("recipient", "") for r in ((case.get("risk") or {}).get("routes") or [])],
-            body_code=case.get("body_code"),
+            filed_by_subs=case.filed_by_subs,
+            filed_by_orgs=case.filed_by_orgs,
+            routes=[route.recipient.value for route in (case.risk.routes if case.risk else ())],
+            body_code=case.body_code,
         )
         decision = decide(principal, action, access)
         if not decision:
@@ -100,10 +103,12 @@ class IntakeHandlers:
         self._runtime.produces(
             ACUTE_SIGNAL, AcuteSignal, "Acute lane: heads-up while a possibly acute report is stored"
         )
-        self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self._service.record_stream_report)
-        self._runtime.consume(CASE_TRIAGED, CaseTriaged, self._service.apply_triaged)
-        self._runtime.consume(NOTIFICATION_STATUS, NotificationStatus, self._service.apply_notification_status)
-        self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self._service.apply_followup)
+        service = self._service
+        consume = self._runtime.consume
+        consume(INCIDENT_REPORTED, IncidentReported, service.take_stream_report, per_case=service.take_stream_reports)
+        consume(CASE_TRIAGED, CaseTriaged, service.apply_event, per_case=service.apply_events)
+        consume(NOTIFICATION_STATUS, NotificationStatus, service.apply_event, per_case=service.apply_events)
+        consume(CASE_FOLLOWUP, CaseFollowup, service.apply_event, per_case=service.apply_events)
         self._runtime.produces(CASE_ERASED, CaseErased, "Personal data of a case was erased; drop your copy")
 
     def router(self) -> APIRouter:
@@ -125,7 +130,7 @@ class IntakeHandlers:
             idempotency_key: IdempotencyKey = None,
         ) -> JSONResponse:
             """Report an incident; 201 once it is stored durably with its outgoing event."""
-            filer = {"sub": principal.sub, "role": principal.role.value, "org": principal.org}
+            filer = Filer(sub=principal.sub, role=principal.role.value, org=principal.org)
             try:
                 receipt = await self._service.report_incident(report, idempotency_key, filer)
             except IdempotencyConflict as exc:
@@ -153,11 +158,8 @@ class IntakeHandlers:
             """
             case = await self._authorised_case(principal, Action.READ_CASE, case_id)
             await self._audit.record(principal, Action.READ_CASE.value, case_id=case_id)
-            case["case_id"] = case.pop("_id")
-            case["reports"] = [self._report_view(case_id, entry) for entry in case.get("reports", [])]
-            for internal in ("filed_by_subs", "filed_by_orgs"):
-                case.pop(internal, None)
-            return JSONResponse(_jsonable(case), headers={"Cache-Control": "no-store"})
+            body = case_file(case, await self._store.timeline(case), self._store.codec)
+            return JSONResponse(_jsonable(body), headers={"Cache-Control": "no-store"})
 
         @router.delete("/cases/{case_id}", status_code=204, responses={401: {}, 403: {}, 404: {}})
         async def erase_case(
@@ -185,13 +187,6 @@ class IntakeHandlers:
             return JSONResponse({"case_id": case_id, "entries": _jsonable(entries)})
 
         return router
-
-    def _report_view(self, case_id: str, entry: dict[str, Any]) -> dict[str, Any]:
-        view = {k: v for k, v in entry.items() if k not in ("sealed", "filed_by")}
-        if "sealed" in entry:
-            view["report"] = self._service.open_report(case_id, str(entry["sealed"]))
-        view["erased"] = view["report"] is None
-        return view
 
 
 def _jsonable(value: Any) -> Any:

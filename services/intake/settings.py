@@ -17,3 +17,9 @@ class Settings(CommonSettings):
         default=730, ge=1, description="Closed cases are anonymised this many days after they were last updated"
     )
     retention_sweep_interval_s: float = Field(default=3600.0, gt=0, description="How often the retention sweep runs")
+    outbox_confirm_after_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="A published event leaves its case at its next save, or after this long by a save of its own",
+    )

@@ -1,72 +1,213 @@
-"""Intake's collections: case documents (each with its outbox), idempotency keys, dedup claims and links."""
+"""Intake's collections: cases (one document each, via the unit of work), timeline chunks, claims and links."""
 
 from __future__ import annotations
 
+import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
-from services.intake.errors import CaseNotFound, StoreUnavailable
+from services.intake.codec import CaseCodec, chunk_document, chunk_id, timeline_entry_of
+from services.intake.domain import Case
+from services.intake.errors import StoreUnavailable
+from services.intake.values import TimelineEntry
+from shared.aggregates import AggregateStore
+from shared.crypto import DataCipher
 from shared.mongo import Document
-from shared.serial import HeldDocument, SerialCollection
+from shared.serial import SerialCollection, writing
+
+_DUPLICATE_KEY = 11000
 
 
-class CaseEdit:
-    """A case read under its write lock, and the one event to apply to it."""
+class Cases(AggregateStore[Case]):
+    """Case aggregates: loaded once, saved with one write (``AggregateStore``), or added new with one insert."""
 
-    def __init__(self, held: HeldDocument, case: Document | None) -> None:
-        self._held = held
-        self.case = case
+    async def add(self, case: Case) -> None:
+        """Store a case known to be new (its id was just claimed) with one insert and no read before it.
 
-    async def apply(
-        self,
-        *,
-        event_id: str,
-        set_fields: dict[str, Any],
-        push: dict[str, Any],
-        outbox: list[Document] | None = None,
-    ) -> bool:
-        """Apply one event with optimistic concurrency and dedupe by event id; False on conflict."""
-        if self.case is None:
-            raise CaseNotFound("the case is not opened yet")
-        pushes: dict[str, Any] = {"seen": event_id, **push}
-        if outbox:
-            pushes["outbox"] = {"$each": outbox}
-        version = self.case["version"]
-        return await self._held.update(
-            {"version": version}, {"$set": {**set_fields, "version": version + 1}, "$push": pushes}
-        )
+        Raises ``StaleAggregate`` if a case of that id exists after all.
+        """
+        # A case id fresh from the dedup claim has no document and nothing cached; reading first would only say so.
+        async with writing(self.collection, {"_id": case.case_id}):
+            await self._write(case.case_id, self._codec.to_document(case), None)
 
 
-class CaseStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.cases = SerialCollection(db, "cases")
+class Published:
+    """Outgoing events of a case known to be on the broker (acknowledged): the case drops them at its next save.
+
+    In memory only: after a crash the relay publishes what the cases still hold once more (consumers dedupe).
+    """
+
+    def __init__(self) -> None:
+        self._by_case: dict[str, tuple[float, set[str]]] = {}
+
+    def add(self, case_id: str, event_ids: set[str]) -> None:
+        since, known = self._by_case.get(case_id, (time.monotonic(), set()))
+        self._by_case[case_id] = (since, known | event_ids)
+
+    def of(self, case_id: str) -> set[str]:
+        return self._by_case.get(case_id, (0.0, set()))[1]
+
+    def settled(self, case_id: str, event_ids: set[str]) -> None:
+        """The case was saved without ``event_ids``."""
+        since, known = self._by_case.get(case_id, (0.0, set()))
+        left = known - event_ids
+        if left:
+            self._by_case[case_id] = (since, left)
+        else:
+            self._by_case.pop(case_id, None)
+
+    def waiting_longer_than(self, seconds: float) -> list[str]:
+        cutoff = time.monotonic() - seconds
+        return [case_id for case_id, (since, _) in self._by_case.items() if since <= cutoff]
+
+    def __len__(self) -> int:
+        return len(self._by_case)
+
+
+class CaseRepository(ABC):
+    """What intake keeps, whatever keeps it: the unit of work over cases and their timeline chunks, the claims of
+    incidents and Idempotency-Keys, the pseudonym links. ``CaseStore`` keeps it in MongoDB; the unit tests keep it
+    in memory (``tests/intake/fakes.py``)."""
+
+    codec: CaseCodec
+    published: Published
+
+    @asynccontextmanager
+    async def case(self, case_id: str, *, shed_published: bool = False) -> AsyncIterator[Case]:
+        """The case (a case not opened yet when none is stored) as one unit: loaded once, saved once if changed.
+
+        On the way out, timeline chunks the case moved out are written first (the case no longer holds them). A case
+        that is saved anyway sheds the outgoing events known to be published, without a write of their own;
+        ``shed_published`` saves it for that alone.
+        """
+        async with self._unit(case_id) as case:
+            yield case
+            await self._write_chunks(case)
+            shed = self.published.of(case_id) if case.changed or shed_published else set()
+            case.published(shed)
+        self.published.settled(case_id, shed)
+
+    async def add(self, case: Case) -> None:
+        """A new case (its id just claimed): stored with one insert, no read before it."""
+        await self._write_chunks(case)
+        await self._insert(case)
+
+    async def timeline(self, case: Case) -> list[TimelineEntry]:
+        """The whole timeline: the chunks moved out of the case (one read each), then the entries it holds."""
+        older: list[TimelineEntry] = []
+        for number in range(case.timeline_chunks):
+            older.extend(await self._chunk(case.case_id, number))
+        return older + case.timeline
+
+    async def _write_chunks(self, case: Case) -> None:
+        if case.new_chunks:
+            await self._insert_chunks([chunk_document(case.case_id, chunk) for chunk in case.new_chunks])
+            case.new_chunks.clear()
+
+    @abstractmethod
+    def _unit(self, case_id: str) -> AbstractAsyncContextManager[Case]: ...
+
+    @abstractmethod
+    async def _insert(self, case: Case) -> None: ...
+
+    @abstractmethod
+    async def _insert_chunks(self, documents: list[Document]) -> None: ...
+
+    @abstractmethod
+    async def _chunk(self, case_id: str, number: int) -> list[TimelineEntry]: ...
+
+    @abstractmethod
+    async def get(self, case_id: str) -> Case | None:
+        """The case as it stands (no lock; from what this process last wrote or read when it can)."""
+
+    @abstractmethod
+    async def with_outbox(self, limit: int = 500) -> list[str]:
+        """Cases whose outbox holds events (what a crash left)."""
+
+    @abstractmethod
+    async def closed_before(self, cutoff: datetime, *, limit: int) -> list[str]:
+        """Closed, not yet erased cases last changed before ``cutoff`` (retention)."""
+
+    @abstractmethod
+    async def claim_key(self, key_id: str, claim: Document) -> Document:
+        """Record what an Idempotency-Key stands for; returns the claim that holds (an earlier one wins)."""
+
+    @abstractmethod
+    async def claim_incident(self, dedup_key: str, case_id: str) -> str:
+        """The case an incident belongs to: the first report's case wins."""
+
+    @abstractmethod
+    async def link(self, keys: list[str], case_id: str) -> dict[str, list[str]]:
+        """Add the case under each key (office holder, perpetrator); returns the other cases per key."""
+
+    @abstractmethod
+    async def forget(self, case_id: str) -> None:
+        """Drop what still ties an erased case to a person: pseudonym links, dedup and idempotency claims."""
+
+
+class CaseStore(CaseRepository):
+    def __init__(self, db: AsyncDatabase[Document], cipher: DataCipher) -> None:
+        self.codec = CaseCodec(cipher)
+        self.cases = Cases(SerialCollection(db, "cases"), self.codec)
+        self.timeline_chunks: AsyncCollection[Document] = SerialCollection(db, "intake_timeline")
         self.idempotency: AsyncCollection[Document] = SerialCollection(db, "intake_idempotency")
         self.dedup: AsyncCollection[Document] = SerialCollection(db, "intake_dedup")
         self.links: AsyncCollection[Document] = SerialCollection(db, "intake_links")
-        self.parked: AsyncCollection[Document] = SerialCollection(db, "intake_parked_events")
+        self.published = Published()
 
     async def ensure_indexes(self) -> None:
         try:
-            await self.cases.create_index("status")
+            await self.cases.collection.create_index("status")
         except PyMongoError as exc:
             raise StoreUnavailable(f"store unavailable: {type(exc).__name__}") from exc
 
-    async def find_key(self, key_id: str) -> Document | None:
-        return await self.idempotency.find_one({"_id": key_id})
+    def _unit(self, case_id: str) -> AbstractAsyncContextManager[Case]:
+        return self.cases.unit(case_id, new=lambda: Case(case_id))
+
+    async def _insert(self, case: Case) -> None:
+        await self.cases.add(case)
+
+    async def get(self, case_id: str) -> Case | None:
+        return await self.cases.peek(case_id)
+
+    async def _chunk(self, case_id: str, number: int) -> list[TimelineEntry]:
+        chunk = await self.timeline_chunks.find_one({"_id": chunk_id(case_id, number)})
+        return [timeline_entry_of(e) for e in (chunk or {}).get("entries", [])]
+
+    async def _insert_chunks(self, documents: list[Document]) -> None:
+        try:
+            await self.timeline_chunks.insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            # Written before by a unit that did not get to save the case (a crash, a stale version): the same
+            # events give the same chunk, but write it again to be sure it is this one.
+            for error in exc.details.get("writeErrors", []):
+                if error.get("code") != _DUPLICATE_KEY:
+                    raise
+                again = documents[int(error["index"])]
+                await self.timeline_chunks.replace_one({"_id": again["_id"]}, again)
+
+    async def with_outbox(self, limit: int = 500) -> list[str]:
+        # Scans the whole collection on FerretDB: the relay looks only at start.
+        cursor = self.cases.collection.find({"outbox.0": {"$exists": True}}, {"_id": 1}).limit(limit)
+        return [str(doc["_id"]) for doc in await cursor.to_list(None)]
+
+    async def closed_before(self, cutoff: datetime, *, limit: int) -> list[str]:
+        cursor = self.cases.collection.find(
+            {"status": "closed", "updated_at": {"$lt": cutoff}, "erased": {"$exists": False}}, {"_id": 1}
+        ).limit(limit)
+        return [str(doc["_id"]) for doc in await cursor.to_list(None)]
 
     async def claim_key(self, key_id: str, claim: Document) -> Document:
-        """Record what an Idempotency-Key stands for; returns the claim that holds (an earlier one wins)."""
         return await self._claim(self.idempotency, key_id, claim)
 
     async def claim_incident(self, dedup_key: str, case_id: str) -> str:
-        """The case an incident belongs to: the first report's case wins."""
         claim = await self._claim(self.dedup, dedup_key, {"case_id": case_id})
         return str(claim["case_id"])
 
@@ -78,7 +219,6 @@ class CaseStore:
         return found
 
     async def link(self, keys: list[str], case_id: str) -> dict[str, list[str]]:
-        """Add the case under each key (office holder, perpetrator); returns the other cases per key."""
         others: dict[str, list[str]] = {}
         for key in keys:
             doc = await self.links.find_one_and_update(
@@ -87,52 +227,7 @@ class CaseStore:
             others[key] = [c for c in (doc or {}).get("case_ids", []) if c != case_id]
         return others
 
-    async def insert_case(self, case: Document, *, event_id: str, outbox: list[Document]) -> bool:
-        """Store a new case with its first event to publish; False if it exists already."""
-        try:
-            await self.cases.insert_one({**case, "version": 1, "seen": [event_id], "outbox": outbox})
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def get(self, case_id: str) -> Document | None:
-        return await self.cases.find_one({"_id": case_id}, {"outbox": 0, "seen": 0})
-
-    @asynccontextmanager
-    async def editing(self, case_id: str) -> AsyncIterator[CaseEdit]:
-        """The case (None if not opened yet) read under its write lock, to be changed by one ``apply``.
-
-        Nothing else of this store may touch the case inside the block (it would wait for the lock)."""
-        async with self.cases.holding(case_id) as held:
-            yield CaseEdit(held, await held.read({"outbox": 0}))
-
     async def forget(self, case_id: str) -> None:
-        """Drop what still ties an erased case to a person: pseudonym links, dedup and idempotency claims."""
         await self.links.update_many({"case_ids": case_id}, {"$pullAll": {"case_ids": [case_id]}})
         await self.dedup.delete_many({"case_id": case_id})
         await self.idempotency.delete_many({"case_id": case_id})
-        await self.parked.delete_one({"_id": case_id})
-
-    async def closed_before(self, cutoff: datetime, *, limit: int) -> list[str]:
-        """Closed, not yet erased cases last changed before ``cutoff`` (retention)."""
-        cursor = self.cases.find(
-            {"status": "closed", "updated_at": {"$lt": cutoff}, "erased": {"$exists": False}}, {"_id": 1}
-        ).limit(limit)
-        return [str(doc["_id"]) for doc in await cursor.to_list(None)]
-
-    async def park(self, *, case_id: str, event_id: str, kind: str, value: str) -> None:
-        """Keep an event about a case that is not opened yet, to apply once it is (no partition waits for it).
-
-        One document per case, events keyed by id: reads stay ``_id`` look-ups and a redelivery overwrites itself.
-        """
-        entry = {"kind": kind, "value": value, "parked_at": datetime.now(UTC)}
-        await self.parked.update_one({"_id": case_id}, {"$set": {f"events.{event_id}": entry}}, upsert=True)
-
-    async def parked_for(self, case_id: str) -> list[Document]:
-        doc = await self.parked.find_one({"_id": case_id})
-        events = (doc or {}).get("events") or {}
-        ordered = sorted(events.items(), key=lambda item: item[1]["parked_at"])
-        return [{"event_id": event_id, **entry} for event_id, entry in ordered]
-
-    async def unpark(self, case_id: str, event_id: str) -> None:
-        await self.parked.update_one({"_id": case_id}, {"$unset": {f"events.{event_id}": ""}})

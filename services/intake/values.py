@@ -1,0 +1,159 @@
+"""The parts of a case file: plain values the aggregate (``services/intake/domain.py``) is made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.contracts.envelope import Record
+from shared.contracts.events import (
+    ErasureReason,
+    Factor,
+    FollowupKind,
+    NotificationState,
+    ReportSource,
+    RiskLevel,
+    Route,
+)
+from shared.contracts.incident import (
+    Body,
+    Channel,
+    Gender,
+    IncidentReport,
+    IncidentType,
+    Indicators,
+    ReporterKind,
+    Role,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Filer:
+    """Who filed a report over HTTP (kept until erasure)."""
+
+    sub: str | None
+    role: str | None = None
+    org: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    case_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A report as the store keeps it (encrypted for its case); only the store opens it."""
+
+    blob: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFacts:
+    """What a report says that identifies no one: kept in clear for queries, reporting and after erasure."""
+
+    reported_by: ReporterKind
+    reporting_organisation: str | None
+    office_holder_role: Role
+    body: Body
+    gender: Gender
+    occurred_at: datetime
+    types: tuple[IncidentType, ...]
+    channel: Channel
+    perpetrator: str
+    indicators: Indicators
+    impact_on_functioning: bool
+    wants_aangifte: bool
+    attachments: int
+
+    @classmethod
+    def of(cls, report: IncidentReport) -> ReportFacts:
+        incident = report.incident
+        return cls(
+            reported_by=report.reported_by.kind,
+            reporting_organisation=report.reported_by.organisation,
+            office_holder_role=report.office_holder.role,
+            body=report.office_holder.body,
+            gender=report.office_holder.gender,
+            occurred_at=incident.occurred_at,
+            types=tuple(incident.types),
+            channel=incident.channel,
+            perpetrator=incident.perpetrator,
+            indicators=incident.indicators,
+            impact_on_functioning=incident.impact_on_functioning,
+            wants_aangifte=report.wants_aangifte,
+            attachments=len(report.attachments),
+        )
+
+
+@dataclass(slots=True)
+class ReportEntry:
+    """A report in the case file: the report itself (sealed at rest, gone once erased), its facts in clear."""
+
+    report_id: str
+    source: ReportSource
+    received_at: datetime
+    filed_by: Filer | None
+    facts: ReportFacts
+    content: IncidentReport | Sealed | None
+    """The report as filed: new in this unit, or as stored; None once erased."""
+
+
+@dataclass(frozen=True, slots=True)
+class Risk:
+    assessment_no: int
+    level: RiskLevel
+    score: float
+    policy_version: str
+    factors: tuple[Factor, ...]
+    routes: tuple[Route, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The latest state of the notification to one recipient."""
+
+    notification_id: str
+    status: NotificationState
+    level: RiskLevel
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    kind: FollowupKind
+    organisation: str
+    outcome: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    event: str
+    event_id: str
+    summary: str
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineChunk:
+    """Older timeline entries, moved out of the case document (numbered from 0, in order)."""
+
+    number: int
+    entries: tuple[TimelineEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event the case caused, stored with it until it is known to be published."""
+
+    event_id: str
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    at: datetime
+    reason: ErasureReason
