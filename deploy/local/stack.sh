@@ -74,7 +74,10 @@ install_kafka() {
 
 install_ferretdb() {
   local src="$HERE/ferretdb" want
-  want="$(inputs_hash "$src/go.mod" "$src/go.sum" "$src/main.go" "$src/idindex.go")"
+  # Every Go source of the main module (not its tests), so a new file is covered without editing this list.
+  local -a gofiles
+  mapfile -t gofiles < <(find "$src" -maxdepth 1 -name '*.go' ! -name '*_test.go' | LC_ALL=C sort)
+  want="$(inputs_hash "$src/go.mod" "$src/go.sum" "${gofiles[@]}")"
   if [[ -x "$FERRET_BIN" && -f "$FERRET_MARKER" && "$(cat "$FERRET_MARKER")" == "$want" ]]; then
     log "ferretdb: binary present (${FERRET_BIN#$REPO/})"
     return
