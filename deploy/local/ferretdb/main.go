@@ -38,7 +38,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "bad -log-level: %v\n", err)
 		os.Exit(2)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	// lazyHandler (lazylog.go): FerretDB's per-statement With(args) is formatted only for a record that is written.
+	logger := slog.New(newLazyHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}), lvl))
 	slog.SetDefault(logger)
 
 	cfg := &ferretdb.Config{
