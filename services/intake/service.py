@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -160,7 +160,7 @@ class IntakeService:
     async def apply_event(self, event: CaseEvent) -> None:
         await self.apply_events(event.case_id, [event])
 
-    async def apply_events(self, case_id: str, events: list[Any]) -> None:
+    async def apply_events(self, case_id: str, events: Sequence[CaseEvent]) -> None:
         """Apply a batch's events of one case: one load, one save. A case not opened yet keeps them until its report
         comes (a triage decision may overtake the bulk report it is about)."""
         now = datetime.now(UTC)

@@ -21,7 +21,6 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +29,14 @@ import httpx
 from bench.storeprofile import Key, Spent, snapshot
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import (
-    CaseFacts,
-    CaseFollowup,
-    CaseTriaged,
     Event,
-    Factor,
-    FollowupKind,
     IncidentReported,
     NotificationState,
-    NotificationStatus,
-    ReportSource,
-    RiskLevel,
-    Route,
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient
 from shared.kafka import EventPublisher, make_broker, provision_topics
+from tests.intake.events import bulk_report, followup, status, triaged
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import real_endpoints
 from tests.support.samples import unique_body
@@ -54,50 +45,14 @@ from tests.support.services import RunningServices, free_port, service_env, star
 SOURCE = "/test/commands-per-case"
 
 
-def _triaged(case_id: str, report: IncidentReport) -> CaseTriaged:
-    facts = CaseFacts(
-        office_holder_ref="oh_measure",
-        role=report.office_holder.role,
-        body_kind=report.office_holder.body.kind,
-        body_code=report.office_holder.body.code,
-        gender=report.office_holder.gender,
-        types=tuple(report.incident.types),
-        channel=report.incident.channel,
-        occurred_at=report.incident.occurred_at,
-        reported_at=datetime.now(UTC),
-        impact_on_functioning=False,
-        wants_aangifte=False,
-    )
-    return CaseTriaged(
-        case_id=case_id,
-        assessment_no=1,
-        policy_version="measure",
-        level=RiskLevel.HIGH,
-        score=7.0,
-        factors=(Factor(code="measure", weight=1, explanation="measure"),),
-        routes=(Route(recipient=Recipient.POLICE, reason="measure"), Route(recipient=Recipient.OM, reason="measure")),
-        facts=facts,
-    )
-
-
-def _status(case_id: str, recipient: Recipient, state: NotificationState) -> NotificationStatus:
-    return NotificationStatus(
-        case_id=case_id,
-        notification_id=f"n-{case_id}-{recipient.value}",
-        recipient=recipient,
-        status=state,
-        level=RiskLevel.HIGH,
-    )
-
-
-def _case_view_events(case_id: str, report: IncidentReport) -> list[Event]:
+def _case_view_events(case_id: str) -> list[Event]:
     return [
-        _triaged(case_id, report),
-        _status(case_id, Recipient.POLICE, NotificationState.SENT),
-        _status(case_id, Recipient.OM, NotificationState.SENT),
-        _status(case_id, Recipient.BZK, NotificationState.SENT),
-        _status(case_id, Recipient.POLICE, NotificationState.ACKNOWLEDGED),
-        CaseFollowup(case_id=case_id, kind=FollowupKind.AANGIFTE_REGISTERED, organisation="politie"),
+        triaged(case_id, routes=(Recipient.POLICE, Recipient.OM)),
+        status(case_id, Recipient.POLICE, NotificationState.SENT),
+        status(case_id, Recipient.OM, NotificationState.SENT),
+        status(case_id, Recipient.BZK, NotificationState.SENT),
+        status(case_id, Recipient.POLICE, NotificationState.ACKNOWLEDGED),
+        followup(case_id),
     ]
 
 
@@ -218,7 +173,7 @@ async def _phases(url: str, port: int, publisher: EventPublisher, cases: int, cl
 
     await phase("http", http)
     reports = [IncidentReport.model_validate(b) for b in bodies]
-    view_events = [e for case_id, r in zip(case_ids, reports, strict=True) for e in _case_view_events(case_id, r)]
+    view_events = [e for case_id in case_ids for e in _case_view_events(case_id)]
 
     async def own_reports_again() -> None:
         # what intake reads back of its own reports: the same event ids (deterministic per report id)
@@ -238,21 +193,16 @@ async def _phases(url: str, port: int, publisher: EventPublisher, cases: int, cl
     await phase("case_view", lambda: publisher.send_many(_records(view_events)))
 
     bulk_ids = [uuid.uuid4().hex for _ in range(cases)]
-    bulk_reports = [IncidentReport.model_validate(unique_body()) for _ in range(cases)]
 
     async def bulk() -> None:
         early = []
-        for case_id, report in zip(bulk_ids, bulk_reports, strict=True):
-            events = _case_view_events(case_id, report)
-            early.extend(events[:3])
+        for case_id in bulk_ids:
+            early.extend(_case_view_events(case_id)[:3])
         await publisher.send_many(_records(early))
         await asyncio.sleep(1.0)  # the early events are taken before their reports arrive
-        reported = [
-            IncidentReported(case_id=case_id, source=ReportSource.BULK, report=report)
-            for case_id, report in zip(bulk_ids, bulk_reports, strict=True)
-        ]
+        reported = [bulk_report(case_id) for case_id in bulk_ids]
         await publisher.send_many(_records(reported))
-        later = [_status(case_id, Recipient.BZK, NotificationState.SENT) for case_id in bulk_ids]
+        later = [status(case_id, Recipient.BZK, NotificationState.SENT) for case_id in bulk_ids]
         await publisher.send_many(_records(later))
 
     await phase("bulk_with_early_events", bulk)

@@ -6,7 +6,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,9 +13,6 @@ import pytest
 
 from shared.contracts.envelope import Record
 from shared.contracts.events import (
-    CaseFacts,
-    CaseTriaged,
-    Factor,
     IncidentReported,
     NotificationState,
     NotificationStatus,
@@ -26,6 +22,7 @@ from shared.contracts.events import (
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, Recipient, dlq_topic
 from shared.kafka import EventPublisher, make_broker
+from tests.intake.events import triaged
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
@@ -145,44 +142,15 @@ async def test_an_invalid_bulk_message_goes_to_the_dlq_with_its_reason(
     assert "report.incident.types" in by_service["intake"].headers["dlq_reason"]
 
 
-def _triaged(case_id: str, number: int, level: RiskLevel, *, event_id: str | None = None) -> CaseTriaged:
-    report = IncidentReport.model_validate(unique_body())
-    facts = CaseFacts(
-        office_holder_ref="oh_test",
-        role=report.office_holder.role,
-        body_kind=report.office_holder.body.kind,
-        body_code=report.office_holder.body.code,
-        gender=report.office_holder.gender,
-        types=tuple(report.incident.types),
-        channel=report.incident.channel,
-        occurred_at=report.incident.occurred_at,
-        reported_at=datetime.now(UTC),
-        impact_on_functioning=False,
-        wants_aangifte=False,
-    )
-    extra = {"event_id": event_id} if event_id else {}
-    return CaseTriaged(
-        case_id=case_id,
-        assessment_no=number,
-        policy_version="test",
-        level=level,
-        score=float(number),
-        factors=(Factor(code="test", weight=1, explanation="test"),),
-        routes=(),
-        facts=facts,
-        **extra,
-    )
-
-
 async def test_duplicate_and_late_events_do_not_corrupt_the_case(
     client: httpx.AsyncClient, publisher: EventPublisher
 ) -> None:
     case_id = (await client.post("/v1/incidents", json=unique_body())).json()["case_id"]
     await _case(client, case_id, lambda c: c["risk"] is not None)
-    second = _triaged(case_id, 2, RiskLevel.CRITICAL)
+    second = triaged(case_id, 2, RiskLevel.CRITICAL)
     await publisher.publish(second)
     await publisher.publish(second)  # a duplicate
-    await publisher.publish(_triaged(case_id, 1, RiskLevel.LOW))  # a late, older assessment
+    await publisher.publish(triaged(case_id, 1, RiskLevel.LOW))  # a late, older assessment
     ack = NotificationStatus(
         case_id=case_id,
         notification_id="n-test",
