@@ -126,7 +126,7 @@ async def _check(url: str, case_ids: list[str], until: Callable[[dict[str, Any]]
     return good
 
 
-async def measure(cases: int, clients: int) -> list[dict[str, Any]]:
+async def measure(cases: int, clients: int, settings: dict[str, str]) -> list[dict[str, Any]]:
     run = uuid.uuid4().hex[:8]
     with real_endpoints() as endpoints:
         await provision_topics(endpoints.kafka_bootstrap)
@@ -140,6 +140,7 @@ async def measure(cases: int, clients: int) -> list[dict[str, Any]]:
             ports={"intake": port},
         )
         env["WEERBAAR_RATE_LIMIT_PER_MINUTE"] = "100000"
+        env.update(settings)
         log_dir = Path(".artifacts") / f"commands-{run}"
         log_dir.mkdir(parents=True, exist_ok=True)
         services = RunningServices(env=env, ports={"intake": port}, log_dir=log_dir)
@@ -231,8 +232,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--out", type=Path, default=None, help="write the phases as JSON here")
+    parser.add_argument("--set", action="append", default=[], metavar="WEERBAAR_X=VALUE", help="an intake setting")
     args = parser.parse_args()
-    results = asyncio.run(measure(args.cases, args.clients))
+    settings = dict(item.split("=", 1) for item in args.set)
+    results = asyncio.run(measure(args.cases, args.clients, settings))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
 
