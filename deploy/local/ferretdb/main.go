@@ -64,9 +64,11 @@ func main() {
 			fmt.Fprintf(os.Stderr, "cannot create -sqlite-dir: %v\n", err)
 			os.Exit(1)
 		}
-		// FerretDB wants an existing directory URI with a trailing slash.
+		// FerretDB wants an existing directory URI with a trailing slash; it adds busy_timeout, journal_mode(wal)
+		// and auto_vacuum(none) to these pragmas. synchronous(normal): in WAL mode a commit no longer waits for an
+		// fsync (only checkpoints do); a power loss or OS crash may lose the last commits, never consistency.
 		cfg.Handler = "sqlite"
-		cfg.SQLiteURL = "file:" + strings.TrimSuffix(dir, "/") + "/"
+		cfg.SQLiteURL = "file:" + strings.TrimSuffix(dir, "/") + "/?_pragma=synchronous(normal)"
 		sqliteIndexDir = dir
 	}
 
