@@ -90,22 +90,13 @@ class IntakeService:
     async def _take_report(
         self, report: IncidentReport, idempotency_key: str | None, filer: Filer | None, *, acute: bool, candidate: str
     ) -> Receipt:
-        fingerprint = domain.body_fingerprint(report)
-        holder = office_holder_ref(report.office_holder, key=self._key)
-        case_id = await self._store.claim_incident(domain.dedup_key(holder, report), candidate)
-        report_id = fresh = new_id()
-        if idempotency_key:
-            claim = await self._store.claim_key(
-                domain.idempotency_id(idempotency_key),
-                {"fingerprint": fingerprint, "case_id": case_id, "report_id": report_id},
-            )
-            if claim["fingerprint"] != fingerprint:
-                raise IdempotencyConflict("this Idempotency-Key was used with another body")
-            case_id, report_id = str(claim["case_id"]), str(claim["report_id"])
+        case_id, report_id, new = await self._claim(report, idempotency_key, candidate)
         publish_on = (INCIDENT_URGENT, INCIDENT_REPORTED) if acute else (INCIDENT_REPORTED,)
+        now = datetime.now(UTC)
 
-        def reported(links: list[Link]) -> IncidentReported:
-            return IncidentReported(
+        async def take(case: Case) -> Outcome:
+            links = await self._links(report, case_id)
+            event = IncidentReported(
                 event_id=domain.report_event_id(report_id),
                 case_id=case_id,
                 report_id=report_id,
@@ -113,25 +104,42 @@ class IntakeService:
                 report=report,
                 linked_case_ids=tuple(link.case_id for link in links),
             )
+            return case.take_report(event, now=now, links=links, filer=filer, publish_on=publish_on)
 
-        now = datetime.now(UTC)
-        if case_id == candidate and report_id == fresh:  # a new incident: its case cannot exist yet
-            links = await self._links(report, case_id)
+        if new:  # no case can exist yet: one insert, no read before it
             case = Case(case_id)
-            outcome = case.take_report(reported(links), now=now, links=links, filer=filer, publish_on=publish_on)
+            outcome = await take(case)
             await self._store.add(case)
         else:
             async with self._store.case(case_id) as case:
-                outcome = Outcome.REPEATED
-                if not case.has_report(report_id):
-                    links = await self._links(report, case_id)
-                    event = reported(links)
-                    outcome = case.take_report(event, now=now, links=links, filer=filer, publish_on=publish_on)
+                outcome = Outcome.REPEATED if case.has_report(report_id) else await take(case)
         with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=domain.report_event_id(report_id)):
-            log.info("incident_reported", outcome=outcome.value, linked=len(case.links))
+            log.info("incident_reported", outcome=outcome.value)
         if outcome is not Outcome.REPEATED:
             await self._deliveries.publish(case)  # the urgent record first in the outbox: the acute path
         return Receipt(case_id=case_id, report_id=report_id, outcome=outcome, status=case.status.value)
+
+    async def _claim(
+        self, report: IncidentReport, idempotency_key: str | None, candidate: str
+    ) -> tuple[str, str, bool]:
+        """The report's case id and report id, and whether both are new (then no case of that id exists).
+
+        The incident's claim first (the first report's case wins), then the Idempotency-Key's (an earlier request
+        with the key wins, with its case and report id); no look-up before either: a claim returns what holds.
+        """
+        holder = office_holder_ref(report.office_holder, key=self._key)
+        case_id = await self._store.claim_incident(domain.dedup_key(holder, report), candidate)
+        report_id = fresh = new_id()
+        if idempotency_key:
+            fingerprint = domain.body_fingerprint(report)
+            claim = await self._store.claim_key(
+                domain.idempotency_id(idempotency_key),
+                {"fingerprint": fingerprint, "case_id": case_id, "report_id": report_id},
+            )
+            if claim["fingerprint"] != fingerprint:
+                raise IdempotencyConflict("this Idempotency-Key was used with another body")
+            case_id, report_id = str(claim["case_id"]), str(claim["report_id"])
+        return case_id, report_id, case_id == candidate and report_id == fresh
 
     async def _links(self, report: IncidentReport, case_id: str) -> list[Link]:
         keys = ["oh:" + office_holder_ref(report.office_holder, key=self._key)]

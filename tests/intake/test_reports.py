@@ -7,12 +7,13 @@ import uuid
 
 import pytest
 
-from services.intake.domain import Outcome
+from services.intake.domain import Case, Outcome
 from services.intake.errors import IdempotencyConflict
 from services.intake.values import Filer
 from shared.contracts.events import ErasureReason, IncidentReported, NotificationState
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import ACUTE_SIGNAL, CASE_ERASED, INCIDENT_REPORTED, INCIDENT_URGENT, Recipient
+from shared.errors import Unavailable
 from tests.intake.events import bulk_report, status, triaged
 from tests.intake.fakes import Intake
 from tests.support.samples import unique_body
@@ -154,3 +155,21 @@ async def test_erasure_tombstones_the_reports_tells_the_others_and_happens_once(
     assert intake.publisher.topics().count(CASE_ERASED) == 1
     assert intake.store.claims == {}
     assert intake.store.incidents == {}
+
+
+async def test_a_retry_after_a_request_that_stopped_before_storing_its_case_opens_that_case() -> None:
+    intake = Intake()
+    report, key = _report(), uuid.uuid4().hex
+    insert = intake.store._insert
+
+    async def store_down(case: Case) -> None:
+        raise Unavailable("store went away")
+
+    intake.store._insert = store_down  # type: ignore[method-assign] # the first request fails after its claims
+    with pytest.raises(Unavailable):
+        await intake.service.report_incident(report, key, FILER)
+    intake.store._insert = insert  # type: ignore[method-assign]
+    again = await intake.service.report_incident(report, key, FILER)
+    assert again.outcome is Outcome.OPENED
+    assert intake.store.stored(again.case_id).reports[0].report_id == again.report_id
+    assert intake.publisher.topics() == [INCIDENT_REPORTED]

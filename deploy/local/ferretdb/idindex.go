@@ -10,8 +10,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,30 +24,35 @@ import (
 
 const idExpr = `_ferretdb_sjson->'$._id'`
 
+// keptDB is the keeper's own connection to one database file, and which file (inode) it opened.
+type keptDB struct {
+	db   *sql.DB
+	file os.FileInfo
+}
+
 func keepIDIndexes(ctx context.Context, dir string, every time.Duration, logger *slog.Logger) {
-	open := map[string]*sql.DB{}
+	open := map[string]keptDB{}
 	defer func() {
-		for _, db := range open {
-			_ = db.Close()
+		for _, kept := range open {
+			_ = kept.db.Close()
 		}
 	}()
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
 	for {
+		closeDropped(open, logger)
 		files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
 		for _, file := range files {
-			db, ok := open[file]
+			kept, ok := open[file]
 			if !ok {
 				var err error
-				db, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
-				if err != nil {
+				if kept, err = openKept(file); err != nil {
 					logger.Warn("id index keeper cannot open", "file", file, "error", err)
 					continue
 				}
-				db.SetMaxOpenConns(1)
-				open[file] = db
+				open[file] = kept
 			}
-			if err := indexTables(ctx, db, file, logger); err != nil && ctx.Err() == nil {
+			if err := indexTables(ctx, kept.db, file, logger); err != nil && ctx.Err() == nil {
 				logger.Debug("id index keeper will retry", "file", file, "error", err)
 			}
 		}
@@ -53,6 +61,57 @@ func keepIDIndexes(ctx context.Context, dir string, every time.Duration, logger 
 			return
 		case <-ticker.C:
 		}
+	}
+}
+
+// openKept opens file and connects at once. The file is identified first: should it be replaced in between, the
+// next tick finds another file than the one recorded and closes this handle, never the other way round.
+func openKept(file string) (keptDB, error) {
+	fi, err := os.Stat(file)
+	if err != nil {
+		return keptDB{}, err
+	}
+	// mode=rw: a file removed meanwhile is not created again (empty) by this open.
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)")
+	if err != nil {
+		return keptDB{}, err
+	}
+	db.SetMaxOpenConns(1)
+	if err = db.Ping(); err != nil {
+		_ = db.Close()
+		return keptDB{}, err
+	}
+	return keptDB{db: db, file: fi}, nil
+}
+
+// closeDropped closes the connections to files that are gone (dropDatabase closes FerretDB's own connections, then
+// removes the .sqlite file) or that are another file now (dropped and created again between two ticks).
+//
+// While the keeper holds a connection, FerretDB's close is not the last one, so SQLite keeps the -wal and -shm files;
+// and the keeper's close comes after the .sqlite file is gone, when SQLite never checkpoints nor deletes them (the
+// database "has moved": the WAL might belong to a new file of that name). So for a file that is gone the keeper
+// removes them itself. For a file created again they belong to the new database now (SQLite discards a WAL next to
+// an empty database file) and stay.
+func closeDropped(open map[string]keptDB, logger *slog.Logger) {
+	for file, kept := range open {
+		fi, err := os.Stat(file)
+		if err == nil && os.SameFile(fi, kept.file) {
+			continue
+		}
+		if err = kept.db.Close(); err != nil {
+			logger.Warn("id index keeper cannot close a dropped database", "file", file, "error", err)
+		}
+		delete(open, file)
+		if _, err = os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+			logger.Debug("id index keeper let go of a replaced database file", "file", filepath.Base(file))
+			continue
+		}
+		for _, leftover := range []string{file + "-wal", file + "-shm"} {
+			if err = os.Remove(leftover); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				logger.Warn("id index keeper cannot remove a dropped database's file", "file", leftover, "error", err)
+			}
+		}
+		logger.Debug("id index keeper closed a dropped database", "file", filepath.Base(file))
 	}
 }
 

@@ -83,14 +83,22 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	if sqliteIndexDir != "" {
-		go keepIDIndexes(ctx, sqliteIndexDir, time.Second, logger)
-	}
-
 	f, err := ferretdb.New(cfg)
 	if err != nil {
 		logger.Error("cannot start FerretDB", "error", err)
 		os.Exit(1)
+	}
+
+	// The keeper starts once FerretDB has opened every database file (and recovered a WAL left behind): a keeper
+	// connection that runs into that recovery made FerretDB's start fail with "database is locked (261)".
+	keeperDone := make(chan struct{})
+	if sqliteIndexDir != "" {
+		go func() {
+			defer close(keeperDone)
+			keepIDIndexes(ctx, sqliteIndexDir, time.Second, logger)
+		}()
+	} else {
+		close(keeperDone)
 	}
 
 	logger.Info("ferretdb-weerbaar listening", "addr", *listen, "handler", cfg.Handler, "uri", "mongodb://"+*listen+"/")
@@ -99,6 +107,9 @@ func main() {
 		logger.Error("FerretDB stopped with error", "error", err)
 		os.Exit(1)
 	}
+	// Exit only after the keeper has closed its connections: the last connection of a database checkpoints its WAL
+	// and removes the -wal and -shm files, which otherwise stay and must be recovered at the next start.
+	<-keeperDone
 
 	logger.Info("ferretdb-weerbaar stopped")
 }
