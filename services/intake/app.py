@@ -36,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
         inline_timeout_s=settings.inline_flush_timeout_s,
         confirm_after_s=settings.outbox_confirm_after_s,
         interval_s=settings.outbox_interval_s,
+        gate=runtime.gate,
     )
     runtime.background.append(deliveries.relay_forever)
     service = IntakeService(

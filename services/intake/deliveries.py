@@ -18,6 +18,7 @@ from services.intake.store import CaseRepository
 from shared import metrics
 from shared.errors import TransientError
 from shared.kafka import EventPublisher
+from shared.lanes import AcuteGate
 
 log = structlog.get_logger("weerbaar.intake.deliveries")
 
@@ -32,6 +33,7 @@ class Deliveries:
         inline_timeout_s: float,
         confirm_after_s: float,
         interval_s: float,
+        gate: AcuteGate | None = None,
     ) -> None:
         self._publisher = publisher
         self._store = store
@@ -39,6 +41,7 @@ class Deliveries:
         self._inline_timeout_s = inline_timeout_s
         self._confirm_after_s = confirm_after_s
         self._interval_s = interval_s
+        self._gate = gate
         self._unsent: set[str] = set()
         self._look_in_store = True  # at start: what a crash left behind
 
@@ -80,6 +83,8 @@ class Deliveries:
     async def relay_forever(self) -> None:
         """Background task: ``relay_once`` every ``interval_s`` until cancelled."""
         while True:
+            if self._gate is not None:
+                await self._gate.passage()  # acute work first: the relay is background work
             try:
                 await self.relay_once()
             except asyncio.CancelledError:
