@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
-from pymongo.results import DeleteResult, InsertOneResult, UpdateResult
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.results import BulkWriteResult, DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 
 from shared.docmatch import Unsupported, matches
 from shared.lanes import step_aside
@@ -116,6 +117,45 @@ def _upsert_by_id_alone(selector: Mapping[str, Any]) -> bool:
 
 _NOTHING = UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, acknowledged=True)
 
+# Operations per bulk command (bulk_write, insert_many). FerretDB 1.24.2 keeps each statement's query of an `update`
+# command open until the whole command ends (msg_update.go defers the iterators' Close inside its loop), each on a
+# connection of the database's pool of 100, and each statement's write takes one more: a command of 100 statements
+# waits for ever for a 101st connection while holding the other 100, and the database is wedged until FerretDB
+# restarts. 99 is the limit for a command alone, but every command in flight on that database shares the pool (each
+# holds one connection while it waits for its write): 99 statements beside four clients' single updates wedged as
+# well (1 of 2 runs). So far fewer, leaving most of the pool to the others. Inserts and deletes close their queries
+# statement by statement; they are chunked alike, for one rule.
+BULK_CHUNK = 20
+
+_COUNTS = ("nInserted", "nUpserted", "nMatched", "nModified", "nRemoved")
+
+
+class _Chunked:
+    """The results of a bulk write sent in chunks as one bulk API result, indexes counted over all operations."""
+
+    def __init__(self) -> None:
+        self.result: dict[str, Any] = {
+            "writeErrors": [],
+            "writeConcernErrors": [],
+            **dict.fromkeys(_COUNTS, 0),
+            "upserted": [],
+        }
+        self.acknowledged = True
+
+    def add(self, part: Mapping[str, Any] | None, start: int) -> None:
+        """One chunk's bulk API result (None: not acknowledged); its operations begin at ``start``."""
+        if part is None:
+            self.acknowledged = False
+            return
+        for key in _COUNTS:
+            self.result[key] += part.get(key, 0)
+        for key in ("upserted", "writeErrors"):
+            self.result[key].extend({**entry, "index": entry["index"] + start} for entry in part.get(key, ()))
+        self.result["writeConcernErrors"].extend(part.get("writeConcernErrors", ()))
+
+    def failed(self) -> bool:
+        return bool(self.result["writeErrors"] or self.result["writeConcernErrors"])
+
 
 class HeldDocument:
     """One document under its write lock: read it, then write it, with no write of this process in between.
@@ -208,6 +248,82 @@ class SerialCollection(AsyncCollection[Document]):
             if _upsert_by_id_alone(filter):
                 return await super().update_one(by_id, *args, **kwargs)
             return await super().update_one(filter, *args, **kwargs)
+
+    async def _in_chunks(
+        self,
+        operations: Sequence[Any],
+        ordered: bool,
+        send: Callable[[Sequence[Any]], Awaitable[Mapping[str, Any] | None]],
+    ) -> _Chunked:
+        """Send ``operations`` BULK_CHUNK at a time, in order, each chunk under the whole collection's write lock.
+
+        Ordered, the first chunk with a write error ends it; either way a BulkWriteError over all chunks is raised.
+        """
+        done = _Chunked()
+        for start in range(0, len(operations), BULK_CHUNK):
+            await step_aside()
+            async with writing(self, {}):
+                try:
+                    part = await send(operations[start : start + BULK_CHUNK])
+                except BulkWriteError as exc:
+                    done.add(exc.details, start)
+                    if ordered and exc.details.get("writeErrors"):
+                        raise BulkWriteError(done.result) from exc
+                    continue
+            done.add(part, start)
+        if done.failed():
+            raise BulkWriteError(done.result)
+        return done
+
+    async def bulk_write(
+        self,
+        requests: Sequence[Any],
+        ordered: bool = True,
+        bypass_document_validation: bool | None = None,
+        session: AsyncClientSession | None = None,
+        comment: Any | None = None,
+        let: Mapping[str, Any] | None = None,
+    ) -> BulkWriteResult:
+        """pymongo's bulk_write in commands of at most BULK_CHUNK operations (see there), one result for all.
+
+        Each command holds the whole collection's write lock: not to be called while holding a document of it.
+        """
+        operations = list(requests)
+        if not operations:
+            return await super().bulk_write(operations, ordered, bypass_document_validation, session, comment, let)
+
+        async def send(chunk: Sequence[Any]) -> Mapping[str, Any] | None:
+            result = await AsyncCollection.bulk_write(
+                self, list(chunk), ordered, bypass_document_validation, session, comment, let
+            )
+            return result.bulk_api_result if result.acknowledged else None
+
+        done = await self._in_chunks(operations, ordered, send)
+        return BulkWriteResult(done.result if done.acknowledged else {}, done.acknowledged)
+
+    async def insert_many(
+        self,
+        documents: Iterable[Any],
+        ordered: bool = True,
+        bypass_document_validation: bool | None = None,
+        session: AsyncClientSession | None = None,
+        comment: Any | None = None,
+    ) -> InsertManyResult:
+        """pymongo's insert_many in commands of at most BULK_CHUNK documents; ``inserted_ids`` in the given order."""
+        docs = list(documents) if isinstance(documents, Iterable) and not isinstance(documents, Mapping) else []
+        if not docs:
+            return await super().insert_many(documents, ordered, bypass_document_validation, session, comment)
+        inserted: list[Any] = []
+
+        async def send(chunk: Sequence[Any]) -> Mapping[str, Any] | None:
+            result = await AsyncCollection.insert_many(
+                self, chunk, ordered, bypass_document_validation, session, comment
+            )
+            inserted.extend(result.inserted_ids)
+            return {"nInserted": len(chunk)} if result.acknowledged else None
+
+        done = await self._in_chunks(docs, ordered, send)
+        return InsertManyResult(inserted, done.acknowledged)
 
     async def update_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
         await step_aside()
