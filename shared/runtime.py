@@ -62,6 +62,8 @@ class Runtime:
     progress: ConsumerProgress | None = None
     forgetful: list[Callable[[], None]] = field(default_factory=list)
     """Called when a consumer loses partitions: caches of aggregates whose cases another process may own now."""
+    ready_probe_collections: list[str] = field(default_factory=list)
+    """What readiness reads (a ``find_one`` by ``_id`` in each, within its timeout); empty: ``<service>_readyz``."""
 
     @classmethod
     def create(cls, settings: CommonSettings, *, service: str) -> Runtime:
@@ -185,6 +187,7 @@ class Runtime:
             problems["broker"] = "no metadata answer from Kafka"
         try:
             await mongo.ping(self.db, timeout)
+            await mongo.probe(self.db, self.ready_probe_collections or [f"{self.service}_readyz"], timeout)
         except TransientError as exc:
             problems["store"] = str(exc)
         for sub in self.subscribers:
