@@ -6,8 +6,9 @@ from fastapi import FastAPI
 
 from services.triage.handlers import TriageHandlers
 from services.triage.policy import load_policy
+from services.triage.service import Triage
 from services.triage.settings import Settings
-from services.triage.store import AssessmentStore, HistoryStore
+from services.triage.store import History, HistoryStore, assessment_store
 from shared.runtime import Runtime
 
 SERVICE = "triage"
@@ -17,9 +18,18 @@ def create_app(settings: Settings) -> FastAPI:
     """Wire triage; the policy is validated here (a bad policy refuses to start), nothing connects yet."""
     policy = load_policy(settings.policy_path)
     runtime = Runtime.create(settings, service=SERVICE)
-    store = AssessmentStore(runtime.db)
-    history = HistoryStore(runtime.db)
-    runtime.on_startup += [store.ensure_indexes, history.ensure_indexes]
-    runtime.outbox.watch(store.collection)
-    TriageHandlers(runtime, store, history, policy).register()
+    assessments = assessment_store(runtime.db)
+    history_store = HistoryStore(runtime.db)
+    history = History(history_store, holders=settings.history_cache)
+    runtime.on_startup.append(history_store.ensure_reachable)
+    runtime.forgetful += [assessments.forget, history.forget]  # another process may own those cases now
+    triage = Triage(
+        assessments=assessments,
+        history=history,
+        publisher=runtime.publisher,
+        policy=policy,
+        pseudonym_key=settings.pseudonym_secret,
+        source=f"/weerbaar/{SERVICE}",
+    )
+    TriageHandlers(runtime, triage).register()
     return runtime.build_app(title="weerbaar triage")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.triage.policy import FollowupRule, Policy
@@ -32,6 +32,39 @@ class HistoryEntry:
     level: RiskLevel
     types: tuple[IncidentType, ...]
     perpetrator_repeat: bool = False
+
+
+HISTORY_LIMIT = 500
+"""At most this many earlier incidents (the most recent) count: more add nothing to any history signal."""
+
+
+@dataclass(slots=True)
+class Histories:
+    """Office holders' earlier incidents (by keyed pseudonym) as one unit of work sees them.
+
+    What the unit adds is kept apart as well, so the store writes only that and each later report of the same
+    person in the unit already counts the earlier ones.
+    """
+
+    known: dict[str, dict[str, HistoryEntry]]
+    added: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+
+    def earlier(
+        self, office_holder_ref: str, *, around: datetime, window_days: int, exclude_event: str
+    ) -> list[HistoryEntry]:
+        """Incidents against this office holder within the window, except the one being assessed, newest first."""
+        window = timedelta(days=window_days)
+        entries = [
+            entry
+            for event_id, entry in self.known.get(office_holder_ref, {}).items()
+            if event_id != exclude_event and abs(entry.occurred_at - around) <= window
+        ]
+        entries.sort(key=lambda e: e.occurred_at, reverse=True)
+        return entries[:HISTORY_LIMIT]
+
+    def add(self, office_holder_ref: str, entry: HistoryEntry) -> None:
+        self.known.setdefault(office_holder_ref, {})[entry.event_id] = entry
+        self.added.setdefault(office_holder_ref, []).append(entry)
 
 
 @dataclass(frozen=True, slots=True)

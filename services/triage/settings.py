@@ -17,3 +17,10 @@ class Settings(CommonSettings):
         validation_alias="WEERBAAR_TRIAGE_POLICY",
         description="The risk policy (YAML) to assess with; validated at start-up",
     )
+    history_cache: int = Field(
+        default=20_000,
+        ge=0,
+        validation_alias="WEERBAAR_TRIAGE_HISTORY_CACHE",
+        description="Office holders whose incident history this process keeps in memory; 0 when several triage "
+        "processes share one store (each would miss what the others add)",
+    )

@@ -1,4 +1,4 @@
-"""Triage's collections: one assessment document per case (with its outbox), and incident history per office holder.
+"""Triage's collections: one assessment document per case, and the incident history per office holder.
 
 Only non-personal data is stored: pseudonyms, codes, levels and factor explanations from the policy — never names,
 contact details or the free text of a report.
@@ -6,55 +6,107 @@ contact details or the free text of a report.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
-from services.triage.domain import HistoryEntry
-from services.triage.errors import ConcurrentAssessment
-from shared.contracts.events import RiskLevel
+from services.triage.assessment import CaseAssessment, Decision, Lane
+from services.triage.domain import Histories, HistoryEntry
+from shared.aggregates import AggregateStore
+from shared.contracts.events import CaseFacts, CaseTriaged, Factor, RiskLevel
 from shared.contracts.incident import Channel, IncidentType
 from shared.errors import TransientError
 from shared.mongo import Document
-from shared.serial import SerialCollection
+from shared.serial import SerialCollection, writing
+
+ASSESSMENTS = "triage_assessments"
+HISTORY = "triage_history"
 
 
-class AssessmentStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection: AsyncCollection[Document] = SerialCollection(db, "triage_assessments")
+class AssessmentCodec:
+    """A case's assessment ↔ its document (the only place that knows the document's shape)."""
 
-    async def ensure_indexes(self) -> None:
-        try:
-            await self.collection.create_index("level")
-        except PyMongoError as exc:
-            raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
+    def to_document(self, aggregate: CaseAssessment) -> Document:
+        current = aggregate.current
+        return {
+            # Summary for whoever reads the store; the aggregate is rebuilt from the decisions.
+            "assessment_no": current.assessment_no if current else 0,
+            "level": current.level.value if current else None,
+            "decisions": [
+                {"lane": d.lane.value, "copies": list(d.copies), "triaged": d.triaged.model_dump(mode="json")}
+                for d in aggregate.decisions
+            ],
+            # grouped by assessment: FerretDB 1.x stores no arrays in arrays
+            "applied": [{"assessment_no": n, "event_ids": ids} for n, ids in _by_assessment(aggregate.applied).items()],
+        }
 
-    async def load(self, case_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": case_id}, {"outbox": 0})
-
-    async def save(
-        self, *, case_id: str, expected_version: int, state: Document, event_id: str, outbox: list[Document]
-    ) -> None:
-        """Write the new assessment, the processed event id and the events to publish in one operation."""
-        if expected_version == 0:
-            try:
-                await self.collection.insert_one(
-                    {"_id": case_id, "version": 1, "processed": [event_id], "outbox": outbox, **state}
+    def from_document(self, document: Document) -> CaseAssessment:
+        case_id = str(document["_id"])
+        if "decisions" not in document:
+            return _written_before_decisions(case_id, document)
+        return CaseAssessment(
+            case_id=case_id,
+            decisions=[
+                Decision(
+                    triaged=CaseTriaged.model_validate(d["triaged"]),
+                    lane=Lane(d["lane"]),
+                    copies=tuple(d.get("copies") or ()),
                 )
-            except DuplicateKeyError as exc:
-                raise ConcurrentAssessment("assessment created concurrently") from exc
-            return
-        result = await self.collection.update_one(
-            {"_id": case_id, "version": expected_version},
-            {
-                "$set": {**state, "version": expected_version + 1},
-                "$push": {"processed": event_id, "outbox": {"$each": outbox}},
+                for d in document["decisions"]
+            ],
+            applied={
+                str(event_id): int(group["assessment_no"])
+                for group in document.get("applied") or ()
+                for event_id in group["event_ids"]
             },
         )
-        if result.matched_count != 1:
-            raise ConcurrentAssessment("assessment changed concurrently")
+
+
+def _by_assessment(applied: dict[str, int]) -> dict[int, list[str]]:
+    grouped: dict[int, list[str]] = {}
+    for event_id, number in applied.items():
+        grouped.setdefault(number, []).append(event_id)
+    return grouped
+
+
+def _written_before_decisions(case_id: str, document: Document) -> CaseAssessment:
+    """A document of the earlier shape (state fields, ``processed`` ids): its state as a decision never re-published.
+
+    The decision it made was published (or relayed from its outbox) back then; its records map to number 0.
+    """
+    current = CaseTriaged(
+        case_id=case_id,
+        assessment_no=int(document["assessment_no"]),
+        policy_version=str(document["policy_version"]),
+        level=RiskLevel(document["level"]),
+        score=float(document["score"]),
+        factors=tuple(Factor.model_validate(f) for f in document["factors"]),
+        routes=(),
+        facts=CaseFacts.model_validate(document["facts"]),
+    )
+    processed = [str(event_id) for event_id in document.get("processed") or ()]
+    return CaseAssessment(case_id, [Decision(current, Lane.MAIN)], dict.fromkeys(processed, 0))
+
+
+def assessment_store(db: AsyncDatabase[Document]) -> AggregateStore[CaseAssessment]:
+    return AggregateStore(SerialCollection(db, ASSESSMENTS), AssessmentCodec())
+
+
+def _entry_document(entry: HistoryEntry) -> Document:
+    return {
+        "case_id": entry.case_id,
+        "occurred_at": entry.occurred_at,
+        "channel": entry.channel.value,
+        "level": entry.level.value,
+        "types": [t.value for t in entry.types],
+        "perpetrator_repeat": entry.perpetrator_repeat,
+    }
 
 
 def _entry(event_id: str, doc: Document) -> HistoryEntry:
@@ -76,40 +128,112 @@ class HistoryStore:
     query) and makes recording idempotent: a redelivered event overwrites its own entry.
     """
 
-    def __init__(self, db: AsyncDatabase[Document], *, limit: int = 500) -> None:
-        self.collection: AsyncCollection[Document] = SerialCollection(db, "triage_history")
-        self._limit = limit
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.collection: AsyncCollection[Document] = db.get_collection(HISTORY)
 
-    async def ensure_indexes(self) -> None:
+    async def ensure_reachable(self) -> None:
         try:
             await self.collection.find_one({"_id": "-"})
         except PyMongoError as exc:
             raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
 
-    async def earlier(
-        self, office_holder_ref: str, *, around: datetime, window_days: int, exclude_event: str
-    ) -> list[HistoryEntry]:
-        """Incidents against this office holder within the window, except the one being assessed."""
+    async def entries(self, office_holder_ref: str) -> dict[str, HistoryEntry]:
         doc = await self.collection.find_one({"_id": office_holder_ref})
-        window = timedelta(days=window_days)
-        entries = [
-            _entry(event_id, entry)
-            for event_id, entry in ((doc or {}).get("entries") or {}).items()
-            if event_id != exclude_event and abs(entry["occurred_at"] - around) <= window
-        ]
-        entries.sort(key=lambda e: e.occurred_at, reverse=True)
-        return entries[: self._limit]
+        return {event_id: _entry(event_id, entry) for event_id, entry in ((doc or {}).get("entries") or {}).items()}
+
+    async def add(self, office_holder_ref: str, entries: Sequence[HistoryEntry]) -> None:
+        """One write for all of them; idempotent by event id (an entry written again overwrites itself)."""
+        if not entries:
+            return
+        fields = {f"entries.{entry.event_id}": _entry_document(entry) for entry in entries}
+        # One writer per document at a time: FerretDB applies an update as read, then replace.
+        async with writing(self.collection, {"_id": office_holder_ref}):
+            await self.collection.update_one({"_id": office_holder_ref}, {"$set": fields}, upsert=True)
 
     async def record(self, entry: HistoryEntry, *, office_holder_ref: str) -> None:
-        """Idempotent by event id: a redelivered event overwrites its own entry."""
-        doc = {
-            "case_id": entry.case_id,
-            "occurred_at": entry.occurred_at,
-            "channel": entry.channel.value,
-            "level": entry.level.value,
-            "types": [t.value for t in entry.types],
-            "perpetrator_repeat": entry.perpetrator_repeat,
-        }
-        await self.collection.update_one(
-            {"_id": office_holder_ref}, {"$set": {f"entries.{entry.event_id}": doc}}, upsert=True
-        )
+        await self.add(office_holder_ref, [entry])
+
+
+class HistoryEntries(Protocol):
+    """What ``History`` needs of a store: ``HistoryStore``, or a fake in unit tests."""
+
+    async def entries(self, office_holder_ref: str) -> dict[str, HistoryEntry]: ...
+
+    async def add(self, office_holder_ref: str, entries: Sequence[HistoryEntry]) -> None: ...
+
+
+class History:
+    """The history store, with what it read and wrote kept per office holder (``holders``: how many; 0 keeps none).
+
+    A person's history spans many cases, so it is not owned by the partitions of this consumer as an assessment
+    is: the copy kept here is complete only while this is the only triage process writing the history (the
+    FerretDB deployment runs one per service). With several triage processes on one store, set
+    ``WEERBAAR_TRIAGE_HISTORY_CACHE=0`` or each would miss what the others add. The runtime also drops it whenever
+    partitions move.
+
+    Reports of one person are assessed one unit at a time in this process (a lock per person), so each sees the
+    ones before it, whether they came in the same batch or in cases handled side by side.
+    """
+
+    def __init__(self, store: HistoryEntries, *, holders: int = 20_000) -> None:
+        self._store = store
+        self._holders = holders
+        self._kept: OrderedDict[str, dict[str, HistoryEntry]] = OrderedDict()
+        self._turns = _Turns()
+
+    def forget(self) -> None:
+        self._kept.clear()
+
+    @asynccontextmanager
+    async def holding(self, office_holder_refs: Iterable[str]) -> AsyncIterator[Histories]:
+        """The histories of these people, theirs alone until the block ends; what the block adds is then written.
+
+        Nothing is written (or kept) when the block raises.
+        """
+        refs = sorted(set(office_holder_refs))  # one order everywhere: two units never wait for each other
+        async with AsyncExitStack() as stack:
+            for ref in refs:
+                await stack.enter_async_context(self._turns.of(ref))
+            histories = Histories({ref: dict(await self._entries(ref)) for ref in refs})
+            yield histories
+            for ref, added in histories.added.items():
+                self._kept.pop(ref, None)  # unknown until written: a failed write leaves it to the store
+                await self._store.add(ref, added)
+                self._keep(ref, histories.known[ref])
+
+    async def _entries(self, ref: str) -> dict[str, HistoryEntry]:
+        kept = self._kept.get(ref)
+        if kept is not None:
+            self._kept.move_to_end(ref)
+            return kept
+        entries = await self._store.entries(ref)
+        self._keep(ref, entries)
+        return entries
+
+    def _keep(self, ref: str, entries: dict[str, HistoryEntry]) -> None:
+        if not self._holders:
+            return
+        self._kept[ref] = entries
+        self._kept.move_to_end(ref)
+        while len(self._kept) > self._holders:
+            self._kept.popitem(last=False)
+
+
+class _Turns:
+    """One lock per key, dropped when nobody holds it or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def of(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]

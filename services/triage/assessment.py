@@ -1,0 +1,205 @@
+"""The assessment of one case as triage keeps it: the aggregate its use cases load once and save once. Pure: no I/O.
+
+It holds the decisions it made lately (the newest is the case's current assessment, what a follow-up re-assesses)
+and the event ids it applied, each with the number of the assessment that took it in. A record delivered again on
+the lane that applied it re-publishes that very decision (same event id: every consumer downstream dedupes by it)
+instead of being assessed twice; no outbox and no write after publishing are needed for that.
+
+All new reports (or decisive follow-ups) of a case in one batch lead to one decision: each report is still assessed
+in order, seeing the ones before it (as history, and their level as the level to hold), and the last assessment is
+the one published. A burst of reports into one case (an online hate storm) thus gives one re-assessment per batch
+instead of one per report, each of which every routed recipient would be notified of again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal, TypeVar
+
+from services.triage import domain
+from services.triage.domain import Assessment, Histories, HistoryEntry, RoutingFacts
+from services.triage.errors import CaseNotYetAssessed
+from services.triage.policy import FollowupRule, Policy
+from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, IncidentReported, RiskLevel
+from shared.urgency import possibly_acute
+
+KEPT_DECISIONS = 4
+"""Decisions kept for re-publishing. A decision can be unpublished only while the unit that made it publishes: one
+per lane at a time (urgent reports, reports in batches, follow-ups in batches), since a lane takes on a case's
+next batch only after the last one was published and committed. Older decisions were published (or their records
+committed), so a record whose decision has been dropped needs nothing re-published."""
+
+KEPT_APPLIED = 2_000
+"""Event ids kept for deduplication. A record comes again only while its batch is uncommitted (at most a batch,
+``WEERBAAR_BATCH_MAX_RECORDS``, 200 by default) or as the main-lane copy of an urgent report, which trails it by the
+routine backlog; a case is one office holder, channel and day (intake's dedup key), so 2,000 later reports of it in
+between is beyond any storm. Bounds the document at ~80 KB for the largest case."""
+
+_ACUTE = frozenset({RiskLevel.HIGH, RiskLevel.CRITICAL})
+T = TypeVar("T")
+
+
+class Lane(StrEnum):
+    """Where a record came in: the acute lane's urgent topic, or a main (routine) topic."""
+
+    URGENT = "urgent"
+    MAIN = "main"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An assessment as published, with what its publication needs beyond the decision itself."""
+
+    triaged: CaseTriaged
+    lane: Lane
+    copies: tuple[str, ...] = ()
+    """Reports (event ids) that go down the acute lane too: rated high or critical, missed by intake's screen."""
+
+    @property
+    def acute(self) -> bool:
+        return self.triaged.level in _ACUTE
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A reported incident with the non-personal facts triage keeps of it."""
+
+    event: IncidentReported
+    facts: CaseFacts
+
+
+@dataclass(slots=True)
+class CaseAssessment:
+    case_id: str
+    decisions: list[Decision] = field(default_factory=list)
+    """Oldest first; the newest is the case's current assessment."""
+    applied: dict[str, int] = field(default_factory=dict)
+    """Event id → the assessment number that took it in (0: taken in, its decision no longer known)."""
+
+    @property
+    def current(self) -> CaseTriaged | None:
+        return self.decisions[-1].triaged if self.decisions else None
+
+    def redelivered(self, event_id: str, lane: Lane) -> Decision | None:
+        """The decision to publish again for a record that was applied on this very lane; None otherwise.
+
+        A record applied on the other lane is that lane's to publish: an urgent report's main-lane copy (or the
+        copy triage itself put on the urgent topic) publishes nothing a second time.
+        """
+        number = self.applied.get(event_id)
+        decision = next((d for d in self.decisions if d.triaged.assessment_no == number), None)
+        return decision if decision is not None and decision.lane is lane else None
+
+    def take_reports(
+        self, incidents: Sequence[Incident], histories: Histories, policy: Policy, *, lane: Lane
+    ) -> Decision | None:
+        """Assess the reports not taken in before, in order; one decision for all of them (None: nothing new).
+
+        Each report is scored with its office holder's earlier incidents (the ones before it in ``incidents``
+        included), and each is added to ``histories`` with its own computed level.
+        """
+        fresh = self._fresh(incidents, key=lambda i: i.event.event_id)
+        if not fresh:
+            return None
+        level = self.current.level if self.current else None
+        last: Assessment | None = None
+        copies: list[str] = []
+        for incident in fresh:
+            event, facts = incident.event, incident.facts
+            earlier = histories.earlier(
+                facts.office_holder_ref,
+                around=facts.occurred_at,
+                window_days=policy.history.window_days,
+                exclude_event=event.event_id,
+            )
+            last = domain.assess(event.report, earlier, policy, previous=level)
+            histories.add(facts.office_holder_ref, _history_entry(incident, last))
+            level = last.level
+            if last.level in _ACUTE and not possibly_acute(event.report):
+                copies.append(event.event_id)  # notify's acute consumers need the report: intake did not see it coming
+        assert last is not None
+        return self._decide(
+            last, fresh[-1].facts, causes=[i.event.event_id for i in fresh], lane=lane, copies=tuple(copies)
+        )
+
+    def take_followups(self, followups: Sequence[tuple[CaseFollowup, FollowupRule]], policy: Policy) -> Decision | None:
+        """Re-assess with each decisive follow-up not taken in before, in order; one decision for all of them."""
+        fresh = self._fresh(followups, key=lambda f: f[0].event_id)
+        if not fresh:
+            return None
+        current = self.current
+        if current is None:
+            raise CaseNotYetAssessed(f"case {self.case_id} has no assessment yet")
+        facts = current.facts
+        routing = RoutingFacts(
+            wants_aangifte=facts.wants_aangifte, body_kind=facts.body_kind, body_code=facts.body_code
+        )
+        factors, level = current.factors, current.level
+        last: Assessment | None = None
+        for _, rule in fresh:
+            last = domain.reassess_on_followup(rule, factors=factors, previous=level, facts=routing, policy=policy)
+            factors, level = last.factors, last.level
+        assert last is not None
+        return self._decide(last, facts, causes=[f.event_id for f, _ in fresh], lane=Lane.MAIN, trigger="followup")
+
+    def _fresh(self, items: Sequence[T], *, key: Callable[[T], str]) -> list[T]:
+        """The items whose event was not taken in before, each event once."""
+        seen: set[str] = set()
+        fresh = []
+        for item in items:
+            event_id = key(item)
+            if event_id not in self.applied and event_id not in seen:
+                seen.add(event_id)
+                fresh.append(item)
+        return fresh
+
+    def _decide(
+        self,
+        assessment: Assessment,
+        facts: CaseFacts,
+        *,
+        causes: list[str],
+        lane: Lane,
+        copies: tuple[str, ...] = (),
+        trigger: Literal["incident", "followup"] = "incident",
+    ) -> Decision:
+        previous = self.current
+        number = previous.assessment_no + 1 if previous else 1
+        decision = Decision(
+            CaseTriaged(
+                case_id=self.case_id,
+                assessment_no=number,
+                policy_version=assessment.policy_version,
+                level=assessment.level,
+                score=assessment.score,
+                factors=assessment.factors,
+                routes=assessment.routes,
+                facts=facts,
+                trigger=trigger,
+                previous_level=previous.level if previous else None,
+                level_held=assessment.level_held,
+            ),
+            lane,
+            copies,
+        )
+        self.decisions = [*self.decisions, decision][-KEPT_DECISIONS:]
+        for cause in causes:
+            self.applied[cause] = number
+        while len(self.applied) > KEPT_APPLIED:
+            del self.applied[next(iter(self.applied))]
+        return decision
+
+
+def _history_entry(incident: Incident, assessment: Assessment) -> HistoryEntry:
+    event, facts = incident.event, incident.facts
+    return HistoryEntry(
+        case_id=event.case_id,
+        event_id=event.event_id,
+        occurred_at=facts.occurred_at,
+        channel=facts.channel,
+        level=assessment.computed_level,
+        types=facts.types,
+        perpetrator_repeat=event.report.incident.perpetrator == "repeat",
+    )

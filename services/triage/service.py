@@ -1,0 +1,141 @@
+"""Triage's use cases: assess a case's new reports, re-assess on decisive follow-ups, publish the decision.
+
+One unit of work per case and call: the assessment is loaded once (usually from what this process last wrote),
+every event of the call is applied, it is saved with one write, and the decision is published before the call
+returns (so before the batch is committed). A crash in between leaves the records uncommitted: they come again,
+are found applied, and the same decision (same event id) is published again. Writes without an input record do not
+exist in triage, so it keeps no outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+import structlog
+
+from services.triage import domain
+from services.triage.assessment import CaseAssessment, Decision, Incident, Lane
+from services.triage.policy import Policy
+from services.triage.store import History
+from shared.contracts.envelope import Record, to_record
+from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
+from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
+from shared.pseudonym import office_holder_ref
+
+log = structlog.get_logger("weerbaar.triage")
+
+
+class Assessments(Protocol):
+    """Where assessments are kept: ``shared.aggregates.AggregateStore`` in the service, a fake in unit tests."""
+
+    def unit(
+        self, aggregate_id: str, new: Callable[[], CaseAssessment]
+    ) -> AbstractAsyncContextManager[CaseAssessment]: ...
+
+
+class Publisher(Protocol):
+    async def send_many(self, records: Sequence[Record]) -> None: ...
+
+
+def facts_of(event: IncidentReported, *, pseudonym_key: bytes) -> CaseFacts:
+    """What triage keeps of a report: codes, times and a keyed pseudonym of the office holder, never a name."""
+    report = event.report
+    return CaseFacts(
+        office_holder_ref=office_holder_ref(report.office_holder, key=pseudonym_key),
+        role=report.office_holder.role,
+        body_kind=report.office_holder.body.kind,
+        body_code=report.office_holder.body.code,
+        gender=report.office_holder.gender,
+        types=tuple(report.incident.types),
+        channel=report.incident.channel,
+        occurred_at=report.incident.occurred_at,
+        reported_at=event.occurred,
+        impact_on_functioning=report.incident.impact_on_functioning,
+        wants_aangifte=report.wants_aangifte,
+    )
+
+
+class Triage:
+    def __init__(
+        self,
+        *,
+        assessments: Assessments,
+        history: History,
+        publisher: Publisher,
+        policy: Policy,
+        pseudonym_key: bytes,
+        source: str,
+    ) -> None:
+        self._assessments = assessments
+        self._history = history
+        self._publisher = publisher
+        self._policy = policy
+        self._key = pseudonym_key
+        self._source = source
+
+    async def take_reports(self, case_id: str, events: Sequence[IncidentReported], *, lane: Lane) -> None:
+        """Assess the case's new reports (one decision for all of them) and publish it, high and critical ones
+        down the acute lane too; reports delivered again publish their decision again."""
+        reports = {event.event_id: event for event in events}
+        async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
+            again = [d for d in (case.redelivered(e.event_id, lane) for e in events) if d is not None]
+            incidents = [
+                Incident(e, facts_of(e, pseudonym_key=self._key)) for e in events if e.event_id not in case.applied
+            ]
+            decision = None
+            if incidents:
+                async with self._history.holding(i.facts.office_holder_ref for i in incidents) as histories:
+                    decision = case.take_reports(incidents, histories, self._policy, lane=lane)
+        await self._publish(again, decision, reports)
+
+    async def take_followups(self, case_id: str, events: Sequence[CaseFollowup]) -> None:
+        """Re-assess the case with its new decisive follow-ups (one decision) and publish it; informational ones
+        change nothing and cost nothing."""
+        decisive = [(event, rule) for event in events if (rule := domain.followup_rule(event, self._policy))]
+        if not decisive:
+            log.info("followup_informational", count=len(events))
+            return
+        async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
+            again = [d for d in (case.redelivered(e.event_id, Lane.MAIN) for e, _ in decisive) if d is not None]
+            decision = case.take_followups(decisive, self._policy)
+        await self._publish(again, decision, {})
+
+    async def _publish(
+        self, again: list[Decision], decision: Decision | None, reports: dict[str, IncidentReported]
+    ) -> None:
+        """The acute lane first (reports the screen missed, then high and critical decisions), then the main topic."""
+        if again:
+            log.info("decision_published_again", assessments=sorted({d.triaged.assessment_no for d in again}))
+        if decision is not None:
+            _logged(decision)
+        unique = list({d.triaged.event_id: d for d in [*again, *([decision] if decision else [])]}.values())
+        copies = [
+            to_record(reports[event_id], source=self._source, topic=INCIDENT_URGENT)
+            for d in unique
+            for event_id in d.copies
+            if event_id in reports
+        ]
+        if copies:
+            await self._publisher.send_many(copies)  # notify's acute consumers need the report before the decision
+        await self._publisher.send_many(
+            [
+                *(to_record(d.triaged, source=self._source, topic=CASE_TRIAGED_URGENT) for d in unique if d.acute),
+                *(to_record(d.triaged, source=self._source, topic=CASE_TRIAGED) for d in unique),
+            ]
+        )
+
+
+def _logged(decision: Decision) -> None:
+    triaged = decision.triaged
+    log.info(
+        "case_triaged",
+        trigger=triaged.trigger,
+        assessment_no=triaged.assessment_no,
+        level=triaged.level.value,
+        score=triaged.score,
+        level_held=triaged.level_held,
+        lane=decision.lane.value,
+        routes=[r.recipient.value for r in triaged.routes],
+    )

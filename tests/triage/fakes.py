@@ -1,0 +1,79 @@
+"""In-memory stand-ins for triage's store and publisher: the use cases run as in the service, without a stack."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from services.triage.assessment import CaseAssessment
+from services.triage.domain import HistoryEntry
+from services.triage.store import AssessmentCodec
+from shared.contracts.envelope import Record
+from shared.contracts.events import CaseTriaged, IncidentReported
+from shared.errors import Unavailable
+from shared.mongo import Document
+
+
+@dataclass
+class FakeAssessments:
+    """Documents by case id, written through the real codec; counts loads and saves per case."""
+
+    documents: dict[str, Document] = field(default_factory=dict)
+    loads: Counter[str] = field(default_factory=Counter)
+    saves: Counter[str] = field(default_factory=Counter)
+    codec: AssessmentCodec = field(default_factory=AssessmentCodec)
+
+    @asynccontextmanager
+    async def unit(self, aggregate_id: str, new: Callable[[], CaseAssessment]) -> AsyncIterator[CaseAssessment]:
+        self.loads[aggregate_id] += 1
+        stored = self.documents.get(aggregate_id)
+        aggregate = new() if stored is None else self.codec.from_document(copy.deepcopy(stored))
+        yield aggregate  # an exception here saves nothing, as in AggregateStore
+        document = {**self.codec.to_document(aggregate), "_id": aggregate_id}
+        if document != stored:
+            self.documents[aggregate_id] = document
+            self.saves[aggregate_id] += 1
+
+    def stored(self, case_id: str) -> CaseAssessment:
+        return self.codec.from_document(copy.deepcopy(self.documents[case_id]))
+
+
+@dataclass
+class FakeHistoryStore:
+    entries_by_holder: dict[str, dict[str, HistoryEntry]] = field(default_factory=dict)
+    reads: int = 0
+    writes: int = 0
+
+    async def entries(self, office_holder_ref: str) -> dict[str, HistoryEntry]:
+        self.reads += 1
+        return dict(self.entries_by_holder.get(office_holder_ref, {}))
+
+    async def add(self, office_holder_ref: str, entries: Sequence[HistoryEntry]) -> None:
+        self.writes += 1
+        self.entries_by_holder.setdefault(office_holder_ref, {}).update({e.event_id: e for e in entries})
+
+
+@dataclass
+class RecordingPublisher:
+    """Keeps what was sent, in order; ``failures`` calls to come raise as an unreachable broker would."""
+
+    sent: list[Record] = field(default_factory=list)
+    failures: int = 0
+
+    async def send_many(self, records: Sequence[Record]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("broker unreachable (fake)")
+        self.sent.extend(records)
+
+    def on(self, topic: str) -> list[Record]:
+        return [r for r in self.sent if r.topic == topic]
+
+    def decisions(self, topic: str) -> list[CaseTriaged]:
+        return [CaseTriaged.model_validate_json(r.value) for r in self.on(topic)]
+
+    def reports(self, topic: str) -> list[IncidentReported]:
+        return [IncidentReported.model_validate_json(r.value) for r in self.on(topic)]
