@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify.handlers import NotifyHandlers
-from services.notify.service import NotifyService
+from services.notify.periodic import every
+from services.notify.sending import Outboxes, Sender
+from services.notify.service import NotifyService, policy_of
 from services.notify.settings import Settings
 from services.notify.store import NotifyStore
 from services.notify.webhooks import WebhookDelivery
@@ -22,15 +24,27 @@ def create_app(settings: Settings) -> FastAPI:
     audit = AuditLog(runtime.db, service=SERVICE)
     runtime.on_startup.append(store.ensure_indexes)
     runtime.on_startup.append(audit.ensure_indexes)
-    runtime.outbox.watch(store.notifications)
-    runtime.outbox.watch(store.cases)
-    service = NotifyService(runtime, store, settings)
+    runtime.forgetful.append(store.forget)
+    sender = Sender(runtime.publisher, source=f"/weerbaar/{SERVICE}", service=SERVICE)
+    outboxes = Outboxes(
+        store,
+        sender,
+        service=SERVICE,
+        inline_timeout_s=settings.inline_flush_timeout_s,
+        full_scan_s=settings.outbox_full_scan_s,
+    )
+    policy = policy_of(settings)
+    service = NotifyService(store, sender, outboxes, policy)
     handlers = NotifyHandlers(runtime, store, service, audit=audit)
     handlers.register()
-    interval = settings.sweep_interval_s
-    runtime.background.append(handlers.sweeper("escalation_sweeper", interval, service.escalate_due))
-    runtime.background.append(handlers.sweeper("followup_sweeper", interval, service.flag_overdue_followups))
+    # Routine work on one helper: each waits for the acute gate and keeps a bounded share of the store's time.
+    gate = runtime.gate
+    runtime.background += [
+        every("escalation_sweeper", settings.sweep_interval_s, service.escalate_due, gate=gate),
+        every("followup_sweeper", settings.sweep_interval_s, service.flag_overdue_followups, gate=gate),
+        every("outbox_relay", settings.outbox_interval_s, outboxes.relay, gate=gate),
+    ]
     if settings.webhook_urls:
-        webhooks = WebhookDelivery(store, runtime.outbox, settings, service=SERVICE, gate=runtime.gate)
+        webhooks = WebhookDelivery(store, sender, outboxes, settings, service=SERVICE, gate=gate)
         runtime.background.append(webhooks.deliver_forever)
     return runtime.build_app(title="weerbaar notify", routers=(handlers.router(),))

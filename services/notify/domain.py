@@ -6,8 +6,9 @@ The table of who sees what lives in ``shared/contracts/notifications.py``.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from services.notify import aangifte
 from shared.contracts.events import (
@@ -17,6 +18,7 @@ from shared.contracts.events import (
     NotificationStatus,
     PoliceNotification,
     RiskLevel,
+    utcnow,
 )
 from shared.contracts.incident import Channel, IncidentReport, IncidentType
 from shared.contracts.notifications import (
@@ -194,10 +196,17 @@ _PROJECTIONS = {
 }
 
 
-def project(triaged: CaseTriaged, report: IncidentReport, recipient: Recipient, reason: str) -> Notification:
-    """The notification for one recipient, through that recipient's explicit projection."""
+def project(
+    triaged: CaseTriaged, report: IncidentReport, recipient: Recipient, reason: str, *, at: datetime | None = None
+) -> Notification:
+    """The notification for one recipient, through that recipient's explicit projection.
+
+    ``at``: when it was (first) sent; the same decision, report and time always give the same notification, so a
+    redelivered decision re-publishes exactly what was sent.
+    """
     nid = notification_id(triaged.case_id, recipient, triaged.assessment_no)
     base: dict[str, Any] = {
+        "occurred": at if at is not None else utcnow(),
         "event_id": nid,
         "case_id": triaged.case_id,
         "notification_id": nid,
@@ -248,11 +257,43 @@ def escalation_notices(
     )
 
 
+class Addressed(Protocol):
+    """What a status event names of its notification."""
+
+    @property
+    def notification_id(self) -> str: ...
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def recipient(self) -> Recipient: ...
+    @property
+    def level(self) -> RiskLevel: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Addressee:
+    """A notification named by its identity alone (when its payload is not at hand)."""
+
+    notification_id: str
+    case_id: str
+    recipient: Recipient
+    level: RiskLevel
+
+
 def status(
-    notification: Notification, state: NotificationState, *, detail: str = "", occurrence: object = ""
+    notification: Addressed,
+    state: NotificationState,
+    *,
+    detail: str = "",
+    occurrence: object = "",
+    at: datetime | None = None,
 ) -> NotificationStatus:
-    """A status change of a notification; the event id is deterministic per notification, state and occurrence."""
+    """A status change of a notification; the event id is deterministic per notification, state and occurrence.
+
+    ``at``: when the change happened, so a status derived again from stored state is the same event.
+    """
     return NotificationStatus(
+        occurred=at if at is not None else utcnow(),
         event_id=derived_id(notification.notification_id, state.value, occurrence),
         case_id=notification.case_id,
         notification_id=notification.notification_id,

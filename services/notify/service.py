@@ -1,202 +1,212 @@
-"""Notify's use cases: send, acknowledge, escalate silence, flag missing follow-up. Each is one document write."""
+"""Notify's use cases: remember reports, notify decisions (the police first), take acknowledgements and follow-ups,
+forget erased cases, and the timers (re-send and escalate silence, flag a missing follow-up). Each loads its
+aggregate once, applies every event of the case, saves once, then publishes.
+
+Consumers publish what they derive straight away, before their input records are committed: a crash in between
+redelivers the records, and the aggregate derives the same events again (deterministic ids and times). An HTTP
+acknowledgement or a timer has no input record, so its events wait in the aggregate's outbox, written with the
+state change that caused them (``sending.Outboxes``). The timers' ``due_*`` queries read whole collections on
+FerretDB, so they run on ``periodic.every`` with its bounded share of the store's time.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import structlog
 
-from services.notify import domain
-from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
+from services.notify.model import CaseNotifications, NotifyPolicy, Outgoing, SentNotification
+from services.notify.ports import Repository
+from services.notify.sending import Outboxes, Sender
 from services.notify.settings import Settings
-from services.notify.store import NotifyStore
-from shared.contracts.events import CaseTriaged, Notification, NotificationState, Route, utcnow
-from shared.contracts.incident import IncidentReport
-from shared.contracts.notifications import RECIPIENT_MODELS
-from shared.contracts.topics import Recipient, notify_topic
+from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, utcnow
+from shared.contracts.topics import Recipient
 from shared.detached import Detached
-from shared.mongo import Document
-from shared.outbox import outbox_entry
-from shared.runtime import Runtime
 
 log = structlog.get_logger("weerbaar.notify")
 
 Clock = Callable[[], datetime]
 
 
-def stored_notification(doc: Document) -> Notification:
-    """The notification as it was first sent, from its document."""
-    return RECIPIENT_MODELS[Recipient(doc["recipient"])].model_validate(doc["payload"])
+def policy_of(settings: Settings) -> NotifyPolicy:
+    return NotifyPolicy(
+        escalate_levels=settings.escalate_levels,
+        ack_timeout_s=settings.ack_timeout_s,
+        ack_max_resends=settings.ack_max_resends,
+        followup_deadline_s=settings.followup_deadline_s,
+        webhook_urls=dict(settings.webhook_urls),
+    )
+
+
+def millis(clock: Clock) -> Clock:
+    """The clock in whole milliseconds, as the store keeps times: a time derived again after a reload (a
+    redelivered decision's ``occurred``) must equal the one first sent."""
+
+    def now() -> datetime:
+        at = clock()
+        return at.replace(microsecond=at.microsecond - at.microsecond % 1000)
+
+    return now
 
 
 class NotifyService:
-    def __init__(self, runtime: Runtime, store: NotifyStore, settings: Settings, *, clock: Clock = utcnow) -> None:
-        self._runtime = runtime
+    def __init__(
+        self,
+        store: Repository,
+        sender: Sender,
+        outboxes: Outboxes,
+        policy: NotifyPolicy,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
         self._store = store
-        self._settings = settings
-        self._clock = clock
-        self._source = f"/weerbaar/{runtime.service}"
-        # left to the decision's copy on the main topic when they fail: it creates whatever is missing
-        self._behind_the_police = Detached("acute_recipients_left_to_main_lane")
+        self._sender = sender
+        self._outboxes = outboxes
+        self._policy = policy
+        self._now = millis(clock)
+        # Left to the decision's copy on the main topic when they fail: it creates whatever is missing.
+        self.behind_the_police = Detached("acute_recipients_left_to_main_lane")
 
-    def _entry(self, event: Notification, recipient: Recipient) -> Document:
-        return outbox_entry(event, source=self._source, topic=notify_topic(recipient))
+    async def remember_reports(self, case_id: str, reports: Sequence[IncidentReported]) -> None:
+        """Keep the case's first report: every notification of the case is projected from it."""
+        async with self._store.case(case_id) as case:
+            for reported in reports:
+                case.remember_report(reported.report)
 
-    async def notify_case(self, event: CaseTriaged, *, acute: bool = False) -> None:
-        """One notification per routed recipient; a redelivered decision finds them already there.
+    async def notify(
+        self,
+        case_id: str,
+        decisions: Sequence[CaseTriaged],
+        *,
+        at: datetime | None = None,
+        stored: frozenset[str] = frozenset(),
+    ) -> None:
+        """Notify every routed recipient of each decision: one load and one save of the case, one bulk insert.
 
-        The police first, published as soon as it is stored: for an acute case that is the end of the acute path.
-        On the acute lane (``acute``) the other recipients follow in the background, so the next acute case never
-        waits behind them; the decision's copy on the main topic covers a crash in between (ids are deterministic).
+        A decision notified before (redelivered, or its copy from the other lane) sends the same notifications again
+        rather than new ones. ``at`` and ``stored``: the time and ids the acute lane used for what it did first.
         """
-        if not event.routes:
-            return  # nobody to tell: no need to wait for the report either
-        erased, report = await self._store.case_details(event.case_id)
-        if erased:
-            log.info("notification_skipped_erased_case", case_id=event.case_id)
+        decisions = [d for d in decisions if d.routes]  # nobody to tell: no need to wait for the report either
+        if not decisions:
             return
-        if report is None:
-            raise CaseDetailsNotYetKnown(f"no report stored yet for case {event.case_id}")
-        now = self._clock()
-        others = [route for route in event.routes if route.recipient is not Recipient.POLICE]
-        for route in event.routes:
-            if route.recipient is Recipient.POLICE:
-                await self._notify_police(event, report, route, now)
-        if acute and others:
-            self._behind_the_police.start(self._notify_all(event, report, others, now))
-        else:
-            await self._notify_all(event, report, others, now)
+        now = at or self._now()
+        async with self._store.case(case_id) as case:
+            plans = [case.notify(decision, now=now, policy=self._policy) for decision in decisions]
+            new = [n for plan in plans for n in plan.new if n.notification_id not in stored]
+            await self._store.create(new)
+        _log_plans(case, decisions, [n.recipient for plan in plans for n in plan.new])
+        await self._sender.send([out for plan in plans for out in plan.outgoing()])
 
-    async def _notify_police(self, event: CaseTriaged, report: IncidentReport, route: Route, now: datetime) -> None:
-        notification_id, outbox = await self._create(event, report, route, now)
-        await self._runtime.outbox.flush(self._store.notifications, notification_id, created_with=outbox)
-        if report.wants_aangifte:
-            await self._store.expect_followup(
-                event.case_id,
-                due_at=now + timedelta(seconds=self._settings.followup_deadline_s),
-                notification_id=notification_id,
-                level=event.level.value,
-            )
+    async def notify_acute(self, decision: CaseTriaged) -> None:
+        """The acute lane: the police notification stored and published first; the other recipients follow in the
+        background, so the next acute case never waits behind them (the main-topic copy covers a crash in between).
+        """
+        if not decision.routes:
+            return
+        now = self._now()
+        case = await self._store.peek_case(decision.case_id) or CaseNotifications(case_id=decision.case_id)
+        plan = case.notify(decision, now=now, policy=self._policy)  # on a copy: the background unit saves
+        police = plan.of(Recipient.POLICE)
+        stored: frozenset[str] = frozenset()
+        if police is not None:
+            if any(n is police for n in plan.new):
+                await self._store.create([police])
+                stored = frozenset({police.notification_id})
+            await self._sender.send(police.first_sending())
+        if plan.new or plan.again:
+            self.behind_the_police.start(self.notify(decision.case_id, [decision], at=now, stored=stored))
 
-    async def _notify_all(self, event: CaseTriaged, report: IncidentReport, routes: list[Route], now: datetime) -> None:
-        created = [(await self._create(event, report, route, now))[0] for route in routes]
-        # Publish the outboxes concurrently (aiokafka batches them); the relay covers a crash here.
-        await asyncio.gather(*(self._runtime.outbox.flush(self._store.notifications, nid) for nid in created))
+    async def apply_acks(self, case_id: str, acks: Sequence[NotificationAck]) -> None:
+        """Acknowledgements from the topic: each notification loaded and saved once, its status published."""
+        out: list[Outgoing] = []
+        by_notification: dict[str, list[NotificationAck]] = {}
+        for ack in acks:
+            by_notification.setdefault(ack.notification_id, []).append(ack)
+        for notification_id, mine in by_notification.items():
+            async with self._store.notification(notification_id) as notification:
+                for ack in mine:
+                    changed, events = notification.acknowledge(
+                        by=ack.acknowledged_by, at=self._now(), recipient=ack.recipient
+                    )
+                    out += events
+                    if changed:
+                        log.info("notification_acknowledged", recipient=notification.recipient.value)
+        await self._sender.send(out)
 
-    async def _create(
-        self, event: CaseTriaged, report: IncidentReport, route: Route, now: datetime
-    ) -> tuple[str, list[Document] | None]:
-        """Store one recipient's notification with its outbox; (its id, the outbox when this call created it)."""
-        notification = domain.project(event, report, route.recipient, route.reason)
-        sent = domain.status(notification, NotificationState.SENT)
-        needs_ack = domain.needs_ack(event.level, self._settings.escalate_levels)
-        doc: Document = {
-            "_id": notification.notification_id,
-            "case_id": event.case_id,
-            "recipient": route.recipient.value,
-            "level": event.level.value,
-            "assessment_no": event.assessment_no,
-            "state": NotificationState.SENT.value,
-            "created_at": now,
-            "payload": notification.model_dump(mode="json"),
-            "record": self._entry(notification, route.recipient),
-            "acknowledged": False,
-            "resend_no": 0,
-            "due_at": now + timedelta(seconds=self._settings.ack_timeout_s) if needs_ack else None,
-            "outbox": [self._entry(notification, route.recipient), outbox_entry(sent, source=self._source)],
-        }
-        url = self._settings.webhook_urls.get(route.recipient)
-        if url:
-            doc["webhook"] = {"url": url, "state": "pending", "attempt": 0, "next_at": now}
-        if not await self._store.create_notification(doc):
-            return notification.notification_id, None  # a redelivery: read what is still pending
-        log.info("notification_created", recipient=route.recipient.value, level=event.level.value)
-        return notification.notification_id, doc["outbox"]
-
-    async def acknowledge(self, notification_id: str, *, recipient: Recipient | None, by: str) -> tuple[Document, bool]:
-        """Mark acknowledged (idempotent); returns the document and whether this call changed it."""
-        doc = await self._store.notification(notification_id)
-        if doc is None:
-            raise NotificationNotFound(f"no notification {notification_id}")
-        if "payload" not in doc:
-            raise NotificationNotFound(f"notification {notification_id} belongs to an erased case")
-        if recipient is not None and recipient.value != doc["recipient"]:
-            raise WrongRecipient(f"notification {notification_id} went to {doc['recipient']}, not {recipient.value}")
-        notification = stored_notification(doc)
-        acked = domain.status(notification, NotificationState.ACKNOWLEDGED, detail=f"acknowledged by {by}")
-        changed = await self._store.acknowledge(
-            notification_id, by=by, at=self._clock(), outbox=[outbox_entry(acked, source=self._source)]
-        )
+    async def acknowledge(
+        self, notification_id: str, *, recipient: Recipient | None, by: str
+    ) -> tuple[SentNotification, bool]:
+        """An acknowledgement over HTTP (idempotent): the notification as it stands, and whether this changed it."""
+        async with self._store.notification(notification_id) as notification:
+            changed, events = notification.acknowledge(by=by, at=self._now(), recipient=recipient)
+            if changed:
+                notification.outbox += self._sender.records(events)
         if changed:
-            log.info("notification_acknowledged", recipient=doc["recipient"], case_id=doc["case_id"])
-            await self._runtime.outbox.flush_quietly(self._store.notifications, notification_id)
-        return (await self._store.notification(notification_id)) or doc, changed
+            log.info("notification_acknowledged", recipient=notification.recipient.value, case_id=notification.case_id)
+            await self._outboxes.flush_quietly(notification_id=notification_id)
+        return notification, changed
+
+    async def record_followups(self, case_id: str, followups: Sequence[CaseFollowup]) -> None:
+        async with self._store.case(case_id) as case:
+            for followup in followups:
+                case.record_followup(followup.kind)
+        log.info("followup_recorded", case_id=case_id, kinds=[f.kind.value for f in followups])
 
     async def forget_case(self, case_id: str) -> None:
-        """The case was erased at intake: drop this service's copy of its personal data."""
-        count = await self._store.forget_case(case_id)
-        log.info("case_forgotten", case_id=case_id, notifications=count)
+        """The case was erased at intake: drop this service's copy of its personal data.
 
-    async def record_followup(self, case_id: str, *, event_id: str, kind: str) -> None:
-        await self._store.record_followup(case_id, event_id=event_id, kind=kind)
-        log.info("followup_recorded", case_id=case_id, kind=kind)
+        Under the case's lock, so a decision being notified either finished before (and is erased here) or finds
+        the case erased and sends nothing.
+        """
+        async with self._store.case(case_id) as case:
+            case.erase()
+            notifications = await self._store.notification_ids_of(case_id)
+            for notification_id in notifications:
+                async with self._store.notification(notification_id) as notification:
+                    notification.erase()
+        log.info("case_forgotten", case_id=case_id, notifications=len(notifications))
 
+    # --- timers: no input record, so their events go through the outbox ----------------------------------------
     async def escalate_due(self, limit: int = 100) -> int:
         """Re-send and escalate every notification whose acknowledgement is overdue; returns how many."""
         fired = 0
-        timeout = self._settings.ack_timeout_s
-        for _ in range(limit):
-            now = self._clock()
-            doc = await self._store.due_for_ack(now)
-            if doc is None:
-                break
-            resend_no = int(doc["resend_no"]) + 1
-            silent = stored_notification(doc)
-            recipient = Recipient(doc["recipient"])
-            notices = domain.escalation_notices(
-                silent, resend_no=resend_no, first_sent_at=doc["created_at"], ack_timeout_s=timeout
-            )
-            escalated = domain.status(
-                silent,
-                NotificationState.ESCALATED,
-                detail=f"no acknowledgement within {timeout:g} s: re-sent (#{resend_no}), escalated to "
-                + ", ".join(n.recipient.value for n in notices),
-                occurrence=resend_no,
-            )
-            outbox = [
-                self._entry(domain.resent(silent, resend_no), recipient),
-                *(self._entry(notice, notice.recipient) for notice in notices),
-                outbox_entry(escalated, source=self._source),
-            ]
-            last = resend_no >= self._settings.ack_max_resends
-            next_due = None if last else now + timedelta(seconds=timeout)
-            if await self._store.claim_escalation(doc, next_due=next_due, outbox=outbox):
+        for notification_id in await self._store.due_for_ack(self._now(), limit):
+            async with self._store.notification(notification_id) as notification:
+                events = notification.escalate(self._now(), self._policy)
+                notification.outbox += self._sender.records(events)
+            if events:
                 fired += 1
-                log.warning("notification_escalated", recipient=recipient.value, resend_no=resend_no, last=last)
-                await self._runtime.outbox.flush_quietly(self._store.notifications, doc["_id"])
+                log.warning(
+                    "notification_escalated",
+                    recipient=notification.recipient.value,
+                    resend_no=notification.resend_no,
+                    last=notification.due_at is None,
+                )
+                await self._outboxes.flush_quietly(notification_id=notification_id)
         return fired
 
     async def flag_overdue_followups(self, limit: int = 100) -> int:
         """Flag cases with an aangifte and no follow-up in time; the police notification's status says so."""
         flagged = 0
-        for _ in range(limit):
-            now = self._clock()
-            case = await self._store.due_followup(now)
-            if case is None:
-                break
-            police = await self._store.notification(case["police_notification_id"])
-            outbox = []
-            if police is not None:
-                overdue = domain.status(
-                    stored_notification(police),
-                    NotificationState.FOLLOWUP_OVERDUE,
-                    detail="aangifte wanted; no follow-up from police or OM in time",
-                )
-                outbox.append(outbox_entry(overdue, source=self._source))
-            if await self._store.claim_followup_overdue(case["_id"], now=now, outbox=outbox):
+        for case_id in await self._store.due_followups(self._now(), limit):
+            async with self._store.case(case_id) as case:
+                events = case.flag_followup_overdue(self._now())
+                case.outbox += self._sender.records(events)
+            if events:
                 flagged += 1
-                log.warning("followup_overdue", case_id=case["_id"])
-                await self._runtime.outbox.flush_quietly(self._store.cases, case["_id"])
+                log.warning("followup_overdue", case_id=case_id)
+                await self._outboxes.flush_quietly(case_id=case_id)
         return flagged
+
+
+def _log_plans(case: CaseNotifications, decisions: Sequence[CaseTriaged], created: list[Recipient]) -> None:
+    if case.erased:
+        log.info("notification_skipped_erased_case", case_id=case.case_id)
+    elif created:
+        log.info(
+            "notifications_created",
+            assessments=[d.assessment_no for d in decisions],
+            level=decisions[-1].level.value,
+            recipients=[r.value for r in created],
+        )

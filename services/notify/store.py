@@ -1,225 +1,389 @@
-"""Notify's collections: what it knows of each case, one document per notification with its timers and outbox.
+"""Notify's collections: one document per case (``notify_cases``), one per notification (``notify_notifications``).
 
-Every state change and the events it causes are one single-document write (outbox inside the document).
-Timers (``due_at`` for acknowledgement, ``webhook.next_at`` for delivery, ``followup_due_at`` on the case) live in
-the documents, so they survive a restart; sweepers claim due work with a guarded ``find_one_and_update``, so two
-sweeps never fire the same timer twice. (FerretDB's findAndModify takes no projection: claims return whole documents.)
+Both are aggregates of ``shared.aggregates.AggregateStore``: loaded once (or taken from what this process last wrote),
+changed in memory, saved with one write. The codecs below are the only code that knows the documents' shape, and
+the only place that seals personal data (the report, each payload, the outbox records). Notifications are created
+in bulk (``insert_many``, at most 99 a command: FerretDB never answers a command of 100 or more statements);
+their ids are deterministic, so creating one that exists is a no-op. Timers (``due_at``, ``webhook.next_at``,
+``followup_due_at``) are fields, so they survive a restart and sweeps find them with a query.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
+from services.notify.errors import NotificationNotFound
+from services.notify.model import (
+    CaseNotifications,
+    Delivery,
+    DeliveryAttempt,
+    FollowupClock,
+    Notified,
+    SentNotification,
+    Webhook,
+    WebhookState,
+)
+from shared.aggregates import AggregateStore
+from shared.contracts.envelope import Record
+from shared.contracts.events import FollowupKind, NotificationState, RiskLevel
 from shared.contracts.incident import IncidentReport
+from shared.contracts.notifications import RECIPIENT_MODELS
+from shared.contracts.topics import Recipient
 from shared.crypto import DataCipher
 from shared.errors import TransientError
 from shared.mongo import Document
 from shared.serial import SerialCollection
-from shared.settings import CommonSettings
 
 ERASED = "erased"
-_SEALED_FIELDS = ("payload", "record")
+BULK_LIMIT = 99
+"""Statements per bulk command: FerretDB 1.24 never answers one of 100 or more (and wedges that database)."""
 
-_OVERDUE_FIELDS = {"_id": 1, "followup_due_at": 1, "followup_overdue_at": 1, "police_notification_id": 1, "level": 1}
+
+class Sealer:
+    """Seals personal data for notify's documents (AES-GCM, ``shared.crypto``) and opens it again.
+
+    Sealing a value it has seen recently under the same context gives the same ciphertext: a fresh nonce on every
+    save would make an unchanged aggregate look changed and cost a write. It remembers digests of plaintexts, not
+    plaintexts; the ciphertexts it keeps are mostly the very strings the aggregate cache holds anyway.
+    """
+
+    def __init__(self, cipher: DataCipher, *, remember: int = 40_000) -> None:
+        self._cipher = cipher
+        self._known: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+        self._remember = remember
+
+    def seal(self, value: Any, *, context: str) -> str:
+        plain = _canonical(value)
+        key = (context, hashlib.sha256(plain).digest())
+        sealed = self._known.get(key)
+        if sealed is None:
+            sealed = self._cipher.seal(plain, context=context)
+        self._keep(key, sealed)
+        return sealed
+
+    def open(self, sealed: str, *, context: str) -> Any:
+        value = json.loads(self._cipher.open(sealed, context=context))
+        self._keep((context, hashlib.sha256(_canonical(value)).digest()), sealed)
+        return value
+
+    def _keep(self, key: tuple[str, bytes], sealed: str) -> None:
+        self._known[key] = sealed
+        self._known.move_to_end(key)
+        while len(self._known) > self._remember:
+            self._known.popitem(last=False)
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def _seal_records(sealer: Sealer, records: Sequence[Record], *, context: str) -> list[str]:
+    return [
+        sealer.seal(
+            {
+                "topic": r.topic,
+                "key": r.key.decode(),
+                "value": r.value.decode(),
+                "headers": {name: value.decode() for name, value in r.headers.items()},
+            },
+            context=context,
+        )
+        for r in records
+    ]
+
+
+def _open_records(sealer: Sealer, sealed: Any, *, context: str) -> list[Record]:
+    records = []
+    for entry in sealed or ():
+        found = sealer.open(str(entry), context=context)
+        records.append(
+            Record(
+                topic=found["topic"],
+                key=found["key"].encode(),
+                value=found["value"].encode(),
+                headers={name: str(value).encode() for name, value in found["headers"].items()},
+            )
+        )
+    return records
+
+
+class CaseCodec:
+    """``CaseNotifications`` ↔ its ``notify_cases`` document."""
+
+    def __init__(self, sealer: Sealer) -> None:
+        self._sealer = sealer
+
+    def to_document(self, case: CaseNotifications) -> Document:
+        doc: Document = {
+            "erased": case.erased,
+            "notified": [
+                {"assessment_no": n.assessment_no, "at": n.at, "recipients": [r.value for r in n.recipients]}
+                for n in case.notified
+            ],
+            "followup_received": case.followup_received,
+            "outbox": _seal_records(self._sealer, case.outbox, context=f"notify/outbox/{case.case_id}"),
+        }
+        if case.report is not None:
+            doc["report"] = self._sealer.seal(
+                case.report.model_dump(mode="json"), context=f"notify/case/{case.case_id}"
+            )
+        if case.last_followup_kind is not None:
+            doc["last_followup_kind"] = case.last_followup_kind.value
+        clock = case.followup
+        if clock is not None:  # top-level fields: the overdue sweep and the overdue list query them
+            doc.update(
+                followup_due_at=clock.due_at,
+                police_notification_id=clock.police_notification_id,
+                level=clock.level.value,
+                followup_overdue=clock.overdue_at is not None,
+                followup_overdue_at=clock.overdue_at,
+            )
+        return doc
+
+    def from_document(self, doc: Document) -> CaseNotifications:
+        case_id = str(doc["_id"])
+        sealed = doc.get("report")
+        report = None
+        if isinstance(sealed, str) and sealed != ERASED:
+            report = IncidentReport.model_validate(self._sealer.open(sealed, context=f"notify/case/{case_id}"))
+        clock = None
+        if doc.get("followup_due_at") is not None and doc.get("police_notification_id"):
+            clock = FollowupClock(
+                due_at=doc["followup_due_at"],
+                police_notification_id=str(doc["police_notification_id"]),
+                level=RiskLevel(doc["level"]),
+                overdue_at=doc.get("followup_overdue_at"),
+            )
+        kind = doc.get("last_followup_kind")
+        return CaseNotifications(
+            case_id=case_id,
+            report=report,
+            erased=bool(doc.get("erased")),
+            notified=[
+                Notified(
+                    assessment_no=int(n["assessment_no"]),
+                    at=n["at"],
+                    recipients=tuple(Recipient(r) for r in n["recipients"]),
+                )
+                for n in doc.get("notified") or ()
+            ],
+            followup=clock,
+            followup_received=bool(doc.get("followup_received")),
+            last_followup_kind=FollowupKind(kind) if kind else None,
+            outbox=_open_records(self._sealer, doc.get("outbox"), context=f"notify/outbox/{case_id}"),
+        )
+
+
+class NotificationCodec:
+    """``SentNotification`` ↔ its ``notify_notifications`` document."""
+
+    def __init__(self, sealer: Sealer) -> None:
+        self._sealer = sealer
+
+    def to_document(self, n: SentNotification) -> Document:
+        doc: Document = {
+            "case_id": n.case_id,
+            "recipient": n.recipient.value,
+            "level": n.level.value,
+            "assessment_no": n.assessment_no,
+            "created_at": n.created_at,
+            "state": n.state.value,
+            "acknowledged": n.acknowledged,
+            "acknowledged_by": n.acknowledged_by,
+            "acknowledged_at": n.acknowledged_at,
+            "resend_no": n.resend_no,
+            "due_at": n.due_at,
+            "erased": n.erased,
+            "sealed": ERASED
+            if n.payload is None
+            else self._sealer.seal(
+                {"payload": n.payload.model_dump(mode="json")}, context=f"notify/notification/{n.notification_id}"
+            ),
+            "outbox": _seal_records(self._sealer, n.outbox, context=f"notify/outbox/{n.notification_id}"),
+        }
+        if n.webhook is not None:
+            hook = n.webhook
+            doc["webhook"] = {
+                "url": hook.url,
+                "state": hook.state.value,
+                "attempt": hook.attempt,
+                "next_at": hook.next_at,
+                "delivered_at": hook.delivered_at,
+                "failed_at": hook.failed_at,
+            }
+        return doc
+
+    def from_document(self, doc: Document) -> SentNotification:
+        nid = str(doc["_id"])
+        recipient = Recipient(doc["recipient"])
+        sealed = doc.get("sealed")
+        payload = None
+        if isinstance(sealed, str) and sealed != ERASED:
+            opened = self._sealer.open(sealed, context=f"notify/notification/{nid}")
+            payload = RECIPIENT_MODELS[recipient].model_validate(opened["payload"])
+        hook = doc.get("webhook")
+        return SentNotification(
+            notification_id=nid,
+            case_id=str(doc["case_id"]),
+            recipient=recipient,
+            level=RiskLevel(doc["level"]),
+            assessment_no=int(doc.get("assessment_no", 0)),
+            created_at=doc["created_at"],
+            payload=payload,
+            state=NotificationState(doc.get("state", NotificationState.SENT.value)),
+            acknowledged_by=doc.get("acknowledged_by"),
+            acknowledged_at=doc.get("acknowledged_at"),
+            resend_no=int(doc.get("resend_no", 0)),
+            due_at=doc.get("due_at"),
+            webhook=None
+            if not hook
+            else Webhook(
+                url=str(hook["url"]),
+                state=WebhookState(hook["state"]),
+                attempt=int(hook.get("attempt", 0)),
+                next_at=hook.get("next_at"),
+                delivered_at=hook.get("delivered_at"),
+                failed_at=hook.get("failed_at"),
+            ),
+            outbox=_open_records(self._sealer, doc.get("outbox"), context=f"notify/outbox/{nid}"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueFollowup:
+    """A case whose aangifte saw no follow-up in time (no personal data)."""
+
+    case_id: str
+    level: str | None
+    police_notification_id: str | None
+    followup_due_at: datetime | None
+    flagged_at: datetime | None
 
 
 class NotifyStore:
-    def __init__(self, db: AsyncDatabase[Document], cipher: DataCipher | None = None) -> None:
-        self._cipher = cipher or DataCipher.from_settings(CommonSettings())
-        self.cases: AsyncCollection[Document] = SerialCollection(db, "notify_cases")
-        self.notifications: AsyncCollection[Document] = SerialCollection(db, "notify_notifications")
+    """Notify's aggregates and the few queries its sweeps and views need."""
+
+    def __init__(self, db: AsyncDatabase[Document], cipher: DataCipher) -> None:
+        sealer = Sealer(cipher)
+        self._notification_codec = NotificationCodec(sealer)
+        self.cases = AggregateStore(SerialCollection(db, "notify_cases"), CaseCodec(sealer))
+        self.notifications = AggregateStore(SerialCollection(db, "notify_notifications"), self._notification_codec)
         self.deliveries: AsyncCollection[Document] = SerialCollection(db, "notify_deliveries")
 
     async def ensure_indexes(self) -> None:
         try:
-            await self.notifications.create_index([("case_id", 1), ("recipient", 1)])
-            await self.notifications.create_index([("due_at", 1)])
-            await self.notifications.create_index([("webhook.next_at", 1)])
-            await self.cases.create_index([("followup_due_at", 1)])
+            await self.notifications.collection.create_index([("case_id", 1), ("recipient", 1)])
+            await self.notifications.collection.create_index([("due_at", 1)])
+            await self.notifications.collection.create_index([("webhook.next_at", 1)])
+            await self.cases.collection.create_index([("followup_due_at", 1)])
             await self.deliveries.create_index([("notification_id", 1), ("attempt", 1)])
         except PyMongoError as exc:
             raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
 
-    # --- encryption at rest: a notification's payload and record, a case's report ---------------------------------
-    def _seal(self, doc: Document) -> Document:
-        sealed = {k: v for k, v in doc.items() if k not in _SEALED_FIELDS}
-        plain = {k: doc[k] for k in _SEALED_FIELDS if k in doc}
-        sealed["sealed"] = self._cipher.seal_json(plain, context=f"notify/notification/{doc['_id']}")
-        return sealed
+    def forget(self) -> None:
+        """Drop what this process knows of every aggregate (another process may own those cases now)."""
+        self.cases.forget()
+        self.notifications.forget()
 
-    def _open(self, doc: Document | None) -> Document | None:
-        if doc is None or "sealed" not in doc:
-            return doc
-        sealed = doc.pop("sealed")
-        if sealed != ERASED:
-            doc.update(self._cipher.open_json(str(sealed), context=f"notify/notification/{doc['_id']}"))
-        return doc
+    # --- aggregates ----------------------------------------------------------------------------------------------
+    def case(self, case_id: str) -> AbstractAsyncContextManager[CaseNotifications]:
+        return self.cases.unit(case_id, new=lambda: CaseNotifications(case_id=case_id))
 
-    async def forget_case(self, case_id: str) -> int:
-        """Drop the personal data of an erased case: its report, notification payloads, pending sends and timers."""
-        await self.cases.update_one({"_id": case_id}, {"$set": {"report": ERASED, "erased": True}}, upsert=True)
-        await self.notifications.update_many(
-            {"case_id": case_id, "webhook.state": "pending"}, {"$set": {"webhook.state": ERASED}}
-        )
-        result = await self.notifications.update_many(
-            {"case_id": case_id},
-            {"$set": {"sealed": ERASED, "erased": True, "due_at": None, "outbox": []}},
-        )
-        return result.modified_count
+    async def peek_case(self, case_id: str) -> CaseNotifications | None:
+        return await self.cases.peek(case_id)
 
-    async def case_details(self, case_id: str) -> tuple[bool, IncidentReport | None]:
-        """(erased, the first report) of a case, with one look-up."""
-        doc = await self.cases.find_one({"_id": case_id})
-        if doc is not None and doc.get("erased"):
-            return True, None
-        return False, self._report(case_id, doc)
+    def notification(self, notification_id: str) -> AbstractAsyncContextManager[SentNotification]:
+        def unknown() -> SentNotification:
+            raise NotificationNotFound(f"no notification {notification_id}")
 
-    # --- cases -------------------------------------------------------------------------------------------------
-    async def remember_report(self, case_id: str, report_id: str, report: IncidentReport) -> None:
-        """Keep the first report of a case (later reports of the same case only add a report id)."""
-        await self.cases.update_one(
-            {"_id": case_id},
-            {
-                "$setOnInsert": {
-                    "report": self._cipher.seal_json(report.model_dump(mode="json"), context=f"notify/case/{case_id}")
-                },
-                "$addToSet": {"report_ids": report_id},
-            },
-            upsert=True,
+        return self.notifications.unit(notification_id, new=unknown)
+
+    async def peek_notification(self, notification_id: str) -> SentNotification | None:
+        return await self.notifications.peek(notification_id)
+
+    async def create(self, notifications: Sequence[SentNotification]) -> None:
+        """Store new notifications in bulk; one that exists already (a redelivery) stays as it is."""
+        docs = [
+            {**self._notification_codec.to_document(n), "_id": n.notification_id, "version": 1} for n in notifications
+        ]
+        for start in range(0, len(docs), BULK_LIMIT):
+            try:
+                await self.notifications.collection.insert_many(docs[start : start + BULK_LIMIT], ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors") or []
+                if exc.details.get("writeConcernErrors") or any(e.get("code") != 11000 for e in errors):
+                    raise
+
+    # --- queries -------------------------------------------------------------------------------------------------
+    async def notification_ids_of(self, case_id: str) -> list[str]:
+        return await _ids(self.notifications.collection, {"case_id": case_id})
+
+    async def due_for_ack(self, now: datetime, limit: int) -> list[str]:
+        return await _ids(
+            self.notifications.collection, {"due_at": {"$lte": now}, "acknowledged": {"$ne": True}}, limit
         )
 
-    def _report(self, case_id: str, doc: Document | None) -> IncidentReport | None:
-        if not doc or not isinstance(doc.get("report"), str) or doc["report"] == ERASED:
-            return None
-        return IncidentReport.model_validate(self._cipher.open_json(doc["report"], context=f"notify/case/{case_id}"))
-
-    async def expect_followup(self, case_id: str, *, due_at: datetime, notification_id: str, level: str) -> None:
-        """Start the follow-up clock once per case (a re-triage does not restart it)."""
-        await self.cases.update_one(
-            {"_id": case_id, "followup_due_at": {"$exists": False}},
-            {"$set": {"followup_due_at": due_at, "police_notification_id": notification_id, "level": level}},
+    async def due_webhooks(self, now: datetime, limit: int) -> list[str]:
+        return await _ids(
+            self.notifications.collection,
+            {"webhook.state": WebhookState.PENDING.value, "webhook.next_at": {"$lte": now}},
+            limit,
         )
 
-    async def record_followup(self, case_id: str, *, event_id: str, kind: str) -> None:
-        await self.cases.update_one(
-            {"_id": case_id},
-            {"$set": {"followup_received": True, "last_followup_kind": kind}, "$addToSet": {"followup_ids": event_id}},
-            upsert=True,
-        )
-
-    async def due_followup(self, now: datetime) -> Document | None:
-        return await self.cases.find_one(
+    async def due_followups(self, now: datetime, limit: int) -> list[str]:
+        return await _ids(
+            self.cases.collection,
             {"followup_due_at": {"$lte": now}, "followup_received": {"$ne": True}, "followup_overdue": {"$ne": True}},
-            {"report": 0},
+            limit,
         )
 
-    async def claim_followup_overdue(self, case_id: str, *, now: datetime, outbox: list[Document]) -> bool:
-        claimed = await self.cases.find_one_and_update(
-            {"_id": case_id, "followup_received": {"$ne": True}, "followup_overdue": {"$ne": True}},
-            {"$set": {"followup_overdue": True, "followup_overdue_at": now}, "$push": {"outbox": {"$each": outbox}}},
-        )
-        return claimed is not None
-
-    async def overdue_followups(self, limit: int = 500) -> list[Document]:
-        cursor = self.cases.find({"followup_overdue": True, "followup_received": {"$ne": True}}, _OVERDUE_FIELDS).limit(
-            limit
-        )
-        return await cursor.to_list(None)
-
-    # --- notifications -----------------------------------------------------------------------------------------
-    async def create_notification(self, doc: Document) -> bool:
-        """Insert a notification with its outbox; False when it exists already (a redelivery)."""
-        try:
-            await self.notifications.insert_one(self._seal(doc))
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def notification(self, notification_id: str) -> Document | None:
-        return self._open(await self.notifications.find_one({"_id": notification_id}, {"outbox": 0}))
-
-    async def acknowledge(self, notification_id: str, *, by: str, at: datetime, outbox: list[Document]) -> bool:
-        """Mark acknowledged and stop its timer; False when unknown or acknowledged already (idempotent)."""
-        result = await self.notifications.update_one(
-            {"_id": notification_id, "acknowledged": {"$ne": True}},
-            {
-                "$set": {
-                    "acknowledged": True,
-                    "acknowledged_by": by,
-                    "acknowledged_at": at,
-                    "state": "acknowledged",
-                    "due_at": None,
-                },
-                "$push": {"outbox": {"$each": outbox}},
-            },
-        )
-        return result.modified_count == 1
-
-    async def due_for_ack(self, now: datetime) -> Document | None:
-        return self._open(
-            await self.notifications.find_one({"due_at": {"$lte": now}, "acknowledged": {"$ne": True}}, {"outbox": 0})
+    async def with_outbox(self, limit: int) -> tuple[list[str], list[str]]:
+        """(case ids, notification ids) whose documents hold events not yet published."""
+        pending = {"outbox.0": {"$exists": True}}
+        return (
+            await _ids(self.cases.collection, pending, limit),
+            await _ids(self.notifications.collection, pending, limit),
         )
 
-    async def claim_escalation(
-        self, doc: Document, *, next_due: datetime | None, outbox: list[Document]
-    ) -> Document | None:
-        """Claim a due timer: only the sweep that still sees the same re-send number wins."""
-        return self._open(
-            await self.notifications.find_one_and_update(
-                {"_id": doc["_id"], "resend_no": doc["resend_no"], "acknowledged": {"$ne": True}},
-                {
-                    "$set": {"due_at": next_due, "state": "escalated"},
-                    "$inc": {"resend_no": 1},
-                    "$push": {"outbox": {"$each": outbox}},
-                },
-                return_document=ReturnDocument.AFTER,
+    async def overdue_followups(self, limit: int = 500) -> list[OverdueFollowup]:
+        cursor = self.cases.collection.find(
+            {"followup_overdue": True, "followup_received": {"$ne": True}},
+            {"_id": 1, "level": 1, "police_notification_id": 1, "followup_due_at": 1, "followup_overdue_at": 1},
+        ).limit(limit)
+        return [
+            OverdueFollowup(
+                case_id=str(doc["_id"]),
+                level=doc.get("level"),
+                police_notification_id=doc.get("police_notification_id"),
+                followup_due_at=doc.get("followup_due_at"),
+                flagged_at=doc.get("followup_overdue_at"),
             )
+            async for doc in cursor
+        ]
+
+    # --- webhook delivery log ------------------------------------------------------------------------------------
+    async def log_delivery(self, attempt: DeliveryAttempt) -> None:
+        delivery = asdict(attempt.delivery)
+        await self.deliveries.insert_one(
+            {**delivery, "recipient": attempt.delivery.recipient.value, "url": attempt.url}
         )
 
-    # --- webhook delivery --------------------------------------------------------------------------------------
-    async def due_webhook(self, now: datetime) -> Document | None:
-        return self._open(
-            await self.notifications.find_one(
-                {"webhook.state": "pending", "webhook.next_at": {"$lte": now}}, {"outbox": 0}
-            )
-        )
+    async def delivery_log(self, notification_id: str) -> list[Delivery]:
+        cursor = self.deliveries.find({"notification_id": notification_id}, {"_id": 0, "url": 0}).sort("attempt", 1)
+        return [Delivery(**{**doc, "recipient": Recipient(doc["recipient"])}) async for doc in cursor]
 
-    async def claim_webhook(self, doc: Document, *, lease_until: datetime) -> Document | None:
-        """Take the next attempt: counts it and leases it, so a crash mid-attempt is retried after the lease."""
-        hook: dict[str, Any] = doc["webhook"]
-        return self._open(
-            await self.notifications.find_one_and_update(
-                {"_id": doc["_id"], "webhook.state": "pending", "webhook.attempt": hook["attempt"]},
-                {"$set": {"webhook.next_at": lease_until}, "$inc": {"webhook.attempt": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-        )
 
-    async def webhook_delivered(self, notification_id: str, *, at: datetime) -> None:
-        await self.notifications.update_one(
-            {"_id": notification_id}, {"$set": {"webhook.state": "delivered", "webhook.delivered_at": at}}
-        )
-
-    async def webhook_retry_at(self, notification_id: str, *, next_at: datetime) -> None:
-        await self.notifications.update_one(
-            {"_id": notification_id, "webhook.state": "pending"}, {"$set": {"webhook.next_at": next_at}}
-        )
-
-    async def webhook_failed(self, notification_id: str, *, at: datetime, outbox: list[Document]) -> None:
-        await self.notifications.update_one(
-            {"_id": notification_id, "webhook.state": "pending"},
-            {"$set": {"webhook.state": "failed", "webhook.failed_at": at}, "$push": {"outbox": {"$each": outbox}}},
-        )
-
-    async def log_delivery(self, entry: Document) -> None:
-        await self.deliveries.insert_one(entry)
-
-    async def delivery_log(self, notification_id: str) -> list[Document]:
-        cursor = self.deliveries.find({"notification_id": notification_id}, {"_id": 0}).sort("attempt", 1)
-        return await cursor.to_list(None)
+async def _ids(collection: AsyncCollection[Document], query: Document, limit: int = 0) -> list[str]:
+    """The ids of the documents that match (at most ``limit``; 0: all)."""
+    return [str(doc["_id"]) async for doc in collection.find(query, {"_id": 1}).limit(limit)]

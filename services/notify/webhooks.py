@@ -6,7 +6,6 @@ Signature: ``X-Weerbaar-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import random
@@ -18,16 +17,16 @@ from datetime import datetime, timedelta
 import httpx
 import structlog
 
-from services.notify import domain
-from services.notify.service import Clock, stored_notification
+from services.notify.model import Delivery, DeliveryAttempt, Outgoing
+from services.notify.periodic import every
+from services.notify.ports import Repository
+from services.notify.sending import Outboxes, Sender
+from services.notify.service import Clock, millis
 from services.notify.settings import Settings
-from services.notify.store import NotifyStore
-from shared.cadence import Cadence
-from shared.contracts.events import NotificationState, utcnow
-from shared.contracts.topics import dlq_topic
+from shared.contracts.envelope import Record
+from shared.contracts.events import utcnow
+from shared.contracts.topics import Recipient, dlq_topic, notify_topic
 from shared.lanes import AcuteGate
-from shared.mongo import Document
-from shared.outbox import Outbox, outbox_entry
 
 log = structlog.get_logger("weerbaar.notify.webhooks")
 
@@ -94,11 +93,24 @@ class _Outcome:
     error: str
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One claimed attempt: what to POST where, taken from the notification under its lock."""
+
+    notification_id: str
+    case_id: str
+    recipient: Recipient
+    url: str
+    attempt: int
+    record: Record
+
+
 class WebhookDelivery:
     def __init__(
         self,
-        store: NotifyStore,
-        outbox: Outbox,
+        store: Repository,
+        sender: Sender,
+        outboxes: Outboxes,
         settings: Settings,
         *,
         service: str = "notify",
@@ -108,103 +120,108 @@ class WebhookDelivery:
     ) -> None:
         self._gate = gate
         self._store = store
-        self._outbox = outbox
+        self._sender = sender
+        self._outboxes = outboxes
         self._settings = settings
         self._service = service
-        self._clock = clock
+        self._now = millis(clock)
         self._rand = rand
         self.breakers = CircuitBreakers(settings.breaker_failures, settings.breaker_reset_s)
 
     async def deliver_forever(self) -> None:
         """Background task: deliver due webhooks until cancelled."""
-        # The due query scans every notification: a bounded share of the store, and not while acute work runs.
-        cadence = Cadence(min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s), gate=self._gate)
         async with httpx.AsyncClient(timeout=self._settings.webhook_timeout_s) as client:
-            while True:
-                try:
-                    await cadence.timed(lambda: self.deliver_due(client))
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - keep delivering whatever failed this round
-                    log.warning("webhook_sweep_failed", error=type(exc).__name__)
-                await cadence.pause()
+            interval = min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s)
+            await every("webhook_delivery", interval, lambda: self.deliver_due(client), gate=self._gate)()
 
     async def deliver_due(self, client: httpx.AsyncClient, limit: int = 50) -> int:
         """One pass over due deliveries; returns how many attempts were made."""
         attempts = 0
-        for _ in range(limit):
-            now = self._clock()
-            doc = await self._store.due_webhook(now)
-            if doc is None:
-                break
-            url = doc["webhook"]["url"]
-            wait = self.breakers.blocked_for(url)
-            if wait > 0:
-                await self._store.webhook_retry_at(doc["_id"], next_at=now + timedelta(seconds=wait))
-                continue
-            lease = now + timedelta(seconds=self._settings.webhook_timeout_s + 5)
-            claimed = await self._store.claim_webhook(doc, lease_until=lease)
+        for notification_id in await self._store.due_webhooks(self._now(), limit):
+            claimed = await self._claim(notification_id)
             if claimed is not None:
                 attempts += 1
                 await self._attempt(client, claimed)
         return attempts
 
-    async def _attempt(self, client: httpx.AsyncClient, doc: Document) -> None:
-        hook = doc["webhook"]
-        url, attempt = hook["url"], int(hook["attempt"])
+    async def _claim(self, notification_id: str) -> _Attempt | None:
+        """Take the next attempt (counted and leased), or push it back while the endpoint's circuit is open."""
+        now = self._now()
+        async with self._store.notification(notification_id) as notification:
+            hook = notification.webhook
+            if hook is None or not notification.webhook_due(now):
+                return None
+            wait = self.breakers.blocked_for(hook.url)
+            if wait > 0:
+                notification.webhook_retry_at(now + timedelta(seconds=wait))
+                return None
+            lease = now + timedelta(seconds=self._settings.webhook_timeout_s + 5)
+            (record,) = self._sender.records([Outgoing(notification.sent(), notify_topic(notification.recipient))])
+            return _Attempt(
+                notification_id=notification_id,
+                case_id=notification.case_id,
+                recipient=notification.recipient,
+                url=hook.url,
+                attempt=notification.take_webhook_attempt(lease_until=lease),
+                record=record,
+            )
+
+    async def _attempt(self, client: httpx.AsyncClient, claimed: _Attempt) -> None:
         started = time.perf_counter()
-        outcome = await self._post(client, url, doc)
-        now = self._clock()
-        await self._store.log_delivery(
-            {
-                "notification_id": doc["_id"],
-                "case_id": doc["case_id"],
-                "recipient": doc["recipient"],
-                "url": url,
-                "attempt": attempt,
-                "at": now,
-                "ok": outcome.ok,
-                "status_code": outcome.status_code,
-                "error": outcome.error,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            }
+        outcome = await self._post(client, claimed)
+        now = self._now()
+        delivery = Delivery(
+            notification_id=claimed.notification_id,
+            case_id=claimed.case_id,
+            recipient=claimed.recipient,
+            attempt=claimed.attempt,
+            at=now,
+            ok=outcome.ok,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
+        await self._store.log_delivery(DeliveryAttempt(delivery=delivery, url=claimed.url))
+        recipient = claimed.recipient.value
         if outcome.ok:
-            self.breakers.succeeded(url)
-            await self._store.webhook_delivered(doc["_id"], at=now)
-            log.info("webhook_delivered", recipient=doc["recipient"], attempt=attempt)
+            self.breakers.succeeded(claimed.url)
+            async with self._store.notification(claimed.notification_id) as notification:
+                notification.webhook_delivered(now)
+            log.info("webhook_delivered", recipient=recipient, attempt=claimed.attempt)
             return
-        self.breakers.failed(url)
-        if outcome.retryable and attempt < self._settings.webhook_attempts:
+        self.breakers.failed(claimed.url)
+        if outcome.retryable and claimed.attempt < self._settings.webhook_attempts:
             delay = backoff_s(
-                attempt,
+                claimed.attempt,
                 first_s=self._settings.webhook_backoff_s,
                 max_s=self._settings.webhook_max_backoff_s,
                 rand=self._rand,
             )
-            await self._store.webhook_retry_at(doc["_id"], next_at=now + timedelta(seconds=delay))
-            log.warning("webhook_retry", recipient=doc["recipient"], attempt=attempt, error=outcome.error)
+            async with self._store.notification(claimed.notification_id) as notification:
+                notification.webhook_retry_at(now + timedelta(seconds=delay))
+            log.warning("webhook_retry", recipient=recipient, attempt=claimed.attempt, error=outcome.error)
             return
-        await self._dead_letter(doc, outcome, attempt=attempt, now=now)
+        await self._dead_letter(claimed, outcome, now=now)
 
-    async def _post(self, client: httpx.AsyncClient, url: str, doc: Document) -> _Outcome:
-        record = doc["record"]
-        body = record["value"].encode()
-        timestamp = str(int(self._clock().timestamp()))
+    async def _post(self, client: httpx.AsyncClient, claimed: _Attempt) -> _Outcome:
+        record = claimed.record
+        timestamp = str(int(self._now().timestamp()))
         headers = {
             "Content-Type": "application/json",
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self._settings.webhook_key, timestamp, body),
-            "X-Weerbaar-Notification-Id": doc["_id"],
-            "X-Weerbaar-Attempt": str(doc["webhook"]["attempt"]),
+            SIGNATURE_HEADER: sign(self._settings.webhook_key, timestamp, record.value),
+            "X-Weerbaar-Notification-Id": claimed.notification_id,
+            "X-Weerbaar-Attempt": str(claimed.attempt),
             **{
-                name.replace("_", "-"): str(value)
-                for name, value in record["headers"].items()
+                name.replace("_", "-"): value.decode()
+                for name, value in record.headers.items()
                 if name != "content-type"
             },
         }
         try:
-            response = await client.post(url, content=body, headers=headers, timeout=self._settings.webhook_timeout_s)
+            response = await client.post(
+                claimed.url, content=record.value, headers=headers, timeout=self._settings.webhook_timeout_s
+            )
         except httpx.TimeoutException:
             return _Outcome(ok=False, retryable=True, status_code=None, error="timeout")
         except httpx.HTTPError as exc:
@@ -215,26 +232,29 @@ class WebhookDelivery:
         retryable = code >= 500 or code in _RETRYABLE_4XX
         return _Outcome(ok=False, retryable=retryable, status_code=code, error=f"HTTP {code}")
 
-    async def _dead_letter(self, doc: Document, outcome: _Outcome, *, attempt: int, now: datetime) -> None:
-        record = doc["record"]
-        reason = f"webhook delivery to {doc['webhook']['url']} failed after {attempt} attempt(s): {outcome.error}"
-        dead: Document = {
-            "event_id": domain.derived_id(doc["_id"], "webhook-dlq"),
-            "topic": dlq_topic(record["topic"]),
-            "key": record["key"],
-            "value": record["value"],
-            "headers": {
-                **record["headers"],
-                "dlq_reason": reason[:2000],
-                "dlq_error_kind": "webhook_retryable_exhausted" if outcome.retryable else "webhook_rejected",
-                "dlq_attempts": str(attempt),
-                "dlq_source_topic": record["topic"],
-                "dlq_service": self._service,
-                "dlq_failed_at": now.isoformat(),
-            },
+    async def _dead_letter(self, claimed: _Attempt, outcome: _Outcome, *, now: datetime) -> None:
+        """Give up: the original record to the notify topic's DLQ with the reason, and a "failed" status."""
+        record = claimed.record
+        reason = f"webhook delivery to {claimed.url} failed after {claimed.attempt} attempt(s): {outcome.error}"
+        dlq_headers = {
+            "dlq_reason": reason[:2000],
+            "dlq_error_kind": "webhook_retryable_exhausted" if outcome.retryable else "webhook_rejected",
+            "dlq_attempts": str(claimed.attempt),
+            "dlq_source_topic": record.topic,
+            "dlq_service": self._service,
+            "dlq_failed_at": now.isoformat(),
         }
-        failed = domain.status(stored_notification(doc), NotificationState.FAILED, detail=reason, occurrence="webhook")
-        source = f"/weerbaar/{self._service}"
-        await self._store.webhook_failed(doc["_id"], at=now, outbox=[dead, outbox_entry(failed, source=source)])
-        log.error("webhook_dead_lettered", recipient=doc["recipient"], attempts=attempt, error=outcome.error)
-        await self._outbox.flush_quietly(self._store.notifications, doc["_id"])
+        dead = Record(
+            topic=dlq_topic(record.topic),
+            key=record.key,
+            value=record.value,
+            headers={**record.headers, **{name: value.encode() for name, value in dlq_headers.items()}},
+        )
+        async with self._store.notification(claimed.notification_id) as notification:
+            failed = notification.webhook_failed(at=now, reason=reason)
+            if failed:
+                notification.outbox += [dead, *self._sender.records(failed)]
+        log.error(
+            "webhook_dead_lettered", recipient=claimed.recipient.value, attempts=claimed.attempt, error=outcome.error
+        )
+        await self._outboxes.flush_quietly(notification_id=claimed.notification_id)

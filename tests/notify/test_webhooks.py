@@ -19,20 +19,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services.notify import domain, webhooks
+from services.notify.model import SentNotification, WebhookState
+from services.notify.sending import Outboxes, Sender
+from services.notify.service import policy_of
 from services.notify.settings import Settings
 from services.notify.store import NotifyStore
-from shared.contracts.events import CaseFacts, CaseTriaged, RiskLevel
-from shared.contracts.incident import IncidentReport
+from shared.contracts.envelope import to_record
+from shared.contracts.events import RiskLevel
 from shared.contracts.topics import Recipient, dlq_topic, notify_topic
+from shared.crypto import DataCipher
 from shared.kafka import EventPublisher, make_broker
 from shared.mongo import Document
-from shared.outbox import Outbox, outbox_entry
+from shared.settings import CommonSettings
+from tests.notify.harness import decision, report
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
-from tests.support.samples import body
 from tests.support.services import free_port
 
 SECRET = b"test-webhook-secret"
+SOURCE = "/weerbaar/notify"
+CIPHER = DataCipher.from_settings(CommonSettings())
 
 
 @dataclass
@@ -79,45 +85,13 @@ def _settings(url: str, *, attempts: int) -> Settings:
     )
 
 
-async def _notification_doc(store: NotifyStore, url: str) -> str:
-    report = IncidentReport.model_validate(body())
+async def _notification(store: NotifyStore, settings: Settings) -> SentNotification:
     case_id = uuid.uuid4().hex
-    triaged = CaseTriaged(
-        case_id=case_id,
-        assessment_no=1,
-        policy_version="test",
-        level=RiskLevel.HIGH,
-        score=50,
-        factors=(),
-        routes=(),
-        facts=CaseFacts(
-            office_holder_ref="oh_test",
-            role=report.office_holder.role,
-            body_kind=report.office_holder.body.kind,
-            body_code=report.office_holder.body.code,
-            gender=report.office_holder.gender,
-            types=tuple(report.incident.types),
-            channel=report.incident.channel,
-            occurred_at=report.incident.occurred_at,
-            reported_at=datetime.now(UTC),
-            impact_on_functioning=False,
-            wants_aangifte=False,
-        ),
-    )
-    notification = domain.project(triaged, report, Recipient.BURGEMEESTER, "test")
-    record = outbox_entry(notification, source="/test", topic=notify_topic(Recipient.BURGEMEESTER))
-    await store.create_notification(
-        {
-            "_id": notification.notification_id,
-            "case_id": case_id,
-            "recipient": "burgemeester",
-            "level": "high",
-            "payload": notification.model_dump(mode="json"),
-            "record": record,
-            "webhook": {"url": url, "state": "pending", "attempt": 0, "next_at": datetime.now(UTC)},
-        }
-    )
-    return notification.notification_id
+    triaged = decision(case_id, level=RiskLevel.HIGH, routes=())
+    payload = domain.project(triaged, report(wants_aangifte=False), Recipient.BURGEMEESTER, "test")
+    notification = SentNotification.send(payload, assessment_no=1, at=datetime.now(UTC), policy=policy_of(settings))
+    await store.create([notification])
+    return notification
 
 
 @pytest.fixture
@@ -128,16 +102,24 @@ async def publisher(endpoints: Endpoints) -> AsyncIterator[EventPublisher]:
     await broker.stop()
 
 
-async def _deliver_until(delivery: webhooks.WebhookDelivery, store: NotifyStore, nid: str, state: str) -> Document:
+def _delivery(store: NotifyStore, publisher: EventPublisher, settings: Settings) -> webhooks.WebhookDelivery:
+    sender = Sender(publisher, source=SOURCE, service="test")
+    return webhooks.WebhookDelivery(store, sender, Outboxes(store, sender), settings)
+
+
+async def _deliver_until(
+    delivery: webhooks.WebhookDelivery, store: NotifyStore, nid: str, state: WebhookState
+) -> SentNotification:
     deadline = time.monotonic() + 20
     async with httpx.AsyncClient() as client:
         while True:
             await delivery.deliver_due(client)
-            doc = await store.notification(nid)
-            assert doc is not None
-            if doc["webhook"]["state"] == state:
-                return doc
-            assert time.monotonic() < deadline, doc["webhook"]
+            found = await store.peek_notification(nid)
+            assert found is not None
+            assert found.webhook is not None
+            if found.webhook.state is state:
+                return found
+            assert time.monotonic() < deadline, found.webhook
             await asyncio.sleep(0.05)
 
 
@@ -145,15 +127,14 @@ async def _deliver_until(delivery: webhooks.WebhookDelivery, store: NotifyStore,
 async def test_failing_and_slow_receiver_is_retried_until_it_recovers(
     receiver: Receiver, store: AsyncDatabase[Document], publisher: EventPublisher
 ) -> None:
-    notify_store = NotifyStore(store)
+    notify_store = NotifyStore(store, CIPHER)
     receiver.script = [500, "timeout", 503, 200]
-    nid = await _notification_doc(notify_store, receiver.url)
-    outbox = Outbox(publisher, service="test", interval_s=1)
-    delivery = webhooks.WebhookDelivery(notify_store, outbox, _settings(receiver.url, attempts=6))
-    await _deliver_until(delivery, notify_store, nid, "delivered")
+    settings = _settings(receiver.url, attempts=6)
+    nid = (await _notification(notify_store, settings)).notification_id
+    await _deliver_until(_delivery(notify_store, publisher, settings), notify_store, nid, WebhookState.DELIVERED)
 
     log = await notify_store.delivery_log(nid)
-    assert [(e["attempt"], e["ok"], e["error"]) for e in log] == [
+    assert [(e.attempt, e.ok, e.error) for e in log] == [
         (1, False, "HTTP 500"),
         (2, False, "timeout"),
         (3, False, "HTTP 503"),
@@ -175,24 +156,28 @@ async def test_failing_and_slow_receiver_is_retried_until_it_recovers(
 async def test_receiver_that_never_recovers_is_dead_lettered_with_the_reason(
     receiver: Receiver, store: AsyncDatabase[Document], publisher: EventPublisher, endpoints: Endpoints
 ) -> None:
-    notify_store = NotifyStore(store)
+    notify_store = NotifyStore(store, CIPHER)
     receiver.script = [500] * 10
-    nid = await _notification_doc(notify_store, receiver.url)
+    settings = _settings(receiver.url, attempts=3)
+    sent = await _notification(notify_store, settings)
+    nid = sent.notification_id
     topic = dlq_topic(notify_topic(Recipient.BURGEMEESTER))
     probe = TopicProbe(endpoints.kafka_bootstrap, [topic])
     await probe.start()
     try:
-        outbox = Outbox(publisher, service="test", interval_s=1)
-        delivery = webhooks.WebhookDelivery(notify_store, outbox, _settings(receiver.url, attempts=3))
-        doc = await _deliver_until(delivery, notify_store, nid, "failed")
-        (dead,) = await probe.wait_for(topic, doc["case_id"])
+        delivery = _delivery(notify_store, publisher, settings)
+        found = await _deliver_until(delivery, notify_store, nid, WebhookState.FAILED)
+        (dead,) = await probe.wait_for(topic, found.case_id)
     finally:
         await probe.stop()
-    assert dead.value.decode() == doc["record"]["value"], "the original bytes go to the DLQ"
+    assert sent.payload is not None
+    original = to_record(sent.payload, source=SOURCE, topic=notify_topic(Recipient.BURGEMEESTER))
+    assert dead.value == original.value, "the original bytes go to the DLQ"
     assert "failed after 3 attempt(s): HTTP 500" in dead.headers["dlq_reason"]
     assert dead.headers["dlq_attempts"] == "3"
     assert len(await notify_store.delivery_log(nid)) == 3
     assert len(receiver.received) == 3
+    assert not found.outbox, "what the failure caused was published"
 
 
 def test_signature_rejects_tampering_and_replay() -> None:

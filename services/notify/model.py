@@ -1,0 +1,367 @@
+"""Notify's aggregates: a case's notifications, and each notification sent (pure: no I/O, no documents).
+
+``CaseNotifications`` (one per case) knows the case's first report, whether it was erased, the follow-up clock of an
+aangifte, and which assessments it has notified (the last few, with when). ``SentNotification`` (one per recipient
+and assessment) knows what it sent, its acknowledgement, its re-send timer and its webhook delivery. Methods change
+state and return the events they cause (``Outgoing``). A consumer publishes them before its input record is
+committed, so they are never stored: a redelivered record derives the same events again (same ids, same times). A
+sweep or an HTTP request has no input record to fall back on, so its events wait in the aggregate's ``outbox``,
+written with the state change that caused them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from services.notify import domain
+from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
+from shared.contracts.envelope import Record
+from shared.contracts.events import (
+    CaseTriaged,
+    Envelope,
+    FollowupKind,
+    Notification,
+    NotificationState,
+    RiskLevel,
+)
+from shared.contracts.incident import IncidentReport
+from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
+
+NOTIFIED_KEPT = 8
+"""Assessments a case remembers having notified. Any number is safe: notification ids are deterministic and storing
+one that exists is a no-op, so an older decision that is redelivered is still notified once. Remembering it only lets
+the redelivery re-publish exactly what was sent (same ``occurred``) without storing it again; a case gets a new
+assessment per report, so this keeps the case document small however many reports a storm brings."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyPolicy:
+    """The rules notify applies (from its settings)."""
+
+    escalate_levels: frozenset[RiskLevel]
+    ack_timeout_s: float
+    ack_max_resends: int
+    followup_deadline_s: float
+    webhook_urls: Mapping[Recipient, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event an aggregate caused, and the topic it goes to."""
+
+    event: Envelope
+    topic: str
+
+
+def _status(event: Envelope) -> Outgoing:
+    return Outgoing(event, NOTIFICATION_STATUS)
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    ERASED = "erased"
+
+
+@dataclass(slots=True)
+class Webhook:
+    """Delivery of a notification to its recipient's webhook: attempts, the next one's time, the outcome."""
+
+    url: str
+    state: WebhookState = WebhookState.PENDING
+    attempt: int = 0
+    next_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class SentNotification:
+    """One recipient's notification of one assessment, and what became of it."""
+
+    notification_id: str
+    case_id: str
+    recipient: Recipient
+    level: RiskLevel
+    assessment_no: int
+    created_at: datetime
+    payload: Notification | None
+    """What the recipient was sent; None once the case was erased."""
+    state: NotificationState = NotificationState.SENT
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resend_no: int = 0
+    due_at: datetime | None = None
+    """When it is re-sent and escalated unless acknowledged before."""
+    webhook: Webhook | None = None
+    outbox: list[Record] = field(default_factory=list)
+
+    @classmethod
+    def send(cls, payload: Notification, *, assessment_no: int, at: datetime, policy: NotifyPolicy) -> SentNotification:
+        needs_ack = domain.needs_ack(payload.level, policy.escalate_levels)
+        url = policy.webhook_urls.get(payload.recipient)
+        return cls(
+            notification_id=payload.notification_id,
+            case_id=payload.case_id,
+            recipient=payload.recipient,
+            level=payload.level,
+            assessment_no=assessment_no,
+            created_at=at,
+            payload=payload,
+            due_at=at + timedelta(seconds=policy.ack_timeout_s) if needs_ack else None,
+            webhook=Webhook(url=url, next_at=at) if url else None,
+        )
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+    @property
+    def erased(self) -> bool:
+        return self.payload is None
+
+    def sent(self) -> Notification:
+        """The notification as first sent."""
+        if self.payload is None:
+            raise NotificationNotFound(f"notification {self.notification_id} belongs to an erased case")
+        return self.payload
+
+    def first_sending(self) -> list[Outgoing]:
+        """The notification and its "sent" status: derived again, identical, whenever they must be re-published."""
+        if self.payload is None:
+            return []
+        sent = domain.status(self.payload, NotificationState.SENT, at=self.created_at)
+        return [Outgoing(self.payload, notify_topic(self.recipient)), _status(sent)]
+
+    def acknowledge(self, *, by: str, at: datetime, recipient: Recipient | None = None) -> tuple[bool, list[Outgoing]]:
+        """Acknowledged (stops its timer); whether this changed it, and its "acknowledged" status (again, if it was)."""
+        notification = self.sent()
+        if recipient is not None and recipient is not self.recipient:
+            raise WrongRecipient(
+                f"notification {self.notification_id} went to {self.recipient.value}, not {recipient.value}"
+            )
+        changed = not self.acknowledged
+        if changed:
+            self.acknowledged_by, self.acknowledged_at = by, at
+            self.state = NotificationState.ACKNOWLEDGED
+            self.due_at = None
+        detail = f"acknowledged by {self.acknowledged_by}"
+        acked = domain.status(notification, NotificationState.ACKNOWLEDGED, detail=detail, at=self.acknowledged_at)
+        return changed, [_status(acked)]
+
+    def escalate(self, now: datetime, policy: NotifyPolicy) -> list[Outgoing]:
+        """Re-send and escalate when its acknowledgement is overdue; nothing otherwise."""
+        if self.erased or self.acknowledged or self.due_at is None or self.due_at > now:
+            return []
+        silent = self.sent()
+        self.resend_no += 1
+        timeout = policy.ack_timeout_s
+        notices = domain.escalation_notices(
+            silent, resend_no=self.resend_no, first_sent_at=self.created_at, ack_timeout_s=timeout
+        )
+        escalated = domain.status(
+            silent,
+            NotificationState.ESCALATED,
+            detail=f"no acknowledgement within {timeout:g} s: re-sent (#{self.resend_no}), escalated to "
+            + ", ".join(n.recipient.value for n in notices),
+            occurrence=self.resend_no,
+            at=now,
+        )
+        last = self.resend_no >= policy.ack_max_resends
+        self.due_at = None if last else now + timedelta(seconds=timeout)
+        self.state = NotificationState.ESCALATED
+        return [
+            Outgoing(domain.resent(silent, self.resend_no), notify_topic(self.recipient)),
+            *(Outgoing(notice, notify_topic(notice.recipient)) for notice in notices),
+            _status(escalated),
+        ]
+
+    # --- webhook delivery ---------------------------------------------------------------------------------------
+    def webhook_due(self, now: datetime) -> bool:
+        hook = self.webhook
+        return (
+            hook is not None
+            and hook.state is WebhookState.PENDING
+            and (hook.next_at is None or hook.next_at <= now)
+            and not self.erased
+        )
+
+    def take_webhook_attempt(self, *, lease_until: datetime) -> int:
+        """Count the next attempt and lease it: a crash during the attempt retries it once the lease is up."""
+        assert self.webhook is not None
+        self.webhook.attempt += 1
+        self.webhook.next_at = lease_until
+        return self.webhook.attempt
+
+    def webhook_delivered(self, at: datetime) -> None:
+        if self.webhook is not None and self.webhook.state is WebhookState.PENDING:
+            self.webhook.state = WebhookState.DELIVERED
+            self.webhook.delivered_at = at
+
+    def webhook_retry_at(self, next_at: datetime) -> None:
+        if self.webhook is not None and self.webhook.state is WebhookState.PENDING:
+            self.webhook.next_at = next_at
+
+    def webhook_failed(self, *, at: datetime, reason: str) -> list[Outgoing]:
+        """Given up; the "failed" status (nothing when delivery was no longer pending)."""
+        if self.webhook is None or self.webhook.state is not WebhookState.PENDING or self.payload is None:
+            return []
+        self.webhook.state = WebhookState.FAILED
+        self.webhook.failed_at = at
+        return [
+            _status(domain.status(self.payload, NotificationState.FAILED, detail=reason, occurrence="webhook", at=at))
+        ]
+
+    def erase(self) -> None:
+        """The case was erased: drop the payload, stop the timer, send nothing more."""
+        self.payload = None
+        self.due_at = None
+        self.outbox = []
+        if self.webhook is not None and self.webhook.state is WebhookState.PENDING:
+            self.webhook.state = WebhookState.ERASED
+
+
+@dataclass(frozen=True, slots=True)
+class Notified:
+    """The notifications of one assessment: when they were sent, to whom."""
+
+    assessment_no: int
+    at: datetime
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(slots=True)
+class FollowupClock:
+    """An aangifte was wanted: police or OM must report a follow-up before ``due_at``."""
+
+    due_at: datetime
+    police_notification_id: str
+    level: RiskLevel
+    overdue_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one decision asks for: notifications to store and send, and ones stored before to send again."""
+
+    new: list[SentNotification] = field(default_factory=list)
+    again: list[SentNotification] = field(default_factory=list)
+
+    def of(self, recipient: Recipient) -> SentNotification | None:
+        return next((n for n in (*self.new, *self.again) if n.recipient is recipient), None)
+
+    def outgoing(self) -> list[Outgoing]:
+        """Every notification with its "sent" status, the police first."""
+        ordered = sorted((*self.new, *self.again), key=lambda n: n.recipient is not Recipient.POLICE)
+        return [out for n in ordered for out in n.first_sending()]
+
+
+@dataclass(slots=True)
+class CaseNotifications:
+    """What notify keeps of a case: its report, the follow-up clock, and which assessments it has notified."""
+
+    case_id: str
+    report: IncidentReport | None = None
+    erased: bool = False
+    notified: list[Notified] = field(default_factory=list)
+    """The last ``NOTIFIED_KEPT`` assessments notified, oldest first."""
+    followup: FollowupClock | None = None
+    followup_received: bool = False
+    last_followup_kind: FollowupKind | None = None
+    outbox: list[Record] = field(default_factory=list)
+
+    def remember_report(self, report: IncidentReport) -> None:
+        """Keep the case's first report (what every notification of the case is projected from)."""
+        if not self.erased and self.report is None:
+            self.report = report
+
+    def notify(self, decision: CaseTriaged, *, now: datetime, policy: NotifyPolicy) -> Plan:
+        """One notification per routed recipient; an assessment notified before gives the same ones again.
+
+        Starts the follow-up clock the first time the police are sent an aangifte.
+        """
+        if self.erased or not decision.routes:
+            return Plan()
+        if self.report is None:
+            raise CaseDetailsNotYetKnown(f"no report stored yet for case {self.case_id}")
+        known = next((n for n in self.notified if n.assessment_no == decision.assessment_no), None)
+        at = known.at if known is not None else now
+        before = known.recipients if known is not None else ()
+        plan = Plan()
+        for route in decision.routes:
+            payload = domain.project(decision, self.report, route.recipient, route.reason, at=at)
+            sent = SentNotification.send(payload, assessment_no=decision.assessment_no, at=at, policy=policy)
+            (plan.again if route.recipient in before else plan.new).append(sent)
+        recipients = (*before, *(n.recipient for n in plan.new))
+        self._remember(Notified(assessment_no=decision.assessment_no, at=at, recipients=recipients))
+        police = plan.of(Recipient.POLICE)
+        if police is not None and self.report.wants_aangifte and self.followup is None:
+            self.followup = FollowupClock(
+                due_at=at + timedelta(seconds=policy.followup_deadline_s),
+                police_notification_id=police.notification_id,
+                level=decision.level,
+            )
+        return plan
+
+    def _remember(self, notified: Notified) -> None:
+        kept = {n.assessment_no: n for n in self.notified}
+        kept[notified.assessment_no] = notified
+        self.notified = [kept[no] for no in sorted(kept)][-NOTIFIED_KEPT:]
+
+    def record_followup(self, kind: FollowupKind) -> None:
+        """Police or OM reported a follow-up: the clock stops (setting it twice changes nothing)."""
+        self.followup_received = True
+        self.last_followup_kind = kind
+
+    def flag_followup_overdue(self, now: datetime) -> list[Outgoing]:
+        """Flag a missing follow-up once it is overdue; the police notification's status says so."""
+        clock = self.followup
+        if clock is None or self.followup_received or clock.overdue_at is not None or clock.due_at > now:
+            return []
+        clock.overdue_at = now
+        police = domain.Addressee(
+            notification_id=clock.police_notification_id,
+            case_id=self.case_id,
+            recipient=Recipient.POLICE,
+            level=clock.level,
+        )
+        overdue = domain.status(
+            police,
+            NotificationState.FOLLOWUP_OVERDUE,
+            detail="aangifte wanted; no follow-up from police or OM in time",
+            at=now,
+        )
+        return [_status(overdue)]
+
+    def erase(self) -> None:
+        """The case was erased at intake: drop the report; nothing is notified any more."""
+        self.erased = True
+        self.report = None
+        self.outbox = []
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook attempt as the recipient's role may see it."""
+
+    notification_id: str
+    case_id: str
+    recipient: Recipient
+    attempt: int
+    at: datetime
+    ok: bool
+    status_code: int | None
+    error: str
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One webhook attempt as logged: what may be seen, and the receiver's URL (which no view shows)."""
+
+    delivery: Delivery
+    url: str

@@ -1,0 +1,198 @@
+"""Notify's consumer use cases on in-memory fakes: police first, one notification per recipient, redelivery."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
+from shared.contracts.envelope import to_record
+from shared.contracts.events import RiskLevel
+from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
+from shared.errors import Unavailable
+from tests.notify.harness import CRITICAL_ROUTES, Notify, ack, decision, new_case, reported
+
+POLICE_TOPIC = notify_topic(Recipient.POLICE)
+
+
+async def _with_report(notify: Notify, case_id: str) -> None:
+    await notify.service.remember_reports(case_id, [reported(case_id)])
+
+
+async def test_acute_decision_stores_and_publishes_the_police_before_any_other_recipient() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify_acute(decision(case_id))
+    first = notify.publisher.topics()
+    assert first == [POLICE_TOPIC, NOTIFICATION_STATUS], "only the police before the acute consumer returns"
+    assert [n.recipient for n in notify.store.sent(case_id)] == [Recipient.POLICE]
+
+    await notify.behind_the_police()
+    assert {n.recipient for n in notify.store.sent(case_id)} == set(CRITICAL_ROUTES)
+    assert len(notify.publisher.records) == 2 * len(CRITICAL_ROUTES), "each notification and its status, once"
+
+
+async def test_the_main_topic_copy_of_an_acute_decision_adds_nothing() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify_acute(decision(case_id))
+    await notify.behind_the_police()
+    writes, published = dict(notify.store.writes), list(notify.publisher.records)
+
+    await notify.service.notify(case_id, [decision(case_id)])
+    assert dict(notify.store.writes) == writes
+    assert notify.publisher.records == published
+
+
+async def test_a_case_is_loaded_and_saved_once_per_batch_with_one_bulk_insert() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    saves = notify.store.writes["cases.save"]
+    batch = [decision(case_id, assessment_no=1), decision(case_id, assessment_no=2, level=RiskLevel.HIGH)]
+    await notify.service.notify(case_id, batch)
+    assert notify.store.writes["cases.save"] == saves + 1
+    assert notify.store.writes["notifications.insert_many"] == 1
+    assert len(notify.store.sent(case_id)) == 2 * len(CRITICAL_ROUTES)
+
+
+async def test_a_duplicate_decision_in_a_batch_yields_one_notification_per_recipient() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify(case_id, [decision(case_id), decision(case_id)])
+    assert len(notify.store.sent(case_id)) == len(CRITICAL_ROUTES)
+    assert len(set(notify.publisher.ids())) == len(notify.publisher.ids()) == 2 * len(CRITICAL_ROUTES)
+
+
+async def test_a_redelivered_batch_republishes_what_a_crash_left_unpublished_without_a_second_notification() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    notify.publisher.failing = True
+    with pytest.raises(Unavailable):
+        await notify.service.notify(case_id, [decision(case_id)])
+    stored = {n.notification_id: n for n in notify.store.sent(case_id)}
+    assert len(stored) == len(CRITICAL_ROUTES), "saved before publishing"
+
+    notify.restart()  # the batch was not committed: a new process reads it again
+    notify.publisher.failing = False
+    notify.clock.advance(30)
+    inserts = notify.store.writes["notifications.insert_many"]
+    await notify.service.notify(case_id, [decision(case_id)])
+    assert notify.store.writes["notifications.insert_many"] == inserts, "nothing stored twice"
+    assert len(notify.store.sent(case_id)) == len(CRITICAL_ROUTES)
+    published = {r.headers["ce_id"].decode(): r for r in notify.publisher.records if r.topic != NOTIFICATION_STATUS}
+    for nid, sent in stored.items():
+        assert sent.payload is not None
+        expected = to_record(sent.payload, source="/weerbaar/notify", topic=notify_topic(sent.recipient))
+        assert published[nid].value == expected.value, "the same notification, sent at the same time"
+
+
+async def test_a_decision_waits_for_its_report_and_stores_nothing_meanwhile() -> None:
+    notify = Notify()
+    case_id = new_case()
+    with pytest.raises(CaseDetailsNotYetKnown):
+        await notify.service.notify(case_id, [decision(case_id)])
+    with pytest.raises(CaseDetailsNotYetKnown):
+        await notify.service.notify_acute(decision(case_id))
+    assert not notify.store.notifications
+    assert not notify.publisher.records
+
+
+async def test_a_decision_without_routes_needs_no_report() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await notify.service.notify(case_id, [decision(case_id, routes=())])
+    await notify.service.notify_acute(decision(case_id, routes=()))
+    assert not notify.store.writes
+
+
+async def test_only_the_first_report_of_a_case_is_kept() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    saves = notify.store.writes["cases.save"]
+    await notify.service.remember_reports(case_id, [reported(case_id, **{"office_holder.name": "B. Ander"})])
+    assert notify.store.writes["cases.save"] == saves, "nothing changed: nothing written"
+    case = await notify.store.peek_case(case_id)
+    assert case is not None
+    assert case.report is not None
+    assert case.report.office_holder.name == "A. Voorbeeld"
+
+
+async def test_an_acknowledgement_from_the_topic_stops_the_timer_and_a_redelivery_republishes_its_status() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify(case_id, [decision(case_id)])
+    (police,) = [n for n in notify.store.sent(case_id) if n.recipient is Recipient.POLICE]
+    assert police.due_at is not None
+
+    notify.publisher.failing = True
+    with pytest.raises(Unavailable):
+        await notify.service.apply_acks(case_id, [ack(case_id, police.notification_id, Recipient.POLICE)])
+    notify.restart()
+    notify.publisher.failing = False
+    await notify.service.apply_acks(case_id, [ack(case_id, police.notification_id, Recipient.POLICE)])
+    statuses = [r for r in notify.publisher.records if r.topic == NOTIFICATION_STATUS]
+    assert [s.headers["ce_type"].decode() for s in statuses[-1:]] == ["nl.weerbaar.notification.status.v1"]
+    acked = await notify.store.peek_notification(police.notification_id)
+    assert acked is not None
+    assert acked.acknowledged
+    assert acked.due_at is None
+    assert b'"status":"acknowledged"' in statuses[-1].value
+
+
+async def test_an_acknowledgement_for_another_recipient_or_an_unknown_notification_is_refused() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify(case_id, [decision(case_id)])
+    (om,) = [n for n in notify.store.sent(case_id) if n.recipient is Recipient.OM]
+    with pytest.raises(WrongRecipient):
+        await notify.service.apply_acks(case_id, [ack(case_id, om.notification_id, Recipient.POLICE)])
+    with pytest.raises(NotificationNotFound):
+        await notify.service.apply_acks(case_id, [ack(case_id, "unknown-notification", Recipient.OM)])
+
+
+async def test_an_http_acknowledgement_waits_in_the_outbox_while_the_broker_is_down() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify(case_id, [decision(case_id)])
+    (police,) = [n for n in notify.store.sent(case_id) if n.recipient is Recipient.POLICE]
+    notify.publisher.failing = True
+    acked, changed = await notify.service.acknowledge(police.notification_id, recipient=None, by="desk")
+    assert changed
+    assert acked.acknowledged
+    _again, changed_again = await notify.service.acknowledge(police.notification_id, recipient=None, by="desk")
+    assert not changed_again
+    _, pending = await notify.store.with_outbox(10)
+    assert pending == [police.notification_id]
+
+    notify.publisher.failing = False
+    assert await notify.outboxes.relay() == 1
+    assert await notify.store.with_outbox(10) == ([], [])
+    assert b'"status":"acknowledged"' in notify.publisher.records[-1].value
+
+
+async def test_an_erased_case_loses_its_payloads_and_is_notified_no_more() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify(case_id, [decision(case_id)])
+    await notify.service.forget_case(case_id)
+    assert all(n.payload is None and n.due_at is None for n in notify.store.sent(case_id))
+    assert all(doc["sealed"] == "erased" for doc in notify.store.notifications.values())
+    case = await notify.store.peek_case(case_id)
+    assert case is not None
+    assert case.erased
+    assert case.report is None
+    published = len(notify.publisher.records)
+    await notify.service.notify(case_id, [decision(case_id, assessment_no=2)])
+    await notify.service.notify_acute(decision(case_id, assessment_no=3))
+    assert len(notify.publisher.records) == published
+    with pytest.raises(NotificationNotFound):
+        await notify.service.acknowledge(notify.store.sent(case_id)[0].notification_id, recipient=None, by="desk")
