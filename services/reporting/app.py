@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.reporting.book import FactBook
 from services.reporting.handlers import ReportingHandlers
 from services.reporting.population import load_population
+from services.reporting.projection import Projection
 from services.reporting.publishing import StatsPublisher
 from services.reporting.settings import Settings
-from services.reporting.store import ReportingStore
+from services.reporting.store import COLLECTION, ReportingStore
 from shared.runtime import Runtime
 
 SERVICE = "reporting"
@@ -18,17 +20,21 @@ def create_app(settings: Settings) -> FastAPI:
     """Wire reporting; nothing connects until the app starts."""
     runtime = Runtime.create(settings, service=SERVICE)
     store = ReportingStore(runtime.db)
+    book = FactBook(store)  # every fact in memory: tabulating reads nothing
     population = load_population(settings.population_path)
     stats = StatsPublisher(
-        store,
+        book,
         runtime.publisher,
         threshold=settings.disclosure_threshold,
         population=population,
         debounce_s=settings.stats_debounce_s,
         gate=runtime.gate,
     )
-    runtime.on_startup.append(store.ensure_indexes)
+    runtime.on_startup += [store.ensure_indexes, book.load]
+    runtime.ready_probe_collections.append(COLLECTION)  # readiness reads what reporting writes
+    runtime.forgetful += [store.sheets.forget, book.forget]  # another process may own those cases now
     runtime.background.append(stats.run_forever)
-    handlers = ReportingHandlers(runtime, store, settings, population, stats)
+    projection = Projection(store, written=book.note)
+    handlers = ReportingHandlers(runtime, projection, book, settings, population, stats)
     handlers.register()
     return runtime.build_app(title="weerbaar reporting", routers=(handlers.router(),))

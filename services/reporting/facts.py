@@ -1,19 +1,23 @@
-"""The reporting fact of a case, folded from events (pure: no I/O).
+"""A case's facts as reporting keeps them, folded from its events (pure: no I/O).
 
-Every fold is idempotent and order-independent, so duplicates and out-of-order delivery leave the figures alone:
-the triage part is replaced only by a later assessment (``assessment_no``, then event time); notification times keep
-their minimum; follow-ups are a set keyed by event id whose furthest stage counts.
+Every fold is idempotent and order-independent, so duplicates and out-of-order delivery leave the figures alone and
+no event ids need keeping: the triage part is replaced only by a later assessment (``assessment_no``, then event
+time); notification times keep their minimum; the follow-up stage keeps its maximum and "aangifte filed", once true,
+stays true. The same fold serves the live consumers (one case at a time, through the store) and ``weerbaar replay``
+(the whole log in memory).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.reporting.geography import province_of
+from pydantic import BaseModel
+
+from services.reporting.geography import UNKNOWN, province_of
 from shared.contracts.events import CaseFollowup, CaseTriaged, FollowupKind, NotificationState, NotificationStatus
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -32,44 +36,47 @@ STAGE_ORDER = (NO_FOLLOWUP, *STAGES.values())
 OM_OUTCOMES = frozenset({"dagvaarding", "strafbeschikking", "sepot", "transactie"})
 
 
-def triage_fields(event: CaseTriaged) -> dict[str, Any]:
-    """The triage part of a case's fact: no name, no free text, no body code; one keyed pseudonym."""
-    facts = event.facts
-    return {
-        "assessment_no": event.assessment_no,
-        "triaged_at": event.occurred,
-        "office_holder_ref": facts.office_holder_ref,
-        "role": facts.role.value,
-        "gender": facts.gender.value,
-        "types": sorted(t.value for t in facts.types),
-        "channel": facts.channel.value,
-        "level": event.level.value,
-        "body_kind": facts.body_kind.value,
-        "province": province_of(facts.body_kind.value, facts.body_code),
-        "occurred_at": facts.occurred_at,
-        "reported_at": facts.reported_at,
-        "impact_on_functioning": facts.impact_on_functioning,
-        "wants_aangifte": facts.wants_aangifte,
-    }
+@dataclass(frozen=True, slots=True)
+class TriagePart:
+    """What a case's latest assessment tells the figures: no name, no free text, no body code; one keyed pseudonym."""
 
+    assessment_no: int
+    triaged_at: datetime
+    office_holder_ref: str
+    role: str
+    gender: str
+    types: tuple[str, ...]
+    channel: str
+    level: str
+    body_kind: str
+    province: str
+    occurred_at: datetime
+    reported_at: datetime
+    impact_on_functioning: bool
+    wants_aangifte: bool
 
-def notification_time(event: NotificationStatus) -> tuple[str, datetime] | None:
-    """Which first-time field this status may lower (``first_sent_at`` / ``first_ack_at``), if any."""
-    if event.status is NotificationState.SENT:
-        return "first_sent_at", event.occurred
-    if event.status is NotificationState.ACKNOWLEDGED:
-        return "first_ack_at", event.occurred
-    return None
+    @classmethod
+    def of(cls, event: CaseTriaged) -> TriagePart:
+        facts = event.facts
+        return cls(
+            assessment_no=event.assessment_no,
+            triaged_at=stored_time(event.occurred),
+            office_holder_ref=facts.office_holder_ref,
+            role=facts.role.value,
+            gender=facts.gender.value,
+            types=tuple(sorted(t.value for t in facts.types)),
+            channel=facts.channel.value,
+            level=event.level.value,
+            body_kind=facts.body_kind.value,
+            province=province_of(facts.body_kind.value, facts.body_code),
+            occurred_at=stored_time(facts.occurred_at),
+            reported_at=stored_time(facts.reported_at),
+            impact_on_functioning=facts.impact_on_functioning,
+            wants_aangifte=facts.wants_aangifte,
+        )
 
-
-def followup_entry(event: CaseFollowup) -> dict[str, str]:
-    """A follow-up reduced to what reporting may keep: its kind and a known outcome category, never free text."""
-    outcome = event.outcome.strip().lower()
-    return {
-        "event_id": event.event_id,
-        "kind": event.kind.value,
-        "outcome": outcome if outcome in OM_OUTCOMES else "",
-    }
+    def later_than(self, other: TriagePart) -> bool:
+        return (self.assessment_no, self.triaged_at) > (other.assessment_no, other.triaged_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,97 @@ class Fact:
     minutes_to_acknowledgement: float | None
 
 
+@dataclass(slots=True)
+class FactSheet:
+    """The aggregate: one case's facts, changed only by folding its events in."""
+
+    case_id: str
+    triage: TriagePart | None = None
+    first_sent_at: datetime | None = None
+    first_ack_at: datetime | None = None
+    followup_stage: str = NO_FOLLOWUP
+    aangifte_filed: bool = False
+
+    @staticmethod
+    def concerns(event: BaseModel) -> bool:
+        """Whether folding ``event`` in can change any case's facts (most notification states cannot)."""
+        if isinstance(event, NotificationStatus):
+            return event.status in (NotificationState.SENT, NotificationState.ACKNOWLEDGED)
+        return isinstance(event, CaseTriaged | CaseFollowup)
+
+    def take(self, event: BaseModel) -> bool:
+        """Fold one event in; True when the facts changed."""
+        before = (self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed)
+        if isinstance(event, CaseTriaged):
+            part = TriagePart.of(event)
+            if self.triage is None or part.later_than(self.triage):
+                self.triage = part
+        elif isinstance(event, NotificationStatus):
+            at = stored_time(event.occurred)
+            if event.status is NotificationState.SENT:
+                self.first_sent_at = _earliest(self.first_sent_at, at)
+            elif event.status is NotificationState.ACKNOWLEDGED:
+                self.first_ack_at = _earliest(self.first_ack_at, at)
+        elif isinstance(event, CaseFollowup):
+            self.followup_stage = furthest_stage([self.followup_stage, stage_of(event.kind.value, event.outcome)])
+            self.aangifte_filed = self.aangifte_filed or event.kind is FollowupKind.AANGIFTE_REGISTERED
+        after = (self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed)
+        return after != before
+
+    def fact(self) -> Fact | None:
+        """The case as the figures see it; None until its triage has been seen."""
+        triage = self.triage
+        if triage is None:
+            return None
+        local = triage.occurred_at.astimezone(LOCAL)
+        dims = {
+            "period": f"{local.year:04d}-{local.month:02d}",
+            "quarter": f"{local.year:04d}-Q{(local.month - 1) // 3 + 1}",
+            "year": f"{local.year:04d}",
+            "role": triage.role,
+            "gender": triage.gender,
+            "channel": triage.channel,
+            "channel_group": "online" if triage.channel in ONLINE_CHANNELS else "offline",
+            "risk_level": triage.level,
+            "body_kind": triage.body_kind,
+            "province": triage.province or UNKNOWN,
+            "impact_on_functioning": YES if triage.impact_on_functioning else NO,
+            "aangifte_wanted": YES if triage.wants_aangifte else NO,
+            "aangifte_filed": YES if self.aangifte_filed else NO,
+            "followup_outcome": self.followup_stage,
+        }
+        return Fact(
+            case_id=self.case_id,
+            office_holder_ref=triage.office_holder_ref,
+            occurred_at=triage.occurred_at,
+            dims={name: sys.intern(value) for name, value in dims.items()},  # a book of many facts shares them
+            types=triage.types,
+            minutes_to_notification=_minutes(triage.reported_at, self.first_sent_at),
+            minutes_to_acknowledgement=_minutes(triage.reported_at, self.first_ack_at),
+        )
+
+
+def stage_of(kind: str, outcome: str) -> str:
+    """A follow-up's stage; an OM decision with a known outcome names it (free text never counts)."""
+    outcome = outcome.strip().lower()
+    if kind == FollowupKind.OM_DECISION.value and outcome in OM_OUTCOMES:
+        return f"om_{outcome}"
+    return STAGES.get(kind, NO_FOLLOWUP)
+
+
+def furthest_stage(stages: Iterable[str]) -> str:
+    return max([NO_FOLLOWUP, *stages], key=_rank)
+
+
+def stored_time(at: datetime) -> datetime:
+    """``at`` as the store keeps it (milliseconds), so what is folded compares equal to what is read back."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def _earliest(current: datetime | None, at: datetime) -> datetime:
+    return at if current is None or at < current else current
+
+
 def _minutes(start: datetime, end: datetime | None) -> float | None:
     if end is None:
         return None
@@ -93,50 +191,3 @@ def _minutes(start: datetime, end: datetime | None) -> float | None:
 
 def _rank(stage: str) -> tuple[int, str]:
     return STAGE_ORDER.index("om_beslissing" if stage.startswith("om_") else stage), stage
-
-
-def followup_outcome(followups: list[Mapping[str, str]]) -> str:
-    """The furthest follow-up stage of a case (an OM decision with a known outcome names it)."""
-    stages = [NO_FOLLOWUP]
-    for entry in followups:
-        stage = STAGES.get(entry.get("kind", ""), NO_FOLLOWUP)
-        if entry.get("kind") == FollowupKind.OM_DECISION.value and entry.get("outcome"):
-            stage = f"om_{entry['outcome']}"
-        stages.append(stage)
-    return max(stages, key=_rank)
-
-
-def fact_of(document: Mapping[str, Any]) -> Fact | None:
-    """The fact of a stored projection document; None until the case's triage has been seen."""
-    if "assessment_no" not in document:
-        return None
-    occurred: datetime = document["occurred_at"]
-    local = occurred.astimezone(LOCAL)
-    followups = list(document.get("followups") or [])
-    kinds = {f.get("kind") for f in followups}
-    reported: datetime = document["reported_at"]
-    dims = {
-        "period": f"{local.year:04d}-{local.month:02d}",
-        "quarter": f"{local.year:04d}-Q{(local.month - 1) // 3 + 1}",
-        "year": f"{local.year:04d}",
-        "role": document["role"],
-        "gender": document["gender"],
-        "channel": document["channel"],
-        "channel_group": "online" if document["channel"] in ONLINE_CHANNELS else "offline",
-        "risk_level": document["level"],
-        "body_kind": document["body_kind"],
-        "province": document.get("province") or "onbekend",
-        "impact_on_functioning": YES if document["impact_on_functioning"] else NO,
-        "aangifte_wanted": YES if document["wants_aangifte"] else NO,
-        "aangifte_filed": YES if FollowupKind.AANGIFTE_REGISTERED.value in kinds else NO,
-        "followup_outcome": followup_outcome(followups),
-    }
-    return Fact(
-        case_id=str(document["_id"]),
-        office_holder_ref=document["office_holder_ref"],
-        occurred_at=occurred,
-        dims=dims,
-        types=tuple(document["types"]),
-        minutes_to_notification=_minutes(reported, document.get("first_sent_at")),
-        minutes_to_acknowledgement=_minutes(reported, document.get("first_ack_at")),
-    )

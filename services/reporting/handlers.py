@@ -18,8 +18,8 @@ from services.reporting.errors import UnknownDimension
 from services.reporting.population import Population
 from services.reporting.projection import SOURCES, Projection
 from services.reporting.publishing import StatsPublisher
+from services.reporting.queries import Facts
 from services.reporting.settings import Settings
-from services.reporting.store import ReportingStore
 from shared.contracts.events import ReportCell, ReportStats
 from shared.contracts.topics import REPORT_STATS
 from shared.guard import require
@@ -45,25 +45,29 @@ class ReportingHandlers:
     def __init__(
         self,
         runtime: Runtime,
-        store: ReportingStore,
+        projection: Projection,
+        facts: Facts,
         settings: Settings,
         population: Population,
         stats: StatsPublisher,
     ) -> None:
         self._runtime = runtime
-        self._store = store
+        self._projection = projection
+        self._facts = facts
         self._settings = settings
         self._population = population
         self._stats = stats
-        self._projection = Projection(store)
 
     def register(self) -> None:
         self._runtime.produces(REPORT_STATS, ReportStats, "One report cell (compacted: latest value per key)")
         for topic, model in SOURCES.items():
-            self._runtime.consume(topic, model, self.on_event)
+            self._runtime.consume(topic, model, self.on_event, per_case=self.on_events)
 
     async def on_event(self, event: BaseModel) -> None:
-        if await self._projection.apply(event):
+        await self.on_events(str(getattr(event, "case_id", "")), [event])
+
+    async def on_events(self, case_id: str, events: list[BaseModel]) -> None:
+        if await self._projection.apply(case_id, events):
             self._stats.mark_dirty()
 
     async def summary(self, start: date | None, end: date | None, group_by: str | None) -> list[ReportCell]:
@@ -81,7 +85,7 @@ class ReportingHandlers:
 
     async def table(self, dims: tuple[str, ...], start: date | None, end: date | None) -> list[ReportCell]:
         return await queries.figures(
-            self._store,
+            self._facts,
             dims,
             start,
             end,

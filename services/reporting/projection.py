@@ -1,11 +1,14 @@
-"""Folds one consumed event into the projection: the single path for live consumption and for replay."""
+"""The live projection: a case's events of one batch folded into its facts with one load and one save."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
 from pydantic import BaseModel
 
-from services.reporting import facts
-from services.reporting.store import ReportingStore
+from services.reporting.facts import FactSheet
 from shared.contracts.events import CaseFollowup, CaseTriaged, NotificationStatus
 from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, NOTIFICATION_STATUS
 
@@ -16,17 +19,24 @@ SOURCES: dict[str, type[BaseModel]] = {
 }
 
 
-class Projection:
-    def __init__(self, store: ReportingStore) -> None:
-        self._store = store
+class Cases(Protocol):
+    """Where facts are kept: ``ReportingStore`` in the service, a fake in unit tests."""
 
-    async def apply(self, event: BaseModel) -> bool:
-        """Fold ``event`` in; True when the figures may have changed."""
-        if isinstance(event, CaseTriaged):
-            return await self._store.apply_triage(event.case_id, facts.triage_fields(event))
-        if isinstance(event, NotificationStatus):
-            first = facts.notification_time(event)
-            return first is not None and await self._store.apply_first_time(event.case_id, *first)
-        if isinstance(event, CaseFollowup):
-            return await self._store.apply_followup(event.case_id, facts.followup_entry(event))
-        return False
+    def case(self, case_id: str) -> AbstractAsyncContextManager[FactSheet]: ...
+
+
+class Projection:
+    def __init__(self, cases: Cases, *, written: Callable[[FactSheet], None]) -> None:
+        self._cases = cases
+        self._written = written
+
+    async def apply(self, case_id: str, events: Sequence[BaseModel]) -> bool:
+        """Fold the case's events in; True when its facts changed (and were saved)."""
+        relevant = [event for event in events if FactSheet.concerns(event)]
+        if not relevant:
+            return False  # e.g. notification states the figures do not use: not even a read
+        async with self._cases.case(case_id) as sheet:
+            changed = [sheet.take(event) for event in relevant]
+        if any(changed):
+            self._written(sheet)
+        return any(changed)

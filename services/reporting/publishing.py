@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
 
 import structlog
 
 from services.reporting import domain
 from services.reporting.population import Population
-from services.reporting.store import ReportingStore
+from services.reporting.queries import Facts
 from shared.cadence import Cadence
-from shared.contracts.events import ReportCell, ReportStats
-from shared.kafka import EventPublisher
+from shared.contracts.events import Envelope, ReportCell, ReportStats
 from shared.lanes import AcuteGate
 
 log = structlog.get_logger("weerbaar.reporting")
@@ -35,18 +35,24 @@ STANDARD_BREAKDOWNS: tuple[tuple[str, ...], ...] = (
 )
 
 
+class Publishes(Protocol):
+    """``shared.kafka.EventPublisher``, or a recording fake in unit tests."""
+
+    async def publish(self, event: Envelope, *, topic: str | None = None, key: str | None = None) -> None: ...
+
+
 class StatsPublisher:
     def __init__(
         self,
-        store: ReportingStore,
-        publisher: EventPublisher,
+        facts: Facts,
+        publisher: Publishes,
         *,
         threshold: int,
         population: Population,
         debounce_s: float,
         gate: AcuteGate | None = None,
     ) -> None:
-        self._store = store
+        self._facts = facts
         self._publisher = publisher
         self._threshold = threshold
         self._population = population
@@ -61,10 +67,10 @@ class StatsPublisher:
     async def run_forever(self) -> None:
         """Publish after each burst of fact changes; on failure try again a little later."""
         self._dirty.set()
-        cadence = Cadence(self._debounce_s, gate=self._gate)  # reading every fact is routine work
+        cadence = Cadence(self._debounce_s, gate=self._gate)  # tabulating every fact is routine work
         while True:
             await self._dirty.wait()
-            await cadence.pause()  # the debounce, longer when the last tabulation was slow (it reads every fact)
+            await cadence.pause()  # the debounce, longer when the last tabulation was slow (it goes over every fact)
             self._dirty.clear()
             try:
                 changed = await cadence.timed(self.publish_changes)
@@ -78,7 +84,7 @@ class StatsPublisher:
 
     async def publish_changes(self) -> int:
         """Publish every standard cell whose value changed since the last publication; returns how many."""
-        facts = await self._store.facts_between(None, None)
+        facts = await self._facts.facts_between(None, None)
         current: dict[str, tuple[tuple[str, ...], ReportCell]] = {}
         for breakdown in STANDARD_BREAKDOWNS:
             raw = domain.tabulate(facts, breakdown)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Protocol
 
 from services.reporting import domain
+from services.reporting.facts import Fact
 from services.reporting.population import Population
-from services.reporting.store import ReportingStore
 from shared.contracts.events import ReportCell
 
 
+class Facts(Protocol):
+    """Where figures come from: the service's ``FactBook`` (memory), or a ``ReportingStore`` (``weerbaar replay``)."""
+
+    async def facts_between(self, low: datetime | None, high: datetime | None) -> list[Fact]: ...
+
+
 async def figures(
-    store: ReportingStore,
+    facts: Facts,
     dims: Sequence[str],
     start: date | None,
     end: date | None,
@@ -22,5 +29,5 @@ async def figures(
 ) -> list[ReportCell]:
     """Disclosure-controlled cells of the facts in the (month-widened) window, grouped by ``dims``."""
     low, high = domain.window(start, end)
-    raw = domain.tabulate(await store.facts_between(low, high), dims)
+    raw = domain.tabulate(await facts.facts_between(low, high), dims)
     return domain.sort_cells(domain.report(raw, threshold=threshold, population=population), dims)

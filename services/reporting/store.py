@@ -1,25 +1,86 @@
-"""Reporting's projection: one document per case, folded from events with idempotent, order-free updates."""
+"""Reporting's collection: one document of facts per case, mapped to and from ``FactSheet`` only here."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
-from services.reporting.facts import Fact, fact_of
+from services.reporting.facts import NO_FOLLOWUP, Fact, FactSheet, TriagePart, furthest_stage, stage_of
+from services.reporting.geography import UNKNOWN
+from shared.aggregates import AggregateStore
+from shared.contracts.events import FollowupKind
 from shared.errors import TransientError
 from shared.mongo import Document
 from shared.serial import SerialCollection
 
 COLLECTION = "reporting_facts"
+INSERT_CHUNK = 99  # FerretDB wedges on a single command of 100 statements or more
+
+_TRIAGE_FIELDS = tuple(TriagePart.__dataclass_fields__)
+
+
+class FactSheetCodec:
+    """A case's facts ↔ its document: flat, the triage part's fields only once it has been triaged."""
+
+    def to_document(self, sheet: FactSheet) -> Document:
+        document: Document = {}
+        if sheet.triage is not None:
+            document.update({name: getattr(sheet.triage, name) for name in _TRIAGE_FIELDS})
+            document["types"] = list(sheet.triage.types)  # the store keeps lists
+        if sheet.first_sent_at is not None:
+            document["first_sent_at"] = sheet.first_sent_at
+        if sheet.first_ack_at is not None:
+            document["first_ack_at"] = sheet.first_ack_at
+        if sheet.followup_stage != NO_FOLLOWUP:
+            document["followup_stage"] = sheet.followup_stage
+        if sheet.aangifte_filed:
+            document["aangifte_filed"] = True
+        return document
+
+    def from_document(self, document: Document) -> FactSheet:
+        triage = None
+        if "assessment_no" in document:
+            triage = TriagePart(
+                assessment_no=int(document["assessment_no"]),
+                triaged_at=document["triaged_at"],
+                office_holder_ref=str(document["office_holder_ref"]),
+                role=str(document["role"]),
+                gender=str(document["gender"]),
+                types=tuple(document["types"]),
+                channel=str(document["channel"]),
+                level=str(document["level"]),
+                body_kind=str(document["body_kind"]),
+                province=str(document.get("province") or UNKNOWN),
+                occurred_at=document["occurred_at"],
+                reported_at=document["reported_at"],
+                impact_on_functioning=bool(document["impact_on_functioning"]),
+                wants_aangifte=bool(document["wants_aangifte"]),
+            )
+        stage, filed = document.get("followup_stage", NO_FOLLOWUP), bool(document.get("aangifte_filed"))
+        if "followups" in document:  # written before follow-ups were folded into their stage
+            entries = list(document["followups"])
+            stage = furthest_stage(stage_of(entry.get("kind", ""), entry.get("outcome") or "") for entry in entries)
+            filed = any(entry.get("kind") == FollowupKind.AANGIFTE_REGISTERED.value for entry in entries)
+        return FactSheet(
+            case_id=str(document["_id"]),
+            triage=triage,
+            first_sent_at=document.get("first_sent_at"),
+            first_ack_at=document.get("first_ack_at"),
+            followup_stage=stage,
+            aangifte_filed=filed,
+        )
 
 
 class ReportingStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.facts: AsyncCollection[Document] = SerialCollection(db, COLLECTION)
+        self.facts = SerialCollection(db, COLLECTION)
+        self._codec = FactSheetCodec()
+        self.sheets: AggregateStore[FactSheet] = AggregateStore(self.facts, self._codec)
 
     async def ensure_indexes(self) -> None:
         try:
@@ -27,35 +88,15 @@ class ReportingStore:
         except PyMongoError as exc:
             raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
 
-    async def _upsert(self, selector: dict[str, Any], update: dict[str, Any]) -> bool:
-        """Update or create the case's document; True when something changed."""
-        try:
-            result = await self.facts.update_one(selector, update, upsert=True)
-        except DuplicateKeyError:
-            # The document exists but the selector's condition excludes it (stale), or another
-            # handler created it concurrently: apply to the existing document if the condition holds.
-            result = await self.facts.update_one(selector, update)
-        return bool(result.modified_count or result.upserted_id is not None)
+    @asynccontextmanager
+    async def case(self, case_id: str) -> AsyncIterator[FactSheet]:
+        """The case's facts, loaded once and saved with one write if they changed."""
+        async with self.sheets.unit(case_id, new=lambda: FactSheet(case_id)) as sheet:
+            yield sheet
 
-    async def apply_triage(self, case_id: str, fields: dict[str, Any]) -> bool:
-        """Take the triage part unless a later assessment (number, then event time) is already in."""
-        number, at = fields["assessment_no"], fields["triaged_at"]
-        selector = {
-            "_id": case_id,
-            "$or": [
-                {"assessment_no": {"$exists": False}},
-                {"assessment_no": {"$lt": number}},
-                {"assessment_no": number, "triaged_at": {"$lt": at}},
-            ],
-        }
-        return await self._upsert(selector, {"$set": fields})
-
-    async def apply_first_time(self, case_id: str, field: str, at: datetime) -> bool:
-        """Keep the earliest time for ``field`` (first notification sent / acknowledged)."""
-        return await self._upsert({"_id": case_id}, {"$min": {field: at}})
-
-    async def apply_followup(self, case_id: str, entry: dict[str, str]) -> bool:
-        return await self._upsert({"_id": case_id}, {"$addToSet": {"followups": entry}})
+    async def every_sheet(self) -> list[FactSheet]:
+        """All cases' facts (one scan of the collection)."""
+        return [self._codec.from_document(d) for d in await self._find({})]
 
     async def facts_between(self, low: datetime | None, high: datetime | None) -> list[Fact]:
         """The facts of triaged cases whose incident lies in [low, high)."""
@@ -67,8 +108,17 @@ class ReportingStore:
             span["$lt"] = high
         if span:
             query["occurred_at"] = span
+        sheets = (self._codec.from_document(d) for d in await self._find(query))
+        return [f for f in (s.fact() for s in sheets) if f is not None]
+
+    async def insert(self, sheets: Iterable[FactSheet]) -> None:
+        """New documents in bulk (``weerbaar replay``'s fresh database)."""
+        documents = [{**self._codec.to_document(s), "_id": s.case_id, "version": 1} for s in sheets]
+        for start in range(0, len(documents), INSERT_CHUNK):
+            await self.facts.insert_many(documents[start : start + INSERT_CHUNK], ordered=False)
+
+    async def _find(self, query: Document) -> list[Document]:
         try:
-            documents = await self.facts.find(query).to_list(None)
+            return await self.facts.find(query).to_list(None)
         except PyMongoError as exc:
             raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
-        return [f for f in (fact_of(d) for d in documents) if f is not None]

@@ -8,7 +8,7 @@ from services.triage.handlers import TriageHandlers
 from services.triage.policy import load_policy
 from services.triage.service import Triage
 from services.triage.settings import Settings
-from services.triage.store import History, HistoryStore, assessment_store
+from services.triage.store import ASSESSMENTS, History, HistoryStore, assessment_store
 from shared.runtime import Runtime
 
 SERVICE = "triage"
@@ -22,6 +22,7 @@ def create_app(settings: Settings) -> FastAPI:
     history_store = HistoryStore(runtime.db)
     history = History(history_store, holders=settings.history_cache)
     runtime.on_startup.append(history_store.ensure_reachable)
+    runtime.ready_probe_collections.append(ASSESSMENTS)  # readiness reads what triage writes
     runtime.forgetful += [assessments.forget, history.forget]  # another process may own those cases now
     triage = Triage(
         assessments=assessments,

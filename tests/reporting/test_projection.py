@@ -1,0 +1,228 @@
+"""Reporting's projection with in-memory fakes: one save per case per batch, order-free folds, the book, the stats."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import BaseModel
+
+from services.reporting import queries
+from services.reporting.book import FactBook
+from services.reporting.facts import FactSheet
+from services.reporting.population import load_population
+from services.reporting.projection import Projection
+from services.reporting.publishing import StatsPublisher
+from services.reporting.store import FactSheetCodec
+from shared.contracts.events import (
+    CaseFacts,
+    CaseFollowup,
+    CaseTriaged,
+    Event,
+    FollowupKind,
+    NotificationState,
+    NotificationStatus,
+    RiskLevel,
+)
+from shared.contracts.incident import BodyKind, Channel, Gender, IncidentType, Role
+from shared.contracts.topics import Recipient
+from tests.reporting.fakes import FakeCases, RecordingPublisher
+from tests.reporting.population_fixture import generate
+
+REPORTED = datetime(2026, 3, 2, 9, 30, 0, 123456, tzinfo=UTC)
+THRESHOLD = 5
+
+
+def triaged(case_id: str, number: int = 1, level: RiskLevel = RiskLevel.MEDIUM) -> CaseTriaged:
+    return CaseTriaged(
+        case_id=case_id,
+        assessment_no=number,
+        policy_version="t",
+        level=level,
+        score=1.0,
+        factors=(),
+        routes=(),
+        facts=CaseFacts(
+            office_holder_ref="oh_unit",
+            role=Role.RAADSLID,
+            body_kind=BodyKind.GEMEENTE,
+            body_code="GM0344",
+            gender=Gender.VROUW,
+            types=(IncidentType.THREAT,),
+            channel=Channel.ONLINE,
+            occurred_at=REPORTED - timedelta(hours=2),
+            reported_at=REPORTED,
+            impact_on_functioning=False,
+            wants_aangifte=True,
+        ),
+        occurred=REPORTED + timedelta(minutes=number),
+    )
+
+
+def status(case_id: str, state: NotificationState, minutes: float) -> NotificationStatus:
+    return NotificationStatus(
+        case_id=case_id,
+        notification_id="n" * 32,
+        recipient=Recipient.OTWB,
+        status=state,
+        level=RiskLevel.MEDIUM,
+        occurred=REPORTED + timedelta(minutes=minutes),
+    )
+
+
+def followup(case_id: str, kind: FollowupKind, outcome: str = "") -> CaseFollowup:
+    return CaseFollowup(case_id=case_id, kind=kind, organisation="OM", outcome=outcome)
+
+
+def projection(cases: FakeCases, book: FactBook | None = None) -> Projection:
+    return Projection(cases, written=book.note if book is not None else lambda sheet: None)
+
+
+async def test_a_cases_events_in_one_batch_are_loaded_and_saved_once() -> None:
+    cases = FakeCases()
+    events = [
+        triaged("case-0001"),
+        status("case-0001", NotificationState.SENT, 12),
+        status("case-0001", NotificationState.SENT, 10),
+        status("case-0001", NotificationState.ACKNOWLEDGED, 30),
+    ]
+    assert await projection(cases).apply("case-0001", events)
+    assert (cases.loads["case-0001"], cases.saves["case-0001"]) == (1, 1)
+    fact = cases.codec.from_document(cases.documents["case-0001"]).fact()
+    assert fact is not None
+    assert (fact.minutes_to_notification, fact.minutes_to_acknowledgement) == (10.0, 30.0)
+
+
+async def test_events_delivered_again_change_nothing_and_write_nothing() -> None:
+    cases = FakeCases()
+    events: list[BaseModel] = [triaged("case-0002"), status("case-0002", NotificationState.SENT, 5)]
+    await projection(cases).apply("case-0002", events)
+    assert not await projection(cases).apply("case-0002", events)
+    assert not await projection(cases).apply("case-0002", events[:1])
+    assert cases.saves["case-0002"] == 1
+
+
+async def test_an_earlier_assessment_arriving_late_does_not_replace_a_later_one() -> None:
+    cases = FakeCases()
+    await projection(cases).apply("case-0003", [triaged("case-0003", 2, RiskLevel.HIGH)])
+    assert not await projection(cases).apply("case-0003", [triaged("case-0003", 1, RiskLevel.LOW)])
+    fact = cases.codec.from_document(cases.documents["case-0003"]).fact()
+    assert fact is not None
+    assert fact.dims["risk_level"] == "high"
+
+
+async def test_states_the_figures_do_not_use_load_nothing() -> None:
+    cases = FakeCases()
+    assert not await projection(cases).apply("case-0004", [status("case-0004", NotificationState.FAILED, 1)])
+    assert cases.loads["case-0004"] == 0
+
+
+def test_followups_count_their_furthest_stage_in_any_order() -> None:
+    events = [
+        followup("case-0005", FollowupKind.OM_DECISION, "Sepot "),
+        followup("case-0005", FollowupKind.AANGIFTE_REGISTERED),
+        followup("case-0005", FollowupKind.MEASURE_TAKEN, "contactverbod opgelegd"),
+        triaged("case-0005"),
+    ]
+    outcomes = set()
+    for _ in range(10):
+        random.shuffle(events)
+        sheet = FactSheet("case-0005")
+        for event in events:
+            sheet.take(event)
+        fact = sheet.fact()
+        assert fact is not None
+        outcomes.add((fact.dims["followup_outcome"], fact.dims["aangifte_filed"]))
+    assert outcomes == {("om_sepot", "ja")}
+
+
+def test_a_document_with_the_earlier_followup_list_reads_as_its_stage() -> None:
+    sheet = FactSheet("case-0006")
+    sheet.take(triaged("case-0006"))
+    document = {**FactSheetCodec().to_document(sheet), "_id": "case-0006"}
+    document["followups"] = [
+        {"event_id": "e1", "kind": "aangifte_registered", "outcome": ""},
+        {"event_id": "e2", "kind": "om_decision", "outcome": "dagvaarding"},
+    ]
+    read = FactSheetCodec().from_document(document)
+    assert (read.followup_stage, read.aangifte_filed) == ("om_dagvaarding", True)
+    again = FactSheetCodec().from_document({**FactSheetCodec().to_document(read), "_id": "case-0006"})
+    assert again == read
+
+
+async def test_the_book_reads_the_store_once_and_then_follows_what_this_process_writes() -> None:
+    cases = FakeCases()
+    await projection(cases).apply("case-old1", [triaged("case-old1")])
+    book = FactBook(cases)
+    await book.load()
+    live = projection(cases, book)
+    await live.apply("case-new1", [triaged("case-new1")])
+    assert {f.case_id for f in await book.facts_between(None, None)} == {"case-old1", "case-new1"}
+    assert cases.scans == 1
+    book.forget()  # partitions moved
+    await book.facts_between(None, None)
+    assert cases.scans == 2
+
+
+async def test_what_is_written_while_the_book_loads_wins_over_what_the_load_read() -> None:
+    cases = FakeCases()
+    await projection(cases).apply("case-0007", [triaged("case-0007", 1, RiskLevel.LOW)])
+    book = FactBook(cases)
+    read = cases.every_sheet
+
+    async def slow_read() -> list[FactSheet]:
+        sheets = await read()  # what the store held when the read began
+        await projection(cases, book).apply("case-0007", [triaged("case-0007", 2, RiskLevel.HIGH)])
+        return sheets
+
+    cases.every_sheet = slow_read  # type: ignore[method-assign]
+    await book.load()
+    (fact,) = await book.facts_between(None, None)
+    assert fact.dims["risk_level"] == "high"
+
+
+@pytest.mark.parametrize("batched", [True, False])
+async def test_figures_from_the_book_equal_counts_computed_from_a_generated_population(batched: bool) -> None:
+    data = generate(random.Random(15))
+    cases = FakeCases()
+    book = FactBook(cases)
+    await book.load()
+    live = projection(cases, book)
+    if batched:  # all of a case's events at once, as the per-case batch handler gets them
+        by_case: dict[str, list[BaseModel]] = defaultdict(list)
+        for event in data.events:
+            assert isinstance(event, Event)
+            by_case[event.case_id].append(event)
+        for case_id, events in by_case.items():
+            await live.apply(case_id, events)
+    else:
+        for event in data.events:
+            assert isinstance(event, Event)
+            await live.apply(event.case_id, [event])
+    population = load_population(None)
+    for dims in (("role", "gender"), ("risk_level",), ("period",)):
+        cells = await queries.figures(book, dims, None, None, threshold=1, population=population)
+        got = {tuple(c.dims[d] for d in dims): (c.incidents, c.affected_office_holders) for c in cells}
+        assert got == data.expected(*dims)
+    assert cases.scans == 1
+    if batched:
+        assert set(cases.saves.values()) == {1}
+
+
+async def test_stats_publish_only_the_cells_that_changed() -> None:
+    cases = FakeCases()
+    book = FactBook(cases)
+    await book.load()
+    live = projection(cases, book)
+    published = RecordingPublisher()
+    stats = StatsPublisher(book, published, threshold=1, population=load_population(None), debounce_s=1)
+    await live.apply("case-0008", [triaged("case-0008")])
+    first = await stats.publish_changes()
+    assert first == len(published.published) > 0
+    assert await stats.publish_changes() == 0
+    await live.apply("case-0009", [triaged("case-0009", level=RiskLevel.HIGH)])
+    assert 0 < await stats.publish_changes() < first + 5
+    keys = {key for key, _ in published.published}
+    assert "risk_level=high|year=2026" in keys
