@@ -110,7 +110,7 @@ def report_event_id(report_id: str) -> str:
     return hashlib.sha256(f"report|{report_id}".encode()).hexdigest()[:32]
 
 
-DELIVERY_RANK = {"failed": 0, "sent": 1, "escalated": 2, "acknowledged": 3}
+_DELIVERY_RANK = {"failed": 0, "sent": 1, "escalated": 2, "acknowledged": 3}
 """A notification's states in order: a later state of the same notification is never overwritten by an earlier."""
 
 _LINK_REASONS = {"oh": "same office holder", "pp": "same known perpetrator"}
@@ -257,7 +257,7 @@ class Case:
         if (
             current is None
             or current.notification_id != event.notification_id
-            or DELIVERY_RANK.get(event.status.value, 1) >= DELIVERY_RANK.get(current.status.value, 1)
+            or _DELIVERY_RANK.get(event.status.value, 1) >= _DELIVERY_RANK.get(current.status.value, 1)
         ):
             self.notifications[event.recipient] = Delivery(
                 notification_id=event.notification_id, status=event.status, level=event.level, updated_at=event.occurred
