@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import structlog
 from fastapi import FastAPI
 
 from services.intake.deliveries import Deliveries
@@ -18,7 +15,6 @@ from shared.contracts.events import ErasureReason
 from shared.runtime import Runtime
 
 SERVICE = "intake"
-log = structlog.get_logger("weerbaar.intake")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -35,10 +31,8 @@ def create_app(settings: Settings) -> FastAPI:
         service=SERVICE,
         inline_timeout_s=settings.inline_flush_timeout_s,
         confirm_after_s=settings.outbox_confirm_after_s,
-        interval_s=settings.outbox_interval_s,
-        gate=runtime.gate,
     )
-    runtime.background.append(deliveries.relay_forever)
+    runtime.every("intake_outbox_relay", settings.outbox_interval_s, deliveries.relay_once)
     service = IntakeService(
         store,
         deliveries,
@@ -51,20 +45,13 @@ def create_app(settings: Settings) -> FastAPI:
     )
     handlers.register()
 
-    async def retention_sweeper() -> None:
+    async def erase_expired() -> None:
         """Anonymise closed cases past their retention period; each erasure is audited as the system's."""
-        while True:
-            try:
-                for case_id in await service.expired_closed_cases(retention_days=settings.retention_days_closed):
-                    if await service.erase(case_id, ErasureReason.RETENTION):
-                        await audit.record(None, "case.erase", case_id=case_id, reason="retention period passed")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - retried next round
-                log.warning("retention_sweep_failed", error=type(exc).__name__)
-            await asyncio.sleep(settings.retention_sweep_interval_s)
+        for case_id in await service.expired_closed_cases(retention_days=settings.retention_days_closed):
+            if await service.erase(case_id, ErasureReason.RETENTION):
+                await audit.record(None, "case.erase", case_id=case_id, reason="retention period passed")
 
-    runtime.background.append(retention_sweeper)
+    runtime.every("intake_retention", settings.retention_sweep_interval_s, erase_expired)
     app = runtime.build_app(title="weerbaar intake", routers=(handlers.router(),))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

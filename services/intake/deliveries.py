@@ -18,7 +18,6 @@ from services.intake.store import CaseRepository
 from shared import metrics
 from shared.errors import TransientError
 from shared.kafka import EventPublisher
-from shared.lanes import AcuteGate
 
 log = structlog.get_logger("weerbaar.intake.deliveries")
 
@@ -32,16 +31,12 @@ class Deliveries:
         service: str,
         inline_timeout_s: float,
         confirm_after_s: float,
-        interval_s: float,
-        gate: AcuteGate | None = None,
     ) -> None:
         self._publisher = publisher
         self._store = store
         self._service = service
         self._inline_timeout_s = inline_timeout_s
         self._confirm_after_s = confirm_after_s
-        self._interval_s = interval_s
-        self._gate = gate
         self._unsent: set[str] = set()
         self._look_in_store = True  # at start: what a crash left behind
 
@@ -79,16 +74,3 @@ class Deliveries:
             async with self._store.case(case_id, shed_published=True):
                 pass
         metrics.OUTBOX_PENDING.labels(self._service).set(len(self._unsent) + len(self._store.published))
-
-    async def relay_forever(self) -> None:
-        """Background task: ``relay_once`` every ``interval_s`` until cancelled."""
-        while True:
-            if self._gate is not None:
-                await self._gate.passage()  # acute work first: the relay is background work
-            try:
-                await self.relay_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - whatever failed is tried again next round
-                log.warning("outbox_relay_failed", error=type(exc).__name__)
-            await asyncio.sleep(self._interval_s)

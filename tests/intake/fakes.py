@@ -143,7 +143,6 @@ class Intake:
             service="intake-test",
             inline_timeout_s=1.0,
             confirm_after_s=confirm_after_s,
-            interval_s=1.0,
         )
         self.service = IntakeService(
             self.store,
