@@ -1,7 +1,7 @@
 """The assessment of one case as triage keeps it: the aggregate its use cases load once and save once. Pure: no I/O.
 
-It holds the decisions it made lately (the newest is the case's current assessment, what a follow-up re-assesses)
-and the event ids it applied, each with the number of the assessment that took it in. A record delivered again on
+It holds the newest decision of each lane (the newest of all is the case's current assessment, what a follow-up
+re-assesses) and the event ids it applied, each with the number of the assessment that took it in. A record delivered again on
 the lane that applied it re-publishes that very decision (same event id: every consumer downstream dedupes by it)
 instead of being assessed twice; no outbox and no write after publishing are needed for that.
 
@@ -25,12 +25,6 @@ from services.triage.policy import FollowupRule, Policy
 from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, IncidentReported, RiskLevel
 from shared.urgency import possibly_acute
 
-KEPT_DECISIONS = 4
-"""Decisions kept for re-publishing. A decision can be unpublished only while the unit that made it publishes: one
-per lane at a time (urgent reports, reports in batches, follow-ups in batches), since a lane takes on a case's
-next batch only after the last one was published and committed. Older decisions were published (or their records
-committed), so a record whose decision has been dropped needs nothing re-published."""
-
 KEPT_APPLIED = 2_000
 """Event ids kept for deduplication. A record comes again only while its batch is uncommitted (at most a batch,
 ``WEERBAAR_BATCH_MAX_RECORDS``, 200 by default) or as the main-lane copy of an urgent report, which trails it by the
@@ -42,10 +36,11 @@ T = TypeVar("T")
 
 
 class Lane(StrEnum):
-    """Where a record came in: the acute lane's urgent topic, or a main (routine) topic."""
+    """Where a record came in: each lane is a consumer of its own, with its own progress and commits."""
 
-    URGENT = "urgent"
-    MAIN = "main"
+    URGENT = "urgent"  # reports on the acute lane, one at a time
+    MAIN = "main"  # reports on the main topic, in batches
+    FOLLOWUP = "followup"  # follow-ups, in batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +69,11 @@ class Incident:
 class CaseAssessment:
     case_id: str
     decisions: list[Decision] = field(default_factory=list)
-    """Oldest first; the newest is the case's current assessment."""
+    """The newest decision of each lane, oldest first; the last is the case's current assessment.
+
+    Only a lane's newest decision can still be unpublished: a unit publishes before its call returns, and a lane
+    takes on a case's next record only after that (a batch is committed once every case of it was handled). So a
+    record whose decision is no longer kept had its decision published (or its record committed) already."""
     applied: dict[str, int] = field(default_factory=dict)
     """Event id → the assessment number that took it in (0: taken in, its decision no longer known)."""
 
@@ -142,7 +141,8 @@ class CaseAssessment:
             last = domain.reassess_on_followup(rule, factors=factors, previous=level, facts=routing, policy=policy)
             factors, level = last.factors, last.level
         assert last is not None
-        return self._decide(last, facts, causes=[f.event_id for f, _ in fresh], lane=Lane.MAIN, trigger="followup")
+        causes = [f.event_id for f, _ in fresh]
+        return self._decide(last, facts, causes=causes, lane=Lane.FOLLOWUP, trigger="followup")
 
     def _fresh(self, items: Sequence[T], *, key: Callable[[T], str]) -> list[T]:
         """The items whose event was not taken in before, each event once."""
@@ -184,7 +184,7 @@ class CaseAssessment:
             lane,
             copies,
         )
-        self.decisions = [*self.decisions, decision][-KEPT_DECISIONS:]
+        self.decisions = [*(d for d in self.decisions if d.lane is not lane), decision]
         for cause in causes:
             self.applied[cause] = number
         while len(self.applied) > KEPT_APPLIED:

@@ -98,7 +98,7 @@ class Triage:
             log.info("followup_informational", count=len(events))
             return
         async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
-            again = [d for d in (case.redelivered(e.event_id, Lane.MAIN) for e, _ in decisive) if d is not None]
+            again = [d for d in (case.redelivered(e.event_id, Lane.FOLLOWUP) for e, _ in decisive) if d is not None]
             decision = case.take_followups(decisive, self._policy)
         await self._publish(again, decision, {})
 

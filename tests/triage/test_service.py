@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.triage.assessment import KEPT_DECISIONS, Lane
+from services.triage.assessment import Lane
 from services.triage.errors import CaseNotYetAssessed
 from services.triage.policy import Policy
 from services.triage.service import Triage
@@ -205,12 +205,15 @@ async def test_a_failed_save_keeps_nothing_of_the_history_it_would_have_added(wo
     assert world.history_store.reads == 2  # what could not be written was not kept either
 
 
-async def test_only_the_last_decisions_are_kept(world: World) -> None:
+async def test_only_the_newest_decision_of_each_lane_is_kept(world: World) -> None:
     case = case_id()
     await world.triage.take_reports(case, [report(case)], lane=Lane.URGENT)
-    for _ in range(KEPT_DECISIONS + 2):
+    await world.triage.take_reports(case, [mild(case, days_later=1)], lane=Lane.MAIN)
+    for _ in range(3):
         await world.triage.take_followups(case, [breached(case)])
     stored = world.assessments.stored(case)
-    assert len(stored.decisions) == KEPT_DECISIONS
-    assert stored.current is not None
-    assert stored.current.assessment_no == KEPT_DECISIONS + 3
+    assert [(d.lane, d.triaged.assessment_no) for d in stored.decisions] == [
+        (Lane.URGENT, 1),
+        (Lane.MAIN, 2),
+        (Lane.FOLLOWUP, 5),
+    ]
