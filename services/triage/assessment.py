@@ -1,9 +1,9 @@
 """The assessment of one case as triage keeps it: the aggregate its use cases load once and save once. Pure: no I/O.
 
 It holds the newest decision of each lane (the newest of all is the case's current assessment, what a follow-up
-re-assesses) and the event ids it applied, each with the number of the assessment that took it in. A record delivered again on
-the lane that applied it re-publishes that very decision (same event id: every consumer downstream dedupes by it)
-instead of being assessed twice; no outbox and no write after publishing are needed for that.
+re-assesses) and the event ids it applied, each with the number of the assessment that took it in. A record
+delivered again on the lane that applied it re-publishes that very decision (same event id: every consumer
+downstream dedupes by it) instead of being assessed twice; no outbox and no write after publishing are needed.
 
 All new reports (or decisive follow-ups) of a case in one batch lead to one decision: each report is still assessed
 in order, seeing the ones before it (as history, and their level as the level to hold), and the last assessment is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import NotYetVisible, PermanentError, TransientError
 
 
 class TriageError(PermanentError):
@@ -23,7 +23,8 @@ class PolicyError(TriageError):
     code = "invalid_policy"
 
 
-class CaseNotYetAssessed(TransientError):
-    """A follow-up arrived before the case's first assessment; try again."""
+class CaseNotYetAssessed(NotYetVisible):
+    """A follow-up arrived before the case's first assessment (its report waits in another topic's backlog): wait
+    for it, woken as soon as this service handles a record of the case."""
 
     code = "case_not_yet_assessed"

@@ -17,7 +17,7 @@ from services.triage.store import History
 from shared.contracts.events import CaseFollowup, FollowupKind, IncidentReported, RiskLevel
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
-from shared.errors import Unavailable
+from shared.errors import NotYetVisible, Unavailable
 from tests.support.samples import body
 from tests.triage.evaluation import load_cases
 from tests.triage.fakes import FakeAssessments, FakeHistoryStore, RecordingPublisher
@@ -161,10 +161,11 @@ async def test_informational_followups_load_nothing(world: World) -> None:
     assert world.published.sent == []
 
 
-async def test_a_followup_before_the_first_assessment_is_tried_again_later(world: World) -> None:
+async def test_a_followup_before_the_first_assessment_waits_for_it(world: World) -> None:
     case = case_id()
-    with pytest.raises(CaseNotYetAssessed):
+    with pytest.raises(CaseNotYetAssessed) as raised:
         await world.triage.take_followups(case, [breached(case)])
+    assert isinstance(raised.value, NotYetVisible)  # retried patiently, woken when the report is handled
     assert case not in world.assessments.documents
 
 
