@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         runtime, store, service, audit=audit, rate_limit_per_minute=settings.rate_limit_per_minute
     )
     handlers.register()
+    runtime.on_startup.append(service.adopt_parked_events)
 
     async def erase_expired() -> None:
         """Anonymise closed cases past their retention period; each erasure is audited as the system's."""

@@ -176,6 +176,13 @@ class IntakeService:
             for event in events:
                 _record(case, event, now)
 
+    async def adopt_parked_events(self) -> None:
+        """Apply what an earlier version of intake parked in a collection of its own (at start; usually nothing)."""
+        kinds: dict[str, type[CaseEvent]] = {m.__name__: m for m in (CaseTriaged, NotificationStatus, CaseFollowup)}
+        for case_id, parked in (await self._store.parked_earlier()).items():
+            await self.apply_events(case_id, [kinds[kind].model_validate_json(value) for kind, value in parked])
+            await self._store.drop_parked(case_id)
+
     # --- erasure and retention ------------------------------------------------------------------------------------
 
     async def erase(self, case_id: str, reason: ErasureReason) -> bool:

@@ -151,6 +151,17 @@ class CaseRepository(ABC):
     async def forget(self, case_id: str) -> None:
         """Drop what still ties an erased case to a person: pseudonym links, dedup and idempotency claims."""
 
+    @abstractmethod
+    async def parked_earlier(self) -> dict[str, list[tuple[str, str]]]:
+        """Events that an earlier version of intake parked for cases not opened yet: (kind, JSON) per case, in order.
+
+        Since then such events go into the case itself (a case not opened yet); these are adopted once at start.
+        """
+
+    @abstractmethod
+    async def drop_parked(self, case_id: str) -> None:
+        """The case's parked events are in the case now."""
+
 
 class CaseStore(CaseRepository):
     def __init__(self, db: AsyncDatabase[Document], cipher: DataCipher) -> None:
@@ -160,6 +171,7 @@ class CaseStore(CaseRepository):
         self.idempotency: AsyncCollection[Document] = SerialCollection(db, "intake_idempotency")
         self.dedup: AsyncCollection[Document] = SerialCollection(db, "intake_dedup")
         self.links: AsyncCollection[Document] = SerialCollection(db, "intake_links")
+        self.parked: AsyncCollection[Document] = SerialCollection(db, "intake_parked_events")
         self.published = Published()
 
     async def ensure_indexes(self) -> None:
@@ -231,3 +243,13 @@ class CaseStore(CaseRepository):
         await self.links.update_many({"case_ids": case_id}, {"$pullAll": {"case_ids": [case_id]}})
         await self.dedup.delete_many({"case_id": case_id})
         await self.idempotency.delete_many({"case_id": case_id})
+
+    async def parked_earlier(self) -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        async for doc in self.parked.find({}):
+            events = sorted((doc.get("events") or {}).values(), key=lambda entry: entry["parked_at"])
+            found[str(doc["_id"])] = [(str(entry["kind"]), str(entry["value"])) for entry in events]
+        return found
+
+    async def drop_parked(self, case_id: str) -> None:
+        await self.parked.delete_one({"_id": case_id})

@@ -36,6 +36,7 @@ class MemoryCaseStore(CaseRepository):
         self.claims: dict[str, Document] = {}
         self.incidents: dict[str, str] = {}
         self.linked: dict[str, list[str]] = {}
+        self.parked: dict[str, list[tuple[str, str]]] = {}
         self.commands: Counter[str] = Counter()
         """Store commands as the real store would send them: ``find``, ``insert``, ``replace``, ``claim``, ``link``."""
 
@@ -107,6 +108,12 @@ class MemoryCaseStore(CaseRepository):
                 cases.remove(case_id)
         self.incidents = {k: c for k, c in self.incidents.items() if c != case_id}
         self.claims = {k: c for k, c in self.claims.items() if c["case_id"] != case_id}
+
+    async def parked_earlier(self) -> dict[str, list[tuple[str, str]]]:
+        return dict(self.parked)
+
+    async def drop_parked(self, case_id: str) -> None:
+        del self.parked[case_id]
 
     def stored(self, case_id: str) -> Case:
         return self.codec.from_document(copy.deepcopy(self.documents[case_id]))

@@ -98,3 +98,19 @@ async def test_a_case_not_opened_yet_cannot_be_erased() -> None:
     await intake.service.apply_event(triaged(case_id))
     with pytest.raises(CaseNotFound):
         await intake.service.erase(case_id, ErasureReason.REQUEST)
+
+
+async def test_events_an_earlier_version_parked_are_applied_to_their_case_at_start() -> None:
+    intake = Intake()
+    opened, waiting = _case_id(), _case_id()
+    await intake.service.take_stream_reports(opened, [bulk_report(opened)])
+    early = triaged(opened)
+    intake.store.parked = {
+        opened: [("CaseTriaged", early.model_dump_json())],
+        waiting: [("NotificationStatus", status(waiting, Recipient.OM, NotificationState.SENT).model_dump_json())],
+    }
+    await intake.service.adopt_parked_events()
+    assert intake.store.parked == {}
+    assert intake.store.stored(opened).risk is not None
+    assert not intake.store.stored(waiting).opened, "kept in the case until its report comes"
+    assert Recipient.OM in intake.store.stored(waiting).notifications
