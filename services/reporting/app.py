@@ -22,18 +22,11 @@ def create_app(settings: Settings) -> FastAPI:
     store = ReportingStore(runtime.db)
     book = FactBook(store)  # every fact in memory: tabulating reads nothing
     population = load_population(settings.population_path)
-    stats = StatsPublisher(
-        book,
-        runtime.publisher,
-        threshold=settings.disclosure_threshold,
-        population=population,
-        debounce_s=settings.stats_debounce_s,
-        gate=runtime.gate,
-    )
+    stats = StatsPublisher(book, runtime.publisher, threshold=settings.disclosure_threshold, population=population)
     runtime.on_startup += [store.ensure_indexes, book.load]
     runtime.ready_probe_collections.append(COLLECTION)  # readiness reads what reporting writes
     runtime.forgetful += [store.sheets.forget, book.forget]  # another process may own those cases now
-    runtime.background.append(stats.run_forever)
+    runtime.every("stats", settings.stats_debounce_s, stats.publish_changes, wake=stats.due)
     projection = Projection(store, written=book.note)
     handlers = ReportingHandlers(runtime, projection, book, settings, population, stats)
     handlers.register()

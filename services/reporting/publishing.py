@@ -10,9 +10,7 @@ import structlog
 from services.reporting import domain
 from services.reporting.population import Population
 from services.reporting.queries import Facts
-from shared.cadence import Cadence
 from shared.contracts.events import Envelope, ReportCell, ReportStats
-from shared.lanes import AcuteGate
 
 log = structlog.get_logger("weerbaar.reporting")
 
@@ -42,45 +40,20 @@ class Publishes(Protocol):
 
 
 class StatsPublisher:
-    def __init__(
-        self,
-        facts: Facts,
-        publisher: Publishes,
-        *,
-        threshold: int,
-        population: Population,
-        debounce_s: float,
-        gate: AcuteGate | None = None,
-    ) -> None:
+    """Publishes the standard cells that changed; run by ``runtime.every`` whenever ``due`` is set (facts changed),
+    at most once per debounce interval (longer when a tabulation was slow), routine work like any other."""
+
+    def __init__(self, facts: Facts, publisher: Publishes, *, threshold: int, population: Population) -> None:
         self._facts = facts
         self._publisher = publisher
         self._threshold = threshold
         self._population = population
-        self._debounce_s = debounce_s
-        self._gate = gate
-        self._dirty = asyncio.Event()
+        self.due = asyncio.Event()
+        self.due.set()  # at start: every cell, as the facts read from the store give it
         self._published: dict[str, ReportCell] = {}
 
     def mark_dirty(self) -> None:
-        self._dirty.set()
-
-    async def run_forever(self) -> None:
-        """Publish after each burst of fact changes; on failure try again a little later."""
-        self._dirty.set()
-        cadence = Cadence(self._debounce_s, gate=self._gate)  # tabulating every fact is routine work
-        while True:
-            await self._dirty.wait()
-            await cadence.pause()  # the debounce, longer when the last tabulation was slow (it goes over every fact)
-            self._dirty.clear()
-            try:
-                changed = await cadence.timed(self.publish_changes)
-            except Exception as exc:  # noqa: BLE001 - store or broker trouble: keep the loop alive, retry
-                log.warning("stats_publish_failed", error=type(exc).__name__)
-                self._dirty.set()
-                await asyncio.sleep(min(5.0, self._debounce_s * 5))
-            else:
-                if changed:
-                    log.info("stats_published", cells=changed)
+        self.due.set()
 
     async def publish_changes(self) -> int:
         """Publish every standard cell whose value changed since the last publication; returns how many."""
@@ -101,4 +74,6 @@ class StatsPublisher:
             await self._publisher.publish(stats, key=key)
             self._published[key] = cell
             count += 1
+        if count:
+            log.info("stats_published", cells=count)
         return count

@@ -16,5 +16,8 @@ class Settings(CommonSettings):
         default=None, description="YAML population table for share_affected (default: the committed one)"
     )
     stats_debounce_s: float = Field(
-        default=5.0, gt=0, le=300, description="Collect fact changes this long before republishing the stats topic"
+        default=5.0,
+        gt=0,
+        le=300,
+        description="While facts change, the stats topic is republished at most once per this many seconds",
     )

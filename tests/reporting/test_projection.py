@@ -217,7 +217,7 @@ async def test_stats_publish_only_the_cells_that_changed() -> None:
     await book.load()
     live = projection(cases, book)
     published = RecordingPublisher()
-    stats = StatsPublisher(book, published, threshold=1, population=load_population(None), debounce_s=1)
+    stats = StatsPublisher(book, published, threshold=1, population=load_population(None))
     await live.apply("case-0008", [triaged("case-0008")])
     first = await stats.publish_changes()
     assert first == len(published.published) > 0
