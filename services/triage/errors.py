@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from shared.errors import NotYetVisible, PermanentError, TransientError
+from shared.errors import NotYetVisible, PermanentError
 
 
 class TriageError(PermanentError):
     """Root of triage's permanent errors."""
 
     code = "triage_error"
-
-
-class ConcurrentAssessment(TransientError):
-    """Another write changed the assessment in between; try again."""
-
-    code = "concurrent_assessment"
 
 
 class PolicyError(TriageError):
