@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify.handlers import NotifyHandlers
-from services.notify.periodic import every
 from services.notify.sending import Outboxes, Sender
 from services.notify.service import NotifyService, policy_of
 from services.notify.settings import Settings
-from services.notify.store import NotifyStore
+from services.notify.store import CASES, NOTIFICATIONS, NotifyStore
 from services.notify.webhooks import WebhookDelivery
 from shared.audit import AuditLog
 from shared.runtime import Runtime
@@ -25,6 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.on_startup.append(store.ensure_indexes)
     runtime.on_startup.append(audit.ensure_indexes)
     runtime.forgetful.append(store.forget)
+    runtime.ready_probe_collections += [CASES, NOTIFICATIONS]  # readiness reads what notify writes
     sender = Sender(runtime.publisher, source=f"/weerbaar/{SERVICE}", service=SERVICE)
     outboxes = Outboxes(
         store,
@@ -37,14 +37,11 @@ def create_app(settings: Settings) -> FastAPI:
     service = NotifyService(store, sender, outboxes, policy)
     handlers = NotifyHandlers(runtime, store, service, audit=audit)
     handlers.register()
-    # Routine work on one helper: each waits for the acute gate and keeps a bounded share of the store's time.
-    gate = runtime.gate
-    runtime.background += [
-        every("escalation_sweeper", settings.sweep_interval_s, service.escalate_due, gate=gate),
-        every("followup_sweeper", settings.sweep_interval_s, service.flag_overdue_followups, gate=gate),
-        every("outbox_relay", settings.outbox_interval_s, outboxes.relay, gate=gate),
-    ]
+    # The sweeps scan whole collections on FerretDB: routine work, a bounded share of the store's time.
+    runtime.every("escalation_sweeper", settings.sweep_interval_s, service.escalate_due)
+    runtime.every("followup_sweeper", settings.sweep_interval_s, service.flag_overdue_followups)
+    runtime.every("notify_outbox_relay", settings.outbox_interval_s, outboxes.relay, routine=False)
     if settings.webhook_urls:
-        webhooks = WebhookDelivery(store, sender, outboxes, settings, service=SERVICE, gate=gate)
+        webhooks = WebhookDelivery(store, sender, outboxes, settings, service=SERVICE, gate=runtime.gate)
         runtime.background.append(webhooks.deliver_forever)
     return runtime.build_app(title="weerbaar notify", routers=(handlers.router(),))

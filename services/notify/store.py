@@ -3,9 +3,9 @@
 Both are aggregates of ``shared.aggregates.AggregateStore``: loaded once (or taken from what this process last wrote),
 changed in memory, saved with one write. The codecs below are the only code that knows the documents' shape, and
 the only place that seals personal data (the report, each payload, the outbox records). Notifications are created
-in bulk (``insert_many``, at most 99 a command: FerretDB never answers a command of 100 or more statements);
-their ids are deterministic, so creating one that exists is a no-op. Timers (``due_at``, ``webhook.next_at``,
-``followup_due_at``) are fields, so they survive a restart and sweeps find them with a query.
+in bulk (``insert_many``; ``SerialCollection`` keeps each command small enough for FerretDB); their ids are
+deterministic, so creating one that exists is a no-op. Timers (``due_at``, ``webhook.next_at``, ``followup_due_at``)
+are fields, so they survive a restart and sweeps find them with a query.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from services.notify.errors import NotificationNotFound
 from services.notify.model import (
@@ -46,8 +46,9 @@ from shared.mongo import Document
 from shared.serial import SerialCollection
 
 ERASED = "erased"
-BULK_LIMIT = 99
-"""Statements per bulk command: FerretDB 1.24 never answers one of 100 or more (and wedges that database)."""
+DUPLICATE_KEY = 11000
+CASES = "notify_cases"
+NOTIFICATIONS = "notify_notifications"
 
 
 class Sealer:
@@ -277,8 +278,8 @@ class NotifyStore:
     def __init__(self, db: AsyncDatabase[Document], cipher: DataCipher) -> None:
         sealer = Sealer(cipher)
         self._notification_codec = NotificationCodec(sealer)
-        self.cases = AggregateStore(SerialCollection(db, "notify_cases"), CaseCodec(sealer))
-        self.notifications = AggregateStore(SerialCollection(db, "notify_notifications"), self._notification_codec)
+        self.cases = AggregateStore(SerialCollection(db, CASES), CaseCodec(sealer))
+        self.notifications = AggregateStore(SerialCollection(db, NOTIFICATIONS), self._notification_codec)
         self.deliveries: AsyncCollection[Document] = SerialCollection(db, "notify_deliveries")
 
     async def ensure_indexes(self) -> None:
@@ -313,17 +314,26 @@ class NotifyStore:
         return await self.notifications.peek(notification_id)
 
     async def create(self, notifications: Sequence[SentNotification]) -> None:
-        """Store new notifications in bulk; one that exists already (a redelivery) stays as it is."""
+        """Store new notifications in bulk; one that exists already (a redelivery) stays as it is.
+
+        One alone (the police on the acute lane) is an ``insert_one``: it waits for no other writer of the collection,
+        while a bulk insert takes the whole collection's write lock (``SerialCollection`` sends it in small chunks).
+        """
         docs = [
             {**self._notification_codec.to_document(n), "_id": n.notification_id, "version": 1} for n in notifications
         ]
-        for start in range(0, len(docs), BULK_LIMIT):
-            try:
-                await self.notifications.collection.insert_many(docs[start : start + BULK_LIMIT], ordered=False)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors") or []
-                if exc.details.get("writeConcernErrors") or any(e.get("code") != 11000 for e in errors):
-                    raise
+        collection = self.notifications.collection
+        try:
+            if len(docs) == 1:
+                await collection.insert_one(docs[0])
+            elif docs:
+                await collection.insert_many(docs, ordered=False)
+        except DuplicateKeyError:
+            pass
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
 
     # --- queries -------------------------------------------------------------------------------------------------
     async def notification_ids_of(self, case_id: str) -> list[str]:

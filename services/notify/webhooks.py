@@ -18,7 +18,6 @@ import httpx
 import structlog
 
 from services.notify.model import Delivery, DeliveryAttempt, Outgoing
-from services.notify.periodic import every
 from services.notify.ports import Repository
 from services.notify.sending import Outboxes, Sender
 from services.notify.service import Clock, millis
@@ -27,6 +26,7 @@ from shared.contracts.envelope import Record
 from shared.contracts.events import utcnow
 from shared.contracts.topics import Recipient, dlq_topic, notify_topic
 from shared.lanes import AcuteGate
+from shared.periodic import Every
 
 log = structlog.get_logger("weerbaar.notify.webhooks")
 
@@ -130,9 +130,10 @@ class WebhookDelivery:
 
     async def deliver_forever(self) -> None:
         """Background task: deliver due webhooks until cancelled."""
+        # The due query scans every notification: routine work, a bounded share of the store's time.
+        interval = min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s)
         async with httpx.AsyncClient(timeout=self._settings.webhook_timeout_s) as client:
-            interval = min(self._settings.sweep_interval_s, self._settings.webhook_backoff_s)
-            await every("webhook_delivery", interval, lambda: self.deliver_due(client), gate=self._gate)()
+            await Every("webhook_delivery", interval, lambda: self.deliver_due(client), gate=self._gate).run_forever()
 
     async def deliver_due(self, client: httpx.AsyncClient, limit: int = 50) -> int:
         """One pass over due deliveries; returns how many attempts were made."""

@@ -10,10 +10,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify import domain
 from services.notify.model import NOTIFIED_KEPT, CaseNotifications, SentNotification
-from services.notify.store import BULK_LIMIT, CaseCodec, NotificationCodec, NotifyStore, Sealer
+from services.notify.store import CaseCodec, NotificationCodec, NotifyStore, Sealer
 from shared.contracts.topics import Recipient
 from shared.crypto import DataCipher
 from shared.mongo import Document
+from shared.serial import BULK_CHUNK
 from shared.settings import CommonSettings
 from tests.notify.harness import Notify, decision, new_case, report
 
@@ -67,7 +68,7 @@ def test_an_erased_notification_keeps_no_sealed_payload() -> None:
 
 
 @pytest.mark.integration
-async def test_bulk_creation_stays_under_the_statement_limit_and_tolerates_redelivery(
+async def test_bulk_creation_tolerates_notifications_that_exist(
     store: AsyncDatabase[Document],
 ) -> None:
     notify_store = NotifyStore(store, CIPHER)
@@ -76,12 +77,14 @@ async def test_bulk_creation_stays_under_the_statement_limit_and_tolerates_redel
     policy = Notify().policy
     sent = [
         n
-        for number in range(1, 27)  # 26 assessments x 6 recipients: more than one bulk command
+        for number in range(1, 27)  # 26 assessments x 6 recipients: several bulk commands
         for n in case.notify(decision(case_id, assessment_no=number), now=AT, policy=policy).new
     ]
-    assert len(sent) > BULK_LIMIT
-    await notify_store.create(sent[:10])
-    await notify_store.create(sent)  # the first ten exist already: a redelivery
+    assert len(sent) > BULK_CHUNK
+    await notify_store.create(sent[2:3])  # the police alone, as on the acute lane
+    await notify_store.create(sent[2:3])
+    await notify_store.create(sent[:30])
+    await notify_store.create(sent)  # the first thirty exist already: a redelivery
     assert sorted(await notify_store.notification_ids_of(case_id)) == sorted(n.notification_id for n in sent)
     police = domain.notification_id(case_id, Recipient.POLICE, 1)
     async with notify_store.notification(police) as notification:
