@@ -90,6 +90,14 @@ class AggregateStore(Generic[A]):
                 return
             await self._write(aggregate_id, document, known)
 
+    async def add(self, aggregate_id: str, aggregate: A) -> None:
+        """Store an aggregate known to be new (e.g. its id was just claimed) with one insert and no read before it.
+
+        Raises ``StaleAggregate`` when one of that id exists after all.
+        """
+        async with writing(self.collection, {"_id": aggregate_id}):
+            await self._write(aggregate_id, self._codec.to_document(aggregate), None)
+
     async def _known(self, aggregate_id: str) -> _Known | None:
         known = self._cache.get(aggregate_id)
         if known is not None:

@@ -20,22 +20,13 @@ from services.intake.values import TimelineEntry
 from shared.aggregates import AggregateStore
 from shared.crypto import DataCipher
 from shared.mongo import Document
-from shared.serial import SerialCollection, writing
+from shared.serial import SerialCollection
 
 _DUPLICATE_KEY = 11000
 
 
 class Cases(AggregateStore[Case]):
     """Case aggregates: loaded once, saved with one write (``AggregateStore``), or added new with one insert."""
-
-    async def add(self, case: Case) -> None:
-        """Store a case known to be new (its id was just claimed) with one insert and no read before it.
-
-        Raises ``StaleAggregate`` if a case of that id exists after all.
-        """
-        # A case id fresh from the dedup claim has no document and nothing cached; reading first would only say so.
-        async with writing(self.collection, {"_id": case.case_id}):
-            await self._write(case.case_id, self._codec.to_document(case), None)
 
 
 class Published:
@@ -184,7 +175,8 @@ class CaseStore(CaseRepository):
         return self.cases.unit(case_id, new=lambda: Case(case_id))
 
     async def _insert(self, case: Case) -> None:
-        await self.cases.add(case)
+        # A case id fresh from the dedup claim has no document and nothing cached: one insert, no read before it.
+        await self.cases.add(case.case_id, case)
 
     async def get(self, case_id: str) -> Case | None:
         return await self.cases.peek(case_id)
