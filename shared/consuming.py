@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -128,6 +128,16 @@ class Consumer:
     the fast path applied before it failed is not applied twice."""
     concurrency: int = 8
     """Cases of one batch handled at the same time; one case's records always in order."""
+    also: Mapping[str, tuple[type[BaseModel], Callable[[Any], Awaitable[None]]]] = field(default_factory=dict)
+    """Further topics read by the same consumer (one group, one batch): their model and one-by-one handler. A case's
+    events from all of them reach ``case_handler`` together, so the case is loaded and saved once per batch."""
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return (self.topic, *self.also)
+
+    def _route(self, topic: str) -> tuple[type[BaseModel], Callable[[Any], Awaitable[None]]]:
+        return self.also.get(topic) or (self.model, self.handler)
 
     async def consume_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle a batch: records grouped by case, cases side by side (bounded), each case's records in order.
@@ -159,14 +169,17 @@ class Consumer:
         """The fast path: True when every record of the case was handled by one call of ``case_handler``."""
         assert self.case_handler is not None
         try:
-            events = [parse_value(self.model, r.value, {n: bytes(v) for n, v in (r.headers or ())}) for r in records]
+            events = [
+                parse_value(self._route(r.topic)[0], r.value, {n: bytes(v) for n, v in (r.headers or ())})
+                for r in records
+            ]
         except Exception:  # noqa: BLE001 - a bad record: the one-by-one path dead-letters it with its reason
             return False
         if self.gate is not None:
             await self.gate.passage(unless=case)
         started = time.perf_counter()
         with (
-            structlog.contextvars.bound_contextvars(topic=self.topic, case_id=case, batch=len(records)),
+            structlog.contextvars.bound_contextvars(topic=records[0].topic, case_id=case, batch=len(records)),
             routine(self.gate, case) if self.gate is not None else contextlib.nullcontext(),
         ):
             try:
@@ -177,8 +190,9 @@ class Consumer:
                 log.info("case_batch_falls_back", error=type(exc).__name__)
                 return False
             finally:
-                metrics.HANDLE_SECONDS.labels(self.service, self.topic).observe(time.perf_counter() - started)
-        metrics.MESSAGES.labels(self.service, self.topic, "ok").inc(len(records))
+                metrics.HANDLE_SECONDS.labels(self.service, records[0].topic).observe(time.perf_counter() - started)
+        for record in records:
+            metrics.MESSAGES.labels(self.service, record.topic, "ok").inc()
         if self.arrivals is not None:
             self.arrivals.announce(case)
         return True
@@ -190,7 +204,7 @@ class Consumer:
         headers = {name: bytes(value) for name, value in (record.headers or ())}
         with (
             structlog.contextvars.bound_contextvars(
-                topic=self.topic,
+                topic=record.topic,
                 event_id=header_text(headers, "ce_id"),
                 case_id=header_text(headers, "ce_subject"),
             ),
@@ -200,7 +214,7 @@ class Consumer:
             try:
                 await self._handle(record, headers, case)
             finally:
-                metrics.HANDLE_SECONDS.labels(self.service, self.topic).observe(time.perf_counter() - started)
+                metrics.HANDLE_SECONDS.labels(self.service, record.topic).observe(time.perf_counter() - started)
 
     async def _handle(self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes], case: str | None) -> None:
         attempt = 0
@@ -209,8 +223,9 @@ class Consumer:
             attempt += 1
             mark = self.arrivals.mark() if self.arrivals is not None else 0
             try:
-                event = parse_value(self.model, record.value, headers)
-                await self.handler(event)
+                model, handler = self._route(record.topic)
+                event = parse_value(model, record.value, headers)
+                await handler(event)
             except PermanentError as exc:
                 await self._dead_letter(record, reason=str(exc), kind=exc.code, attempts=attempt)
                 return
@@ -221,12 +236,12 @@ class Consumer:
                 waited = time.monotonic() - started
                 impatient = self.lane_patience_s is not None and waited >= self.lane_patience_s
                 if isinstance(exc, NotYetVisible) and impatient:
-                    metrics.MESSAGES.labels(self.service, self.topic, "left_to_main_lane").inc()
+                    metrics.MESSAGES.labels(self.service, record.topic, "left_to_main_lane").inc()
                     log.warning("left_to_main_lane", attempt=attempt, error=type(exc).__name__)
                     return
                 waiting = isinstance(exc, NotYetVisible) and waited < self.retry.patience_s
                 if is_outage(exc) or waiting:
-                    metrics.MESSAGES.labels(self.service, self.topic, "retried").inc()
+                    metrics.MESSAGES.labels(self.service, record.topic, "retried").inc()
                     log.warning("handler_waits_for_dependency", attempt=attempt, error=type(exc).__name__)
                     if waiting and case is not None and self.arrivals is not None:
                         await self.arrivals.wait(case, mark, self.retry.backoff(attempt))  # or sooner: it arrived
@@ -241,11 +256,11 @@ class Consumer:
                         attempts=attempt,
                     )
                     return
-                metrics.MESSAGES.labels(self.service, self.topic, "retried").inc()
+                metrics.MESSAGES.labels(self.service, record.topic, "retried").inc()
                 log.warning("handler_retry", attempt=attempt, error=type(exc).__name__)
                 await asyncio.sleep(self.retry.backoff(attempt))
             else:
-                metrics.MESSAGES.labels(self.service, self.topic, "ok").inc()
+                metrics.MESSAGES.labels(self.service, record.topic, "ok").inc()
                 if case is not None and self.arrivals is not None:
                     self.arrivals.announce(case)
                 return
@@ -262,7 +277,7 @@ class Consumer:
                 # nack would rewind only one partition of a batch), and a shutdown leaves it to be read again.
                 log.error("dead_letter_failed", error=type(exc).__name__)
                 await asyncio.sleep(self.retry.max_backoff_s)
-        metrics.MESSAGES.labels(self.service, self.topic, "dead_lettered").inc()
+        metrics.MESSAGES.labels(self.service, record.topic, "dead_lettered").inc()
         log.warning("event_dead_lettered", kind=kind, attempts=attempts)
 
 
@@ -328,7 +343,7 @@ def subscribe(
 
     on_batch.__name__ = name
     batch_subscriber = broker.subscriber(
-        consumer.topic,
+        *consumer.topics,
         batch=True,
         max_records=batching.max_records,
         batch_timeout_ms=100,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,13 +116,20 @@ class Runtime:
         handler: Callable[[Any], Awaitable[None]],
         *,
         per_case: CaseHandler | None = None,
+        also: Mapping[str, tuple[type[BaseModel], Callable[[Any], Awaitable[None]]]] | None = None,
+        name: str | None = None,
     ) -> None:
         """Subscribe ``handler`` to ``topic`` with this service's retry and DLQ behaviour.
 
         Routine topics are read in batches (cases side by side, each case in order, one commit per batch); with
         ``per_case`` all of a case's events in a batch go to one call. Urgent topics are read one record at a time.
+        ``also``: further routine topics read by the same consumer (one group named ``name``, one batch), so a case's
+        events from all of them are applied with one load and one save.
         """
+        also = dict(also or {})
         routine_topic = is_routine(topic)
+        if also and not (routine_topic and name and all(is_routine(t) for t in also)):
+            raise ValueError("only routine topics are read together, by a consumer with a name")
         consumer = Consumer(
             service=self.service,
             topic=topic,
@@ -135,9 +142,11 @@ class Runtime:
             arrivals=self.arrivals,
             case_handler=per_case,
             concurrency=self.settings.batch_concurrency,
+            also=also,
         )
         self.consumed[topic] = model
-        group = f"{self.settings.group_prefix}-{self.service}-{topic.removeprefix('weerbaar.')}"
+        self.consumed.update({other: other_model for other, (other_model, _) in also.items()})
+        group = f"{self.settings.group_prefix}-{self.service}-{name or topic.removeprefix('weerbaar.')}"
         batching = (
             Batching(max_records=self.settings.batch_max_records, max_bytes=self.settings.batch_max_bytes)
             if routine_topic

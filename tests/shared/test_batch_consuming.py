@@ -158,3 +158,51 @@ async def _committed(endpoints: Endpoints, topic: str, group: str, expected: int
             await asyncio.sleep(0.2)
     finally:
         await consumer.stop()
+
+
+async def test_a_cases_events_from_two_topics_read_together_reach_the_case_handler_in_one_call(
+    endpoints: Endpoints, topic: str, run_id: str
+) -> None:
+    other = f"{topic}.other"
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(other, 3, 1), NewTopic(dlq_topic(other), 3, 1)])
+    finally:
+        await admin.close()
+    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer")
+    await producer.start()
+    publisher = EventPublisher(producer, source=SOURCE)
+    await publisher.send_many(
+        [
+            to_record(_ack("case-0001", "main-1"), source=SOURCE, topic=topic),
+            to_record(_ack("case-0001", "other-1"), source=SOURCE, topic=other),
+            to_record(_ack("case-0002", "other-2"), source=SOURCE, topic=other),
+        ]
+    )
+    recorder = Recorder()
+    from_other: list[str] = []
+
+    async def on_other(event: NotificationAck) -> None:
+        from_other.append(event.notification_id)
+
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    consumer = Consumer(
+        service="test",
+        topic=topic,
+        model=NotificationAck,
+        handler=recorder.handle,
+        dead_letters=DeadLetters(EventPublisher(broker, source=SOURCE), service="test"),
+        retry=RetryPolicy(attempts=3, first_backoff_s=0.01, max_backoff_s=0.05),
+        case_handler=recorder.handle_case,
+        also={other: (NotificationAck, on_other)},
+    )
+    subscribe(broker, consumer, group_id=f"test-{run_id}-together", batching=Batching(max_records=500))
+    await broker.start()
+    try:
+        await _until(lambda: from_other == ["other-2"] and recorder.per_case["case-0001"])
+        assert sorted(recorder.per_case["case-0001"][0]) == ["main-1", "other-1"], "both topics, one call"
+        assert recorder.one_by_one == {}, "a case with one event goes to its own topic's handler"
+    finally:
+        await broker.stop()
+        await producer.stop()
