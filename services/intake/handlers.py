@@ -104,11 +104,19 @@ class IntakeHandlers:
             ACUTE_SIGNAL, AcuteSignal, "Acute lane: heads-up while a possibly acute report is stored"
         )
         service = self._service
-        consume = self._runtime.consume
-        consume(INCIDENT_REPORTED, IncidentReported, service.take_stream_report, per_case=service.take_stream_reports)
-        consume(CASE_TRIAGED, CaseTriaged, service.apply_event, per_case=service.apply_events)
-        consume(NOTIFICATION_STATUS, NotificationStatus, service.apply_event, per_case=service.apply_events)
-        consume(CASE_FOLLOWUP, CaseFollowup, service.apply_event, per_case=service.apply_events)
+        # One consumer for the case file: a case's reports and events of a batch, from every topic, in one save.
+        self._runtime.consume(
+            INCIDENT_REPORTED,
+            IncidentReported,
+            service.take_stream_report,
+            per_case=service.apply_events,
+            also={
+                CASE_TRIAGED: (CaseTriaged, service.apply_event),
+                NOTIFICATION_STATUS: (NotificationStatus, service.apply_event),
+                CASE_FOLLOWUP: (CaseFollowup, service.apply_event),
+            },
+            name="case-file",
+        )
         self._runtime.produces(CASE_ERASED, CaseErased, "Personal data of a case was erased; drop your copy")
 
     def router(self) -> APIRouter:

@@ -150,30 +150,30 @@ class IntakeService:
     # --- reports from bulk or automated sources -------------------------------------------------------------------
 
     async def take_stream_report(self, event: IncidentReported) -> None:
-        await self.take_stream_reports(event.case_id, [event])
-
-    async def take_stream_reports(self, case_id: str, events: list[IncidentReported]) -> None:
-        """Reports from bulk or automated sources open (or join) their case here; our own are already in it."""
-        now = datetime.now(UTC)
-        async with self._store.case(case_id) as case:
-            for event in events:
-                if case.has_report(event.report_id):
-                    continue  # taken over HTTP (or delivered before): no link look-up, no write
-                links = await self._links(event.report, case_id)
-                outcome = case.take_report(event, now=now, links=links)
-                log.info("stream_report_recorded", outcome=outcome.value, source=event.source.value)
-
-    # --- the case view --------------------------------------------------------------------------------------------
+        await self.apply_events(event.case_id, [event])
 
     async def apply_event(self, event: CaseEvent) -> None:
         await self.apply_events(event.case_id, [event])
 
-    async def apply_events(self, case_id: str, events: Sequence[CaseEvent]) -> None:
-        """Apply a batch's events of one case: one load, one save. A case not opened yet keeps them until its report
-        comes (a triage decision may overtake the bulk report it is about)."""
+    async def apply_events(self, case_id: str, events: Sequence[IncidentReported | CaseEvent]) -> None:
+        """A batch's events of one case, from every topic intake reads: one load, one save.
+
+        Reports from bulk or automated sources open (or join) their case here (our own are already in it); the other
+        services' events keep the case view current. Reports go first, so a decision in the same batch finds its case
+        opened; a case not opened yet keeps what comes early until its report comes (a triage decision may overtake
+        the bulk report it is about).
+        """
         now = datetime.now(UTC)
+        reports = [e for e in events if isinstance(e, IncidentReported)]
+        others = [e for e in events if not isinstance(e, IncidentReported)]
         async with self._store.case(case_id) as case:
-            for event in events:
+            for report in reports:
+                if case.has_report(report.report_id):
+                    continue  # taken over HTTP (or delivered before): no link look-up, no write
+                links = await self._links(report.report, case_id)
+                outcome = case.take_report(report, now=now, links=links)
+                log.info("stream_report_recorded", outcome=outcome.value, source=report.source.value)
+            for event in others:
                 _record(case, event, now)
 
     async def adopt_parked_events(self) -> None:

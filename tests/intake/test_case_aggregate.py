@@ -43,7 +43,7 @@ def test_a_case_remembers_only_its_latest_event_ids() -> None:
 async def test_the_whole_timeline_is_read_back_in_order() -> None:
     intake = Intake()
     case_id = uuid.uuid4().hex
-    await intake.service.take_stream_reports(case_id, [bulk_report(case_id)])
+    await intake.service.apply_events(case_id, [bulk_report(case_id)])
     sent = [status(case_id, Recipient.POLICE, NotificationState.SENT) for _ in range(150)]
     for start in range(0, len(sent), 40):
         await intake.service.apply_events(case_id, sent[start : start + 40])

@@ -22,7 +22,7 @@ def _case_id() -> str:
 async def test_a_batch_of_events_on_one_case_is_applied_with_one_load_and_one_save() -> None:
     intake = Intake()
     case_id = _case_id()
-    await intake.service.take_stream_reports(case_id, [bulk_report(case_id)])
+    await intake.service.apply_events(case_id, [bulk_report(case_id)])
     intake.store.commands.clear()
     batch = [
         status(case_id, Recipient.POLICE, NotificationState.SENT),
@@ -40,7 +40,7 @@ async def test_a_batch_of_events_on_one_case_is_applied_with_one_load_and_one_sa
 async def test_a_redelivered_batch_changes_nothing_and_writes_nothing() -> None:
     intake = Intake()
     case_id = _case_id()
-    await intake.service.take_stream_reports(case_id, [bulk_report(case_id)])
+    await intake.service.apply_events(case_id, [bulk_report(case_id)])
     batch: list[CaseEvent] = [
         triaged(case_id),
         status(case_id, Recipient.POLICE, NotificationState.SENT),
@@ -60,7 +60,7 @@ async def test_a_redelivered_batch_changes_nothing_and_writes_nothing() -> None:
 async def test_an_older_assessment_or_a_late_sent_never_replaces_what_came_after() -> None:
     intake = Intake()
     case_id = _case_id()
-    await intake.service.take_stream_reports(case_id, [bulk_report(case_id)])
+    await intake.service.apply_events(case_id, [bulk_report(case_id)])
     ack = status(case_id, Recipient.OM, NotificationState.ACKNOWLEDGED, notification_id="n-1")
     late_sent = status(case_id, Recipient.OM, NotificationState.SENT, notification_id="n-1")
     await intake.service.apply_events(case_id, [triaged(case_id, 2, RiskLevel.CRITICAL), ack])
@@ -82,7 +82,7 @@ async def test_events_before_their_report_wait_in_a_case_not_opened_yet_that_the
     assert not waiting.opened, "no report yet: the case file does not exist for readers"
     intake.store.commands.clear()
     report = bulk_report(case_id)
-    await intake.service.take_stream_reports(case_id, [report])
+    await intake.service.apply_events(case_id, [report])
     assert intake.store.commands == {"find": 1, "link": 1, "replace": 1}, "no parked events to read or delete"
     case = intake.store.stored(case_id)
     assert case.opened
@@ -103,7 +103,7 @@ async def test_a_case_not_opened_yet_cannot_be_erased() -> None:
 async def test_events_an_earlier_version_parked_are_applied_to_their_case_at_start() -> None:
     intake = Intake()
     opened, waiting = _case_id(), _case_id()
-    await intake.service.take_stream_reports(opened, [bulk_report(opened)])
+    await intake.service.apply_events(opened, [bulk_report(opened)])
     early = triaged(opened)
     intake.store.parked = {
         opened: [("CaseTriaged", early.model_dump_json())],

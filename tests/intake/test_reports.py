@@ -129,7 +129,7 @@ async def test_intake_reading_its_own_report_back_from_the_stream_costs_nothing(
     (record,) = intake.publisher.records
     own = IncidentReported.model_validate_json(record.value)
     intake.store.commands.clear()
-    await intake.service.take_stream_reports(receipt.case_id, [own])
+    await intake.service.apply_events(receipt.case_id, [own])
     assert intake.store.commands == {"find": 1}, "no link look-up and no write (the real store has it cached)"
 
 
@@ -137,7 +137,7 @@ async def test_a_bulk_report_redelivered_opens_its_case_once() -> None:
     intake = Intake()
     case_id = uuid.uuid4().hex
     report = bulk_report(case_id)
-    await intake.service.take_stream_reports(case_id, [report, report])
+    await intake.service.apply_events(case_id, [report, report])
     await intake.service.take_stream_report(report)
     assert len(intake.store.stored(case_id).reports) == 1
 
