@@ -1,12 +1,13 @@
 """Notify's aggregates: a case's notifications, and each notification sent (pure: no I/O, no documents).
 
-``CaseNotifications`` (one per case) knows the case's first report, whether it was erased, the follow-up clock of an
-aangifte, and which assessments it has notified (the last few, with when). ``SentNotification`` (one per recipient
-and assessment) knows what it sent, its acknowledgement, its re-send timer and its webhook delivery. Methods change
-state and return the events they cause (``Outgoing``). A consumer publishes them before its input record is
-committed, so they are never stored: a redelivered record derives the same events again (same ids, same times). A
-sweep or an HTTP request has no input record to fall back on, so its events wait in the aggregate's ``outbox``,
-written with the state change that caused them.
+``CaseNotifications`` (one per case) knows the case's first report, whether it was erased and the follow-up clock of
+an aangifte; its notifications are ``SentNotification``s (one per recipient and assessment, each its own document so
+none grows with the case), each knowing what it sent, its acknowledgement, its re-send timer and its webhook
+delivery. Methods change state and return the events they cause (``Outgoing``). A consumer publishes them before its
+input record is committed, so they are never stored: notification ids are deterministic, so a redelivered decision
+finds the notifications it made and sends them again as they were stored (same ids, same times). A sweep or an HTTP
+request has no input record to fall back on, so its events wait in the aggregate's ``outbox``, written with the
+state change that caused them.
 """
 
 from __future__ import annotations
@@ -29,12 +30,6 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
-
-NOTIFIED_KEPT = 8
-"""Assessments a case remembers having notified. Any number is safe: notification ids are deterministic and storing
-one that exists is a no-op, so an older decision that is redelivered is still notified once. Remembering it only lets
-the redelivery re-publish exactly what was sent (same ``occurred``) without storing it again; a case gets a new
-assessment per report, so this keeps the case document small however many reports a storm brings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +220,6 @@ class SentNotification:
             self.webhook.state = WebhookState.ERASED
 
 
-@dataclass(frozen=True, slots=True)
-class Notified:
-    """The notifications of one assessment: when they were sent, to whom."""
-
-    assessment_no: int
-    at: datetime
-    recipients: tuple[Recipient, ...]
-
-
 @dataclass(slots=True)
 class FollowupClock:
     """An aangifte was wanted: police or OM must report a follow-up before ``due_at``."""
@@ -245,30 +231,12 @@ class FollowupClock:
 
 
 @dataclass(slots=True)
-class Plan:
-    """What one decision asks for: notifications to store and send, and ones stored before to send again."""
-
-    new: list[SentNotification] = field(default_factory=list)
-    again: list[SentNotification] = field(default_factory=list)
-
-    def of(self, recipient: Recipient) -> SentNotification | None:
-        return next((n for n in (*self.new, *self.again) if n.recipient is recipient), None)
-
-    def outgoing(self) -> list[Outgoing]:
-        """Every notification with its "sent" status, the police first."""
-        ordered = sorted((*self.new, *self.again), key=lambda n: n.recipient is not Recipient.POLICE)
-        return [out for n in ordered for out in n.first_sending()]
-
-
-@dataclass(slots=True)
 class CaseNotifications:
-    """What notify keeps of a case: its report, the follow-up clock, and which assessments it has notified."""
+    """What notify keeps of a case: its first report, whether it was erased, the follow-up clock."""
 
     case_id: str
     report: IncidentReport | None = None
     erased: bool = False
-    notified: list[Notified] = field(default_factory=list)
-    """The last ``NOTIFIED_KEPT`` assessments notified, oldest first."""
     followup: FollowupClock | None = None
     followup_received: bool = False
     last_followup_kind: FollowupKind | None = None
@@ -279,38 +247,33 @@ class CaseNotifications:
         if not self.erased and self.report is None:
             self.report = report
 
-    def notify(self, decision: CaseTriaged, *, now: datetime, policy: NotifyPolicy) -> Plan:
-        """One notification per routed recipient; an assessment notified before gives the same ones again.
+    def notify(self, decision: CaseTriaged, *, now: datetime, policy: NotifyPolicy) -> list[SentNotification]:
+        """One notification per routed recipient, the police first; their ids are the same for the same decision.
 
         Starts the follow-up clock the first time the police are sent an aangifte.
         """
         if self.erased or not decision.routes:
-            return Plan()
+            return []
         if self.report is None:
             raise CaseDetailsNotYetKnown(f"no report stored yet for case {self.case_id}")
-        known = next((n for n in self.notified if n.assessment_no == decision.assessment_no), None)
-        at = known.at if known is not None else now
-        before = known.recipients if known is not None else ()
-        plan = Plan()
-        for route in decision.routes:
-            payload = domain.project(decision, self.report, route.recipient, route.reason, at=at)
-            sent = SentNotification.send(payload, assessment_no=decision.assessment_no, at=at, policy=policy)
-            (plan.again if route.recipient in before else plan.new).append(sent)
-        recipients = (*before, *(n.recipient for n in plan.new))
-        self._remember(Notified(assessment_no=decision.assessment_no, at=at, recipients=recipients))
-        police = plan.of(Recipient.POLICE)
+        routes = sorted(decision.routes, key=lambda route: route.recipient is not Recipient.POLICE)
+        sent = [
+            SentNotification.send(
+                domain.project(decision, self.report, route.recipient, route.reason, at=now),
+                assessment_no=decision.assessment_no,
+                at=now,
+                policy=policy,
+            )
+            for route in routes
+        ]
+        police = sent[0] if sent[0].recipient is Recipient.POLICE else None
         if police is not None and self.report.wants_aangifte and self.followup is None:
             self.followup = FollowupClock(
-                due_at=at + timedelta(seconds=policy.followup_deadline_s),
+                due_at=now + timedelta(seconds=policy.followup_deadline_s),
                 police_notification_id=police.notification_id,
                 level=decision.level,
             )
-        return plan
-
-    def _remember(self, notified: Notified) -> None:
-        kept = {n.assessment_no: n for n in self.notified}
-        kept[notified.assessment_no] = notified
-        self.notified = [kept[no] for no in sorted(kept)][-NOTIFIED_KEPT:]
+        return sent
 
     def record_followup(self, kind: FollowupKind) -> None:
         """Police or OM reported a follow-up: the clock stops (setting it twice changes nothing)."""

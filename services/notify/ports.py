@@ -28,8 +28,8 @@ class Repository(Protocol):
 
     async def peek_notification(self, notification_id: str) -> SentNotification | None: ...
 
-    async def create(self, notifications: Sequence[SentNotification]) -> None:
-        """Store new notifications at once; one that exists already stays as it is."""
+    async def create(self, notifications: Sequence[SentNotification]) -> set[str]:
+        """Store new notifications at once; the ids of those that existed already (left as they are)."""
         ...
 
     async def notification_ids_of(self, case_id: str) -> list[str]: ...

@@ -38,6 +38,10 @@ class Sender:
     def records(self, outgoing: Iterable[Outgoing]) -> list[Record]:
         return [to_record(o.event, source=self._source, topic=o.topic) for o in outgoing]
 
+    def published(self, outgoing: Iterable[Outgoing]) -> bool:
+        """Whether this process has published all of these already (so they are stored, too)."""
+        return all((o.topic, o.event.event_id) in self._published for o in outgoing)
+
     async def send(self, outgoing: Sequence[Outgoing]) -> None:
         await self.send_records(self.records(outgoing))
 

@@ -82,21 +82,28 @@ class NotifyService:
         at: datetime | None = None,
         stored: frozenset[str] = frozenset(),
     ) -> None:
-        """Notify every routed recipient of each decision: one load and one save of the case, one bulk insert.
+        """Notify every routed recipient of each decision: one load of the case, one bulk insert, one publish.
 
-        A decision notified before (redelivered, or its copy from the other lane) sends the same notifications again
-        rather than new ones. ``at`` and ``stored``: the time and ids the acute lane used for what it did first.
+        A decision notified before (redelivered, or its copy from the other lane) finds its notifications stored
+        (deterministic ids) and sends them again as stored, not new ones. ``at`` and ``stored``: the time and ids
+        the acute lane used for what it did first. The case itself is written only when its follow-up clock starts.
         """
         decisions = [d for d in decisions if d.routes]  # nobody to tell: no need to wait for the report either
         if not decisions:
             return
         now = at or self._now()
         async with self._store.case(case_id) as case:
-            plans = [case.notify(decision, now=now, policy=self._policy) for decision in decisions]
-            new = [n for plan in plans for n in plan.new if n.notification_id not in stored]
-            await self._store.create(new)
-        _log_plans(case, decisions, [n.recipient for plan in plans for n in plan.new])
-        await self._sender.send([out for plan in plans for out in plan.outgoing()])
+            made = {n.notification_id: n for d in decisions for n in case.notify(d, now=now, policy=self._policy)}
+            new = [
+                n
+                for nid, n in made.items()
+                if nid not in stored and not self._sender.published(n.first_sending())  # sent (so stored) before
+            ]
+            existed = await self._store.create(new)
+        for nid in existed:  # stored before: send them as they were stored (their own times)
+            made[nid] = await self._store.peek_notification(nid) or made[nid]
+        _log_created(case, decisions, [n for n in new if n.notification_id not in existed])
+        await self._sender.send([out for n in made.values() for out in n.first_sending()])
 
     async def notify_acute(self, decision: CaseTriaged) -> None:
         """The acute lane: the police notification stored and published first; the other recipients follow in the
@@ -106,16 +113,18 @@ class NotifyService:
             return
         now = self._now()
         case = await self._store.peek_case(decision.case_id) or CaseNotifications(case_id=decision.case_id)
-        plan = case.notify(decision, now=now, policy=self._policy)  # on a copy: the background unit saves
-        police = plan.of(Recipient.POLICE)
+        made = case.notify(decision, now=now, policy=self._policy)  # on a copy: the background unit saves the case
+        if not made:
+            return
         stored: frozenset[str] = frozenset()
+        police = made[0] if made[0].recipient is Recipient.POLICE else None
         if police is not None:
-            if any(n is police for n in plan.new):
-                await self._store.create([police])
+            if not self._sender.published(police.first_sending()):
+                if await self._store.create([police]):  # stored before: send it as it was stored
+                    police = await self._store.peek_notification(police.notification_id) or police
                 stored = frozenset({police.notification_id})
             await self._sender.send(police.first_sending())
-        if plan.new or plan.again:
-            self.behind_the_police.start(self.notify(decision.case_id, [decision], at=now, stored=stored))
+        self.behind_the_police.start(self.notify(decision.case_id, [decision], at=now, stored=stored))
 
     async def apply_acks(self, case_id: str, acks: Sequence[NotificationAck]) -> None:
         """Acknowledgements from the topic: each notification loaded and saved once, its status published."""
@@ -200,13 +209,13 @@ class NotifyService:
         return flagged
 
 
-def _log_plans(case: CaseNotifications, decisions: Sequence[CaseTriaged], created: list[Recipient]) -> None:
+def _log_created(case: CaseNotifications, decisions: Sequence[CaseTriaged], created: list[SentNotification]) -> None:
     if case.erased:
         log.info("notification_skipped_erased_case", case_id=case.case_id)
     elif created:
         log.info(
             "notifications_created",
-            assessments=[d.assessment_no for d in decisions],
+            assessments=sorted({n.assessment_no for n in created}),
             level=decisions[-1].level.value,
-            recipients=[r.value for r in created],
+            recipients=[n.recipient.value for n in created],
         )

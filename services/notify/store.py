@@ -29,7 +29,6 @@ from services.notify.model import (
     Delivery,
     DeliveryAttempt,
     FollowupClock,
-    Notified,
     SentNotification,
     Webhook,
     WebhookState,
@@ -128,10 +127,6 @@ class CaseCodec:
     def to_document(self, case: CaseNotifications) -> Document:
         doc: Document = {
             "erased": case.erased,
-            "notified": [
-                {"assessment_no": n.assessment_no, "at": n.at, "recipients": [r.value for r in n.recipients]}
-                for n in case.notified
-            ],
             "followup_received": case.followup_received,
             "outbox": _seal_records(self._sealer, case.outbox, context=f"notify/outbox/{case.case_id}"),
         }
@@ -171,14 +166,6 @@ class CaseCodec:
             case_id=case_id,
             report=report,
             erased=bool(doc.get("erased")),
-            notified=[
-                Notified(
-                    assessment_no=int(n["assessment_no"]),
-                    at=n["at"],
-                    recipients=tuple(Recipient(r) for r in n["recipients"]),
-                )
-                for n in doc.get("notified") or ()
-            ],
             followup=clock,
             followup_received=bool(doc.get("followup_received")),
             last_followup_kind=FollowupKind(kind) if kind else None,
@@ -313,8 +300,8 @@ class NotifyStore:
     async def peek_notification(self, notification_id: str) -> SentNotification | None:
         return await self.notifications.peek(notification_id)
 
-    async def create(self, notifications: Sequence[SentNotification]) -> None:
-        """Store new notifications in bulk; one that exists already (a redelivery) stays as it is.
+    async def create(self, notifications: Sequence[SentNotification]) -> set[str]:
+        """Store new notifications in bulk; the ids of those that existed already (a redelivery), left as they are.
 
         One alone (the police on the acute lane) is an ``insert_one``: it waits for no other writer of the collection,
         while a bulk insert takes the whole collection's write lock (``SerialCollection`` sends it in small chunks).
@@ -329,11 +316,13 @@ class NotifyStore:
             elif docs:
                 await collection.insert_many(docs, ordered=False)
         except DuplicateKeyError:
-            pass
+            return {docs[0]["_id"]}
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors") or []
             if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
+            return {docs[e["index"]]["_id"] for e in errors}
+        return set()
 
     # --- queries -------------------------------------------------------------------------------------------------
     async def notification_ids_of(self, case_id: str) -> list[str]:

@@ -70,12 +70,14 @@ class FakeStore:
             return None
         return self._notification_codec.from_document({**copy.deepcopy(stored), "_id": notification_id})
 
-    async def create(self, notifications: Sequence[SentNotification]) -> None:
+    async def create(self, notifications: Sequence[SentNotification]) -> set[str]:
         if not notifications:
-            return
-        self.writes["notifications.insert_many"] += 1
+            return set()
+        self.writes["notifications.insert_many" if len(notifications) > 1 else "notifications.insert_one"] += 1
+        existed = {n.notification_id for n in notifications if n.notification_id in self.notifications}
         for n in notifications:
             self.notifications.setdefault(n.notification_id, self._notification_codec.to_document(n))
+        return existed
 
     def sent(self, case_id: str) -> list[SentNotification]:
         """Every stored notification of a case (a test's view)."""
