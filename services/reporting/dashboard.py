@@ -90,7 +90,7 @@ def _bar(x: float, y: float, w: float, h: float, bar: Bar, series: str = "") -> 
 
 
 def vertical_chart(chart: str, bars: Sequence[Bar], *, width: int = 760, height: int = 240) -> str:
-    top = max([b.value for b in bars if b.value is not None] or [1.0])
+    top = max([b.value for b in bars if b.value is not None] or [1.0]) or 1.0  # all zero: nothing to scale
     slot = (width - 40) / max(len(bars), 1)
     parts = []
     for i, bar in enumerate(bars):
@@ -106,7 +106,7 @@ def vertical_chart(chart: str, bars: Sequence[Bar], *, width: int = 760, height:
 def horizontal_chart(chart: str, rows: Sequence[Sequence[Bar]], *, width: int = 760, series: Sequence[str] = ()) -> str:
     """One row per category; several bars per row when ``series`` names them (e.g. p50 and p90)."""
     values = [b.value for row in rows for b in row if b.value is not None]
-    top = max(values or [1.0])
+    top = max(values or [1.0]) or 1.0  # all zero (every response within seconds): nothing to scale
     per_bar, gap = 18, 12
     parts = []
     y = 5.0
