@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.ready_probe_collections.append(COLLECTION)  # readiness reads what reporting writes
     runtime.forgetful += [store.sheets.forget, book.forget]  # another process may own those cases now
     runtime.every("stats", settings.stats_debounce_s, stats.publish_changes, wake=stats.due)
-    projection = Projection(store, written=book.note)
+    projection = Projection(store, book)
     handlers = ReportingHandlers(runtime, projection, book, settings, population, stats)
     handlers.register()
     return runtime.build_app(title="weerbaar reporting", routers=(handlers.router(),))

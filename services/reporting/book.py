@@ -2,8 +2,9 @@
 
 Facts are written by reporting's consumers alone. While this is the only reporting process (the FerretDB
 deployment runs one per service), what it read at start plus what it wrote since is the whole collection, so the
-stats publisher and the summary API tabulate from here. When the consumers lose partitions another process may
-write those cases now: the book then reads the collection once more at its next use.
+stats publisher and the summary API tabulate from here, and a case the book does not know has no document yet (its
+first facts are one insert, no read). When the consumers lose partitions another process may write those cases
+now: the book then reads the collection once more at its next use, and knows of no absence until then.
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ class FactBook:
     def __init__(self, store: Sheets) -> None:
         self._store = store
         self._facts: dict[str, Fact] = {}
+        self._cases: set[str] = set()  # every case with a document, triaged or not
         self._stale = True
         self._loading = asyncio.Lock()
         self._written_while_loading: set[str] | None = None
 
+    def absent(self, case_id: str) -> bool:
+        """Whether the case has no document: known only while the book is current."""
+        return not self._stale and self._written_while_loading is None and case_id not in self._cases
+
     def note(self, sheet: FactSheet) -> None:
-        """A case's facts as this process just wrote them."""
+        """A case's facts as this process just wrote (or read) them."""
+        self._cases.add(sheet.case_id)
         fact = sheet.fact()
         if fact is not None:
             self._facts[sheet.case_id] = fact
@@ -55,6 +62,7 @@ class FactBook:
             finally:
                 self._written_while_loading = None
             for sheet in sheets:
+                self._cases.add(sheet.case_id)
                 fact = sheet.fact()
                 if fact is not None and sheet.case_id not in written:  # what was written meanwhile is newer
                     self._facts[sheet.case_id] = fact

@@ -129,6 +129,11 @@ class FactSheet:
         after = (self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed)
         return after != before
 
+    def take_all(self, events: Iterable[BaseModel]) -> bool:
+        """Fold every event in, in order; True when the facts changed."""
+        changed = [self.take(event) for event in events]  # all of them: no short cut at the first change
+        return any(changed)
+
     def fact(self) -> Fact | None:
         """The case as the figures see it; None until its triage has been seen."""
         triage = self.triage

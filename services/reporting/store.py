@@ -94,6 +94,10 @@ class ReportingStore:
         async with self.sheets.unit(case_id, new=lambda: FactSheet(case_id)) as sheet:
             yield sheet
 
+    async def add(self, sheet: FactSheet) -> None:
+        """A case with no document yet: one insert, no read (``StaleAggregate`` when it has one after all)."""
+        await self.sheets.add(sheet.case_id, sheet)
+
     async def every_sheet(self) -> list[FactSheet]:
         """All cases' facts (one scan of the collection)."""
         return [self._codec.from_document(d) for d in await self._find({})]

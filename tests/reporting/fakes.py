@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from services.reporting.facts import FactSheet
 from services.reporting.store import FactSheetCodec
+from shared.aggregates import StaleAggregate
 from shared.contracts.events import Envelope
 from shared.mongo import Document
 
@@ -35,6 +36,12 @@ class FakeCases:
             self.documents[case_id] = document
             self.saves[case_id] += 1
 
+    async def add(self, sheet: FactSheet) -> None:
+        if sheet.case_id in self.documents:
+            raise StaleAggregate(f"{sheet.case_id} exists (fake)")
+        self.documents[sheet.case_id] = {**self.codec.to_document(sheet), "_id": sheet.case_id}
+        self.saves[sheet.case_id] += 1
+
     async def every_sheet(self) -> list[FactSheet]:
         self.scans += 1
         return [self.codec.from_document(copy.deepcopy(d)) for d in self.documents.values()]
@@ -46,3 +53,13 @@ class RecordingPublisher:
 
     async def publish(self, event: Envelope, *, topic: str | None = None, key: str | None = None) -> None:
         self.published.append((key, event))
+
+
+class NothingKnown:
+    """A projection without a book: every case is loaded before it is saved."""
+
+    def absent(self, case_id: str) -> bool:
+        return False
+
+    def note(self, sheet: FactSheet) -> None:
+        return None

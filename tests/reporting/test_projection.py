@@ -28,7 +28,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import BodyKind, Channel, Gender, IncidentType, Role
 from shared.contracts.topics import Recipient
-from tests.reporting.fakes import FakeCases, RecordingPublisher
+from tests.reporting.fakes import FakeCases, NothingKnown, RecordingPublisher
 from tests.reporting.population_fixture import generate
 
 REPORTED = datetime(2026, 3, 2, 9, 30, 0, 123456, tzinfo=UTC)
@@ -77,7 +77,7 @@ def followup(case_id: str, kind: FollowupKind, outcome: str = "") -> CaseFollowu
 
 
 def projection(cases: FakeCases, book: FactBook | None = None) -> Projection:
-    return Projection(cases, written=book.note if book is not None else lambda sheet: None)
+    return Projection(cases, book if book is not None else NothingKnown())
 
 
 async def test_a_cases_events_in_one_batch_are_loaded_and_saved_once() -> None:
@@ -164,6 +164,29 @@ async def test_the_book_reads_the_store_once_and_then_follows_what_this_process_
     book.forget()  # partitions moved
     await book.facts_between(None, None)
     assert cases.scans == 2
+
+
+async def test_a_case_the_book_does_not_know_is_added_with_one_insert_and_no_read() -> None:
+    cases = FakeCases()
+    book = FactBook(cases)
+    await book.load()
+    live = projection(cases, book)
+    assert await live.apply("case-0010", [triaged("case-0010"), status("case-0010", NotificationState.SENT, 3)])
+    assert (cases.loads["case-0010"], cases.saves["case-0010"]) == (0, 1)
+    assert await live.apply("case-0010", [status("case-0010", NotificationState.ACKNOWLEDGED, 9)])
+    assert (cases.loads["case-0010"], cases.saves["case-0010"]) == (1, 2)  # known now: loaded, then saved
+
+
+async def test_a_case_written_by_another_process_is_folded_into_after_the_insert_fails() -> None:
+    cases = FakeCases()
+    book = FactBook(cases)
+    await book.load()
+    await projection(cases).apply("case-0011", [triaged("case-0011", 1, RiskLevel.LOW)])  # not through this book
+    assert await projection(cases, book).apply("case-0011", [status("case-0011", NotificationState.SENT, 4)])
+    sheet = cases.codec.from_document(cases.documents["case-0011"])
+    assert sheet.triage is not None
+    assert sheet.first_sent_at is not None
+    assert not book.absent("case-0011")
 
 
 async def test_what_is_written_while_the_book_loads_wins_over_what_the_load_read() -> None:
