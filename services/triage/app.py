@@ -23,7 +23,6 @@ def create_app(settings: Settings) -> FastAPI:
     history = History(history_store, holders=settings.history_cache)
     runtime.on_startup.append(history_store.ensure_reachable)
     runtime.ready_probe_collections.append(ASSESSMENTS)  # readiness reads what triage writes
-    runtime.forgetful += [assessments.forget, history.forget]  # another process may own those cases now
     triage = Triage(
         assessments=assessments,
         history=history,
@@ -32,5 +31,6 @@ def create_app(settings: Settings) -> FastAPI:
         pseudonym_key=settings.pseudonym_secret,
         source=f"/weerbaar/{SERVICE}",
     )
+    runtime.forgetful += [assessments.forget, history.forget, triage.forget]  # those cases may be another's now
     TriageHandlers(runtime, triage).register()
     return runtime.build_app(title="weerbaar triage")

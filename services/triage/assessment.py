@@ -123,6 +123,28 @@ class CaseAssessment:
             last, fresh[-1].facts, causes=[i.event.event_id for i in fresh], lane=lane, copies=tuple(copies)
         )
 
+    def recall(self, incidents: Sequence[Incident], histories: Histories, policy: Policy, *, lane: Lane) -> None:
+        """Add to ``histories`` again the entries of reports this lane took in and now delivers again.
+
+        The history is written after the decision is saved and published, so a stop in between leaves the records
+        uncommitted and the entries unwritten: they come back here. An entry still known is taken as it is; one lost
+        with the process is scored again (its computed level, which the level held does not change).
+        """
+        for incident in incidents:
+            if self.redelivered(incident.event.event_id, lane) is None:
+                continue
+            ref, event_id = incident.facts.office_holder_ref, incident.event.event_id
+            entry = histories.known.get(ref, {}).get(event_id)
+            if entry is None:
+                earlier = histories.earlier(
+                    ref,
+                    around=incident.facts.occurred_at,
+                    window_days=policy.history.window_days,
+                    exclude_event=event_id,
+                )
+                entry = _history_entry(incident, domain.assess(incident.event.report, earlier, policy))
+            histories.add(ref, entry)
+
     def take_followups(self, followups: Sequence[tuple[CaseFollowup, FollowupRule]], policy: Policy) -> Decision | None:
         """Re-assess with each decisive follow-up not taken in before, in order; one decision for all of them."""
         fresh = self._fresh(followups, key=lambda f: f[0].event_id)

@@ -66,6 +66,16 @@ class Histories:
         self.known.setdefault(office_holder_ref, {})[entry.event_id] = entry
         self.added.setdefault(office_holder_ref, []).append(entry)
 
+    def fork(self) -> Histories:
+        """A copy to try something on: ``adopt`` it to keep what it added, or drop it."""
+        return Histories(
+            {ref: dict(entries) for ref, entries in self.known.items()},
+            {ref: list(entries) for ref, entries in self.added.items()},
+        )
+
+    def adopt(self, fork: Histories) -> None:
+        self.known, self.added = fork.known, fork.added
+
 
 @dataclass(frozen=True, slots=True)
 class RoutingFacts:

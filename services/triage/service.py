@@ -9,6 +9,7 @@ exist in triage, so it keeps no outbox.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
@@ -17,8 +18,10 @@ import structlog
 
 from services.triage import domain
 from services.triage.assessment import CaseAssessment, Decision, Incident, Lane
+from services.triage.domain import Histories
 from services.triage.policy import Policy
 from services.triage.store import History
+from shared.aggregates import StaleAggregate
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
@@ -34,9 +37,32 @@ class Assessments(Protocol):
         self, aggregate_id: str, new: Callable[[], CaseAssessment]
     ) -> AbstractAsyncContextManager[CaseAssessment]: ...
 
+    async def add(self, aggregate_id: str, aggregate: CaseAssessment) -> None: ...
+
 
 class Publisher(Protocol):
     async def send_many(self, records: Sequence[Record]) -> None: ...
+
+
+class SeenCases:
+    """Cases this process loaded or wrote lately (as many as ``AggregateStore`` keeps): any other is most likely
+    new, so its first assessment is tried as one insert without a read."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def __contains__(self, case_id: object) -> bool:
+        return case_id in self._seen
+
+    def note(self, case_id: str) -> None:
+        self._seen[case_id] = None
+        self._seen.move_to_end(case_id)
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+
+    def forget(self) -> None:
+        self._seen.clear()
 
 
 def facts_of(event: IncidentReported, *, pseudonym_key: bytes) -> CaseFacts:
@@ -74,21 +100,45 @@ class Triage:
         self._policy = policy
         self._key = pseudonym_key
         self._source = source
+        self._cases = SeenCases()
+
+    def forget(self) -> None:
+        """Partitions moved: cases seen so far may be another process's now (and written by it)."""
+        self._cases.forget()
 
     async def take_reports(self, case_id: str, events: Sequence[IncidentReported], *, lane: Lane) -> None:
         """Assess the case's new reports (one decision for all of them) and publish it, high and critical ones
-        down the acute lane too; reports delivered again publish their decision again."""
-        reports = {event.event_id: event for event in events}
+        down the acute lane too; reports delivered again publish their decision again.
+
+        Saved, then published, then the office holders' history written: on the acute lane the decision waits
+        for two store commands (history read, assessment insert) when the case and the person are new here.
+        """
+        incidents = [Incident(e, facts_of(e, pseudonym_key=self._key)) for e in events]
+        async with self._history.holding(i.facts.office_holder_ref for i in incidents) as histories:
+            again, decision = await self._assess(case_id, incidents, histories, lane)
+        await self._publish(again, decision, {e.event_id: e for e in events})
+        await self._history.write(histories.added)
+
+    async def _assess(
+        self, case_id: str, incidents: list[Incident], histories: Histories, lane: Lane
+    ) -> tuple[list[Decision], Decision | None]:
+        if case_id not in self._cases:  # most likely new: one insert and no read before it
+            trial, case = histories.fork(), CaseAssessment(case_id)
+            decision = case.take_reports(incidents, trial, self._policy, lane=lane)
+            try:
+                await self._assessments.add(case_id, case)
+            except StaleAggregate:
+                pass  # it exists after all (this process had not seen it): assess it as stored
+            else:
+                histories.adopt(trial)
+                self._cases.note(case_id)
+                return [], decision
         async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
-            again = [d for d in (case.redelivered(e.event_id, lane) for e in events) if d is not None]
-            incidents = [
-                Incident(e, facts_of(e, pseudonym_key=self._key)) for e in events if e.event_id not in case.applied
-            ]
-            decision = None
-            if incidents:
-                async with self._history.holding(i.facts.office_holder_ref for i in incidents) as histories:
-                    decision = case.take_reports(incidents, histories, self._policy, lane=lane)
-        await self._publish(again, decision, reports)
+            again = [d for d in (case.redelivered(i.event.event_id, lane) for i in incidents) if d is not None]
+            case.recall(incidents, histories, self._policy, lane=lane)
+            decision = case.take_reports(incidents, histories, self._policy, lane=lane)
+        self._cases.note(case_id)
+        return again, decision
 
     async def take_followups(self, case_id: str, events: Sequence[CaseFollowup]) -> None:
         """Re-assess the case with its new decisive follow-ups (one decision) and publish it; informational ones
@@ -100,6 +150,7 @@ class Triage:
         async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
             again = [d for d in (case.redelivered(e.event_id, Lane.FOLLOWUP) for e, _ in decisive) if d is not None]
             decision = case.take_followups(decisive, self._policy)
+        self._cases.note(case_id)
         await self._publish(again, decision, {})
 
     async def _publish(

@@ -172,7 +172,9 @@ class History:
     partitions move.
 
     Reports of one person are assessed one unit at a time in this process (a lock per person), so each sees the
-    ones before it, whether they came in the same batch or in cases handled side by side.
+    ones before it, whether they came in the same batch or in cases handled side by side. What a unit adds is
+    kept here at once (the next unit counts it) and written by the unit after its decision is published; an entry
+    whose write a stop cut off comes back with its redelivered record (``CaseAssessment.recall``).
     """
 
     def __init__(self, store: HistoryEntries, *, holders: int = 20_000) -> None:
@@ -186,9 +188,10 @@ class History:
 
     @asynccontextmanager
     async def holding(self, office_holder_refs: Iterable[str]) -> AsyncIterator[Histories]:
-        """The histories of these people, theirs alone until the block ends; what the block adds is then written.
+        """The histories of these people, theirs alone until the block ends; what it adds is then kept here.
 
-        Nothing is written (or kept) when the block raises.
+        Nothing is kept when the block raises. Writing what was added is the caller's (``write``), once the
+        decision it led to is saved and published: the decision first on the acute lane.
         """
         refs = sorted(set(office_holder_refs))  # one order everywhere: two units never wait for each other
         async with AsyncExitStack() as stack:
@@ -196,10 +199,13 @@ class History:
                 await stack.enter_async_context(self._turns.of(ref))
             histories = Histories({ref: dict(await self._entries(ref)) for ref in refs})
             yield histories
-            for ref, added in histories.added.items():
-                self._kept.pop(ref, None)  # unknown until written: a failed write leaves it to the store
-                await self._store.add(ref, added)
+            for ref in histories.added:
                 self._keep(ref, histories.known[ref])
+
+    async def write(self, added: dict[str, list[HistoryEntry]]) -> None:
+        """Store what a unit added: one write per person (an entry written again overwrites itself)."""
+        for ref, entries in added.items():
+            await self._store.add(ref, entries)
 
     async def _entries(self, ref: str) -> dict[str, HistoryEntry]:
         kept = self._kept.get(ref)

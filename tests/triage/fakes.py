@@ -11,16 +11,21 @@ from dataclasses import dataclass, field
 from services.triage.assessment import CaseAssessment
 from services.triage.domain import HistoryEntry
 from services.triage.store import AssessmentCodec
+from shared.aggregates import StaleAggregate
 from shared.contracts.envelope import Record
 from shared.contracts.events import CaseTriaged, IncidentReported
 from shared.errors import Unavailable
 from shared.mongo import Document
+
+Journal = list[str]
+"""What the fakes did, in order, shared by them: e.g. that the history is written after publishing."""
 
 
 @dataclass
 class FakeAssessments:
     """Documents by case id, written through the real codec; counts loads and saves per case."""
 
+    journal: Journal = field(default_factory=list)
     documents: dict[str, Document] = field(default_factory=dict)
     loads: Counter[str] = field(default_factory=Counter)
     saves: Counter[str] = field(default_factory=Counter)
@@ -29,6 +34,7 @@ class FakeAssessments:
     @asynccontextmanager
     async def unit(self, aggregate_id: str, new: Callable[[], CaseAssessment]) -> AsyncIterator[CaseAssessment]:
         self.loads[aggregate_id] += 1
+        self.journal.append("assessment read")
         stored = self.documents.get(aggregate_id)
         aggregate = new() if stored is None else self.codec.from_document(copy.deepcopy(stored))
         yield aggregate  # an exception here saves nothing, as in AggregateStore
@@ -36,6 +42,14 @@ class FakeAssessments:
         if document != stored:
             self.documents[aggregate_id] = document
             self.saves[aggregate_id] += 1
+            self.journal.append("assessment saved")
+
+    async def add(self, aggregate_id: str, aggregate: CaseAssessment) -> None:
+        if aggregate_id in self.documents:
+            raise StaleAggregate(f"{aggregate_id} exists (fake)")
+        self.documents[aggregate_id] = {**self.codec.to_document(aggregate), "_id": aggregate_id}
+        self.saves[aggregate_id] += 1
+        self.journal.append("assessment inserted")
 
     def stored(self, case_id: str) -> CaseAssessment:
         return self.codec.from_document(copy.deepcopy(self.documents[case_id]))
@@ -43,16 +57,25 @@ class FakeAssessments:
 
 @dataclass
 class FakeHistoryStore:
+    """Entries by office holder; ``failures`` writes to come raise as an unreachable store would."""
+
+    journal: Journal = field(default_factory=list)
     entries_by_holder: dict[str, dict[str, HistoryEntry]] = field(default_factory=dict)
     reads: int = 0
     writes: int = 0
+    failures: int = 0
 
     async def entries(self, office_holder_ref: str) -> dict[str, HistoryEntry]:
         self.reads += 1
+        self.journal.append("history read")
         return dict(self.entries_by_holder.get(office_holder_ref, {}))
 
     async def add(self, office_holder_ref: str, entries: Sequence[HistoryEntry]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("store unreachable (fake)")
         self.writes += 1
+        self.journal.append("history written")
         self.entries_by_holder.setdefault(office_holder_ref, {}).update({e.event_id: e for e in entries})
 
 
@@ -60,6 +83,7 @@ class FakeHistoryStore:
 class RecordingPublisher:
     """Keeps what was sent, in order; ``failures`` calls to come raise as an unreachable broker would."""
 
+    journal: Journal = field(default_factory=list)
     sent: list[Record] = field(default_factory=list)
     failures: int = 0
 
@@ -68,6 +92,7 @@ class RecordingPublisher:
             self.failures -= 1
             raise Unavailable("broker unreachable (fake)")
         self.sent.extend(records)
+        self.journal.append("published")
 
     def on(self, topic: str) -> list[Record]:
         return [r for r in self.sent if r.topic == topic]

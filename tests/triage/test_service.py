@@ -34,10 +34,15 @@ class World:
     history: History
     published: RecordingPublisher
 
+    @property
+    def journal(self) -> list[str]:
+        return self.published.journal
 
-@pytest.fixture
-def world(policy: Policy) -> World:
-    assessments, history_store, published = FakeAssessments(), FakeHistoryStore(), RecordingPublisher()
+
+def started(
+    policy: Policy, assessments: FakeAssessments, history_store: FakeHistoryStore, published: RecordingPublisher
+) -> World:
+    """Triage as a process starts: nothing kept in memory yet, the store and the broker as they are."""
     history = History(history_store)
     triage = Triage(
         assessments=assessments,
@@ -48,6 +53,12 @@ def world(policy: Policy) -> World:
         source="/weerbaar/triage",
     )
     return World(triage, assessments, history_store, history, published)
+
+
+@pytest.fixture
+def world(policy: Policy) -> World:
+    journal: list[str] = []
+    return started(policy, FakeAssessments(journal), FakeHistoryStore(journal), RecordingPublisher(journal))
 
 
 def report(case_id: str, *, holder: str = "A. Voorbeeld", days_later: int = 0, **changes: Any) -> IncidentReported:
@@ -70,11 +81,11 @@ def breached(case: str) -> CaseFollowup:
     )
 
 
-async def test_reports_of_a_case_in_one_batch_are_saved_once_and_decided_once(world: World) -> None:
+async def test_reports_of_a_new_case_in_one_batch_are_decided_once_and_inserted_without_a_read(world: World) -> None:
     case = case_id()
     reports = [mild(case, days_later=n) for n in range(3)]
     await world.triage.take_reports(case, reports, lane=Lane.MAIN)
-    assert world.assessments.saves[case] == 1
+    assert (world.assessments.loads[case], world.assessments.saves[case]) == (0, 1)
     (decision,) = world.published.decisions(CASE_TRIAGED)
     assert decision.assessment_no == 1
     # the last report saw the two before it as the office holder's history
@@ -90,6 +101,7 @@ async def test_a_redelivered_batch_publishes_the_same_decision_without_a_second_
     world.published.failures = 1  # saved, then the broker went away: the batch is not committed
     with pytest.raises(Unavailable):
         await world.triage.take_reports(case, reports, lane=Lane.MAIN)
+    assert world.history_store.writes == 0  # the history waits for the decision to be out
     await world.triage.take_reports(case, reports, lane=Lane.MAIN)
     for event in reports:  # and the one-by-one path after a failed batch
         await world.triage.take_reports(case, [event], lane=Lane.MAIN)
@@ -97,7 +109,43 @@ async def test_a_redelivered_batch_publishes_the_same_decision_without_a_second_
     assert {d.event_id for d in decisions} == {decisions[0].event_id}
     assert decisions[0].assessment_no == 1
     assert world.assessments.saves[case] == 1
-    assert world.history_store.writes == 1
+    (entries,) = world.history_store.entries_by_holder.values()
+    assert set(entries) == {r.event_id for r in reports}
+
+
+async def test_after_a_stop_between_publishing_and_the_history_the_redelivery_writes_the_history(
+    world: World, policy: Policy
+) -> None:
+    case = case_id()
+    reports = [mild(case), mild(case, days_later=1)]
+    world.history_store.failures = 1  # saved and published; the process stops before the history is written
+    with pytest.raises(Unavailable):
+        await world.triage.take_reports(case, reports, lane=Lane.MAIN)
+    restarted = started(policy, world.assessments, world.history_store, world.published)
+    await restarted.triage.take_reports(case, reports, lane=Lane.MAIN)
+    (entries,) = world.history_store.entries_by_holder.values()
+    assert set(entries) == {r.event_id for r in reports}
+    assert [e.level for e in entries.values()] == [RiskLevel.LOW, RiskLevel.LOW]
+    assert world.assessments.saves[case] == 1
+    assert len({d.event_id for d in world.published.decisions(CASE_TRIAGED)}) == 1
+
+
+async def test_a_report_into_a_case_this_process_has_not_seen_is_assessed_as_stored(
+    world: World, policy: Policy
+) -> None:
+    case = case_id()
+    await world.triage.take_reports(case, [report(case)], lane=Lane.URGENT)
+    restarted = started(policy, world.assessments, world.history_store, world.published)
+    await restarted.triage.take_reports(case, [mild(case, days_later=1)], lane=Lane.MAIN)
+    second = world.published.decisions(CASE_TRIAGED)[-1]
+    assert (second.assessment_no, second.level, second.level_held) == (2, RiskLevel.HIGH, True)
+    assert "prior_incident" in {f.code for f in second.factors}  # the first report, and only once
+
+
+async def test_the_acute_lane_publishes_before_the_history_is_written(world: World) -> None:
+    case = case_id()
+    await world.triage.take_reports(case, [report(case)], lane=Lane.URGENT)
+    assert world.journal == ["history read", "assessment inserted", "published", "history written"]
 
 
 async def test_an_acute_report_on_the_urgent_lane_goes_down_the_acute_lane_at_once(world: World) -> None:
@@ -191,19 +239,21 @@ async def test_the_history_of_an_office_holder_is_read_once_and_counts_for_the_n
     assert world.history_store.reads == 2
 
 
-async def test_a_failed_save_keeps_nothing_of_the_history_it_would_have_added(world: World) -> None:
+async def test_a_failed_save_writes_and_keeps_nothing_of_the_history_it_would_have_added(world: World) -> None:
     case = case_id()
 
-    async def broken(office_holder_ref: str, entries: object) -> None:
+    async def unreachable(aggregate_id: str, aggregate: object) -> None:
         raise Unavailable("store unreachable (fake)")
 
-    world.history_store.add = broken  # type: ignore[method-assign]
+    world.assessments.add = unreachable  # type: ignore[method-assign]
     with pytest.raises(Unavailable):
         await world.triage.take_reports(case, [mild(case)], lane=Lane.MAIN)
-    assert case not in world.assessments.documents
-    del world.history_store.add  # the real one again
+    assert (world.history_store.writes, world.published.sent) == (0, [])
+    del world.assessments.add  # the store is back
     await world.triage.take_reports(case, [mild(case)], lane=Lane.MAIN)
-    assert world.history_store.reads == 2  # what could not be written was not kept either
+    (decision,) = world.published.decisions(CASE_TRIAGED)
+    assert "prior_incident" not in {f.code for f in decision.factors}  # the report that was not saved is not kept
+    assert world.history_store.writes == 1
 
 
 async def test_only_the_newest_decision_of_each_lane_is_kept(world: World) -> None:

@@ -12,6 +12,7 @@ from services.triage.domain import Histories
 from services.triage.policy import Policy
 from services.triage.service import facts_of
 from services.triage.store import HistoryStore, assessment_store
+from shared.aggregates import StaleAggregate
 from shared.mongo import Document
 from tests.triage.test_service import KEY, mild, report
 
@@ -32,6 +33,21 @@ async def test_an_assessment_is_saved_with_one_write_and_reads_back(
     async with assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as again:
         assert again == written
         assert again.redelivered(events[1].event_id, Lane.URGENT) == written.decisions[-1]
+
+
+async def test_a_new_assessment_is_one_insert_and_a_second_one_of_the_case_is_refused(
+    store: AsyncDatabase[Document], policy: Policy
+) -> None:
+    case_id = f"case-{uuid.uuid4().hex[:12]}"
+    case = CaseAssessment(case_id)
+    event = report(case_id)
+    case.take_reports([Incident(event, facts_of(event, pseudonym_key=KEY))], Histories({}), policy, lane=Lane.MAIN)
+    assessments = assessment_store(store)
+    await assessments.add(case_id, case)
+    with pytest.raises(StaleAggregate):
+        await assessment_store(store).add(case_id, CaseAssessment(case_id))
+    async with assessment_store(store).unit(case_id, new=lambda: CaseAssessment(case_id)) as read:
+        assert read == case
 
 
 async def test_history_entries_are_added_in_one_write_and_read_back(
