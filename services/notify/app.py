@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.notify.acute import AcuteLane
 from services.notify.handlers import NotifyHandlers
 from services.notify.sending import Outboxes, Sender
 from services.notify.service import NotifyService, policy_of
@@ -35,7 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     policy = policy_of(settings)
     service = NotifyService(store, sender, outboxes, policy)
-    handlers = NotifyHandlers(runtime, store, service, audit=audit)
+    acute = AcuteLane(store, sender, service, policy)
+    handlers = NotifyHandlers(runtime, store, service, acute, audit=audit)
     handlers.register()
     # The sweeps scan whole collections on FerretDB: routine work, a bounded share of the store's time.
     runtime.every("escalation_sweeper", settings.sweep_interval_s, service.escalate_due)

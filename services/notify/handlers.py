@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify import aangifte
+from services.notify.acute import AcuteLane
 from services.notify.errors import NotificationNotFound, WrongRecipient
 from services.notify.model import Delivery, SentNotification
 from services.notify.service import NotifyService
@@ -102,10 +103,13 @@ class OverdueList(BaseModel):
 
 
 class NotifyHandlers:
-    def __init__(self, runtime: Runtime, store: NotifyStore, service: NotifyService, *, audit: AuditLog) -> None:
+    def __init__(
+        self, runtime: Runtime, store: NotifyStore, service: NotifyService, acute: AcuteLane, *, audit: AuditLog
+    ) -> None:
         self._runtime = runtime
         self._store = store
         self._service = service
+        self._acute = acute
         self._audit = audit
 
     async def _authorised(self, principal: Principal, action: Action, notification_id: str) -> SentNotification:
@@ -125,8 +129,8 @@ class NotifyHandlers:
         self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
         service = self._service
         consume = self._runtime.consume
-        consume(INCIDENT_URGENT, IncidentReported, self.on_incident_reported)
-        consume(CASE_TRIAGED_URGENT, CaseTriaged, service.notify_acute)
+        consume(INCIDENT_URGENT, IncidentReported, self._acute.remember_report)
+        consume(CASE_TRIAGED_URGENT, CaseTriaged, self._acute.notify)
         consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported, per_case=service.remember_reports)
         consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged, per_case=service.notify)
         consume(NOTIFICATION_ACK, NotificationAck, self.on_notification_ack, per_case=service.apply_acks)

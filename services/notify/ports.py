@@ -18,6 +18,10 @@ class Repository(Protocol):
         """The case under its write lock (a new one when none is stored)."""
         ...
 
+    async def add_case(self, case: CaseNotifications) -> bool:
+        """Store a case that is most likely new with one write; False (nothing written) if it exists."""
+        ...
+
     async def peek_case(self, case_id: str) -> CaseNotifications | None:
         """The case as it stands, not held and never saved."""
         ...

@@ -1,4 +1,4 @@
-"""Notify's use cases: remember reports, notify decisions (the police first), take acknowledgements and follow-ups,
+"""Notify's use cases: remember reports, notify decisions, take acknowledgements and follow-ups,
 forget erased cases, and the timers (re-send and escalate silence, flag a missing follow-up). Each loads its
 aggregate once, applies every event of the case, saves once, then publishes.
 
@@ -22,7 +22,6 @@ from services.notify.sending import Outboxes, Sender
 from services.notify.settings import Settings
 from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, utcnow
 from shared.contracts.topics import Recipient
-from shared.detached import Detached
 
 log = structlog.get_logger("weerbaar.notify")
 
@@ -65,11 +64,14 @@ class NotifyService:
         self._outboxes = outboxes
         self._policy = policy
         self._now = millis(clock)
-        # Left to the decision's copy on the main topic when they fail: it creates whatever is missing.
-        self.behind_the_police = Detached("acute_recipients_left_to_main_lane")
 
     async def remember_reports(self, case_id: str, reports: Sequence[IncidentReported]) -> None:
-        """Keep the case's first report: every notification of the case is projected from it."""
+        """Keep the case's first report: every notification of the case is projected from it.
+
+        A report most often opens its case: then it is one insert, with no read before it.
+        """
+        if await self._store.add_case(CaseNotifications(case_id=case_id, report=reports[0].report)):
+            return
         async with self._store.case(case_id) as case:
             for reported in reports:
                 case.remember_report(reported.report)
@@ -82,11 +84,12 @@ class NotifyService:
         at: datetime | None = None,
         stored: frozenset[str] = frozenset(),
     ) -> None:
-        """Notify every routed recipient of each decision: one load of the case, one bulk insert, one publish.
+        """Notify every routed recipient of each decision: one load of the case, one bulk insert, then publish.
 
         A decision notified before (redelivered, or its copy from the other lane) finds its notifications stored
-        (deterministic ids) and sends them again as stored, not new ones. ``at`` and ``stored``: the time and ids
-        the acute lane used for what it did first. The case itself is written only when its follow-up clock starts.
+        (deterministic ids) and sends them again as stored, not new ones. The case itself is written only when its
+        follow-up clock starts. ``at`` and ``stored``: the time and ids the acute lane (``acute.py``) used for the
+        police.
         """
         decisions = [d for d in decisions if d.routes]  # nobody to tell: no need to wait for the report either
         if not decisions:
@@ -100,31 +103,11 @@ class NotifyService:
                 if nid not in stored and not self._sender.published(n.first_sending())  # sent (so stored) before
             ]
             existed = await self._store.create(new)
-        for nid in existed:  # stored before: send them as they were stored (their own times)
-            made[nid] = await self._store.peek_notification(nid) or made[nid]
-        _log_created(case, decisions, [n for n in new if n.notification_id not in existed])
-        await self._sender.send([out for n in made.values() for out in n.first_sending()])
-
-    async def notify_acute(self, decision: CaseTriaged) -> None:
-        """The acute lane: the police notification stored and published first; the other recipients follow in the
-        background, so the next acute case never waits behind them (the main-topic copy covers a crash in between).
-        """
-        if not decision.routes:
-            return
-        now = self._now()
-        case = await self._store.peek_case(decision.case_id) or CaseNotifications(case_id=decision.case_id)
-        made = case.notify(decision, now=now, policy=self._policy)  # on a copy: the background unit saves the case
-        if not made:
-            return
-        stored: frozenset[str] = frozenset()
-        police = made[0] if made[0].recipient is Recipient.POLICE else None
-        if police is not None:
-            if not self._sender.published(police.first_sending()):
-                if await self._store.create([police]):  # stored before: send it as it was stored
-                    police = await self._store.peek_notification(police.notification_id) or police
-                stored = frozenset({police.notification_id})
-            await self._sender.send(police.first_sending())
-        self.behind_the_police.start(self.notify(decision.case_id, [decision], at=now, stored=stored))
+            for nid in existed:  # stored before: send them as they were stored (their own times)
+                made[nid] = await self._store.peek_notification(nid) or made[nid]
+            _log_created(case, decisions, [n for n in new if n.notification_id not in existed])
+            # Under the case's lock: the other lane's copy of a decision, waiting for it, then finds it all sent.
+            await self._sender.send([out for n in made.values() for out in n.first_sending()])
 
     async def apply_acks(self, case_id: str, acks: Sequence[NotificationAck]) -> None:
         """Acknowledgements from the topic: each notification loaded and saved once, its status published."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,7 @@ from services.notify.model import (
     Webhook,
     WebhookState,
 )
-from shared.aggregates import AggregateStore
+from shared.aggregates import AggregateStore, StaleAggregate
 from shared.contracts.envelope import Record
 from shared.contracts.events import FollowupKind, NotificationState, RiskLevel
 from shared.contracts.incident import IncidentReport
@@ -47,6 +47,7 @@ from shared.serial import SerialCollection
 ERASED = "erased"
 DUPLICATE_KEY = 11000
 CASES = "notify_cases"
+CASES_KNOWN = 20_000
 NOTIFICATIONS = "notify_notifications"
 
 
@@ -268,6 +269,8 @@ class NotifyStore:
         self.cases = AggregateStore(SerialCollection(db, CASES), CaseCodec(sealer))
         self.notifications = AggregateStore(SerialCollection(db, NOTIFICATIONS), self._notification_codec)
         self.deliveries: AsyncCollection[Document] = SerialCollection(db, "notify_deliveries")
+        self._existing: OrderedDict[str, None] = OrderedDict()
+        """Cases this process knows to be stored (bounded): no insert is tried for them."""
 
     async def ensure_indexes(self) -> None:
         try:
@@ -283,13 +286,42 @@ class NotifyStore:
         """Drop what this process knows of every aggregate (another process may own those cases now)."""
         self.cases.forget()
         self.notifications.forget()
+        self._existing.clear()
 
     # --- aggregates ----------------------------------------------------------------------------------------------
-    def case(self, case_id: str) -> AbstractAsyncContextManager[CaseNotifications]:
-        return self.cases.unit(case_id, new=lambda: CaseNotifications(case_id=case_id))
+    @asynccontextmanager
+    async def case(self, case_id: str) -> AsyncIterator[CaseNotifications]:
+        async with self.cases.unit(case_id, new=lambda: CaseNotifications(case_id=case_id)) as case:
+            yield case
+        self._exists(case_id)  # a unit writes a case it did not find
 
     async def peek_case(self, case_id: str) -> CaseNotifications | None:
-        return await self.cases.peek(case_id)
+        found = await self.cases.peek(case_id)
+        if found is not None:
+            self._exists(case_id)
+        return found
+
+    async def add_case(self, case: CaseNotifications) -> bool:
+        """Store a case that is most likely new with one insert and no read; False (nothing written) if it exists.
+
+        A case this process has seen is not tried: its unit costs no read (the aggregate cache), while a failed
+        insert would cost one, and drop it from the cache.
+        """
+        if case.case_id in self._existing:
+            return False
+        try:
+            await self.cases.add(case.case_id, case)
+        except StaleAggregate:
+            return False
+        finally:
+            self._exists(case.case_id)
+        return True
+
+    def _exists(self, case_id: str) -> None:
+        self._existing[case_id] = None
+        self._existing.move_to_end(case_id)
+        while len(self._existing) > CASES_KNOWN:
+            self._existing.popitem(last=False)
 
     def notification(self, notification_id: str) -> AbstractAsyncContextManager[SentNotification]:
         def unknown() -> SentNotification:

@@ -54,6 +54,13 @@ class FakeStore:
     def case(self, case_id: str) -> Any:
         return self._unit("cases", self.cases, case_id, self._case_codec, lambda: CaseNotifications(case_id=case_id))
 
+    async def add_case(self, case: CaseNotifications) -> bool:
+        if case.case_id in self.cases:
+            return False
+        self.cases[case.case_id] = self._case_codec.to_document(case)
+        self.writes["cases.add"] += 1
+        return True
+
     async def peek_case(self, case_id: str) -> CaseNotifications | None:
         stored = self.cases.get(case_id)
         return None if stored is None else self._case_codec.from_document({**copy.deepcopy(stored), "_id": case_id})

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from services.notify.acute import AcuteLane
 from services.notify.model import NotifyPolicy
 from services.notify.sending import Outboxes, Sender
 from services.notify.service import NotifyService
@@ -108,8 +109,9 @@ class Notify:
         self.sender = Sender(self.publisher, source="/weerbaar/notify", service="notify-test")
         self.outboxes = Outboxes(self.store, self.sender, inline_timeout_s=1.0)
         self.service = NotifyService(self.store, self.sender, self.outboxes, self.policy, clock=self.clock)
+        self.acute = AcuteLane(self.store, self.sender, self.service, self.policy, clock=self.clock)
 
     async def behind_the_police(self) -> None:
         """Wait until the acute lane's background work (the other recipients) is done."""
-        while len(self.service.behind_the_police):
+        while len(self.acute.behind_the_police):
             await asyncio.sleep(0)

@@ -1,4 +1,4 @@
-"""Notify's consumer use cases on in-memory fakes: police first, one notification per recipient, redelivery."""
+"""Notify's consumer use cases on in-memory fakes: one notification per recipient, redelivery, acks, erasure."""
 
 from __future__ import annotations
 
@@ -11,38 +11,9 @@ from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
 from shared.errors import Unavailable
 from tests.notify.harness import CRITICAL_ROUTES, Notify, ack, decision, new_case, reported
 
-POLICE_TOPIC = notify_topic(Recipient.POLICE)
-
 
 async def _with_report(notify: Notify, case_id: str) -> None:
     await notify.service.remember_reports(case_id, [reported(case_id)])
-
-
-async def test_acute_decision_stores_and_publishes_the_police_before_any_other_recipient() -> None:
-    notify = Notify()
-    case_id = new_case()
-    await _with_report(notify, case_id)
-    await notify.service.notify_acute(decision(case_id))
-    first = notify.publisher.topics()
-    assert first == [POLICE_TOPIC, NOTIFICATION_STATUS], "only the police before the acute consumer returns"
-    assert [n.recipient for n in notify.store.sent(case_id)] == [Recipient.POLICE]
-
-    await notify.behind_the_police()
-    assert {n.recipient for n in notify.store.sent(case_id)} == set(CRITICAL_ROUTES)
-    assert len(notify.publisher.records) == 2 * len(CRITICAL_ROUTES), "each notification and its status, once"
-
-
-async def test_the_main_topic_copy_of_an_acute_decision_adds_nothing() -> None:
-    notify = Notify()
-    case_id = new_case()
-    await _with_report(notify, case_id)
-    await notify.service.notify_acute(decision(case_id))
-    await notify.behind_the_police()
-    writes, published = dict(notify.store.writes), list(notify.publisher.records)
-
-    await notify.service.notify(case_id, [decision(case_id)])
-    assert dict(notify.store.writes) == writes
-    assert notify.publisher.records == published
 
 
 async def test_a_batch_of_decisions_costs_one_bulk_insert_and_a_case_save_only_for_the_followup_clock() -> None:
@@ -95,8 +66,6 @@ async def test_a_decision_waits_for_its_report_and_stores_nothing_meanwhile() ->
     case_id = new_case()
     with pytest.raises(CaseDetailsNotYetKnown):
         await notify.service.notify(case_id, [decision(case_id)])
-    with pytest.raises(CaseDetailsNotYetKnown):
-        await notify.service.notify_acute(decision(case_id))
     assert not notify.store.notifications
     assert not notify.publisher.records
 
@@ -105,7 +74,6 @@ async def test_a_decision_without_routes_needs_no_report() -> None:
     notify = Notify()
     case_id = new_case()
     await notify.service.notify(case_id, [decision(case_id, routes=())])
-    await notify.service.notify_acute(decision(case_id, routes=()))
     assert not notify.store.writes
 
 
@@ -192,7 +160,6 @@ async def test_an_erased_case_loses_its_payloads_and_is_notified_no_more() -> No
     assert case.report is None
     published = len(notify.publisher.records)
     await notify.service.notify(case_id, [decision(case_id, assessment_no=2)])
-    await notify.service.notify_acute(decision(case_id, assessment_no=3))
     assert len(notify.publisher.records) == published
     with pytest.raises(NotificationNotFound):
         await notify.service.acknowledge(notify.store.sent(case_id)[0].notification_id, recipient=None, by="desk")

@@ -96,3 +96,16 @@ async def test_bulk_creation_tolerates_notifications_that_exist(
     assert found is not None
     assert found.acknowledged_at == AT
     assert found.payload == sent[0].payload
+
+
+@pytest.mark.integration
+async def test_a_new_case_is_one_insert_and_an_existing_one_is_not_overwritten(store: AsyncDatabase[Document]) -> None:
+    notify_store = NotifyStore(store, CIPHER)
+    case_id = new_case()
+    assert await notify_store.add_case(CaseNotifications(case_id=case_id, report=report()))
+    assert not await notify_store.add_case(CaseNotifications(case_id=case_id))
+    notify_store.forget()  # another process, or after a restart: the insert is tried, and refused
+    assert not await notify_store.add_case(CaseNotifications(case_id=case_id))
+    found = await notify_store.peek_case(case_id)
+    assert found is not None
+    assert found.report == report()
