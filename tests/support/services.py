@@ -15,6 +15,7 @@ import httpx
 
 from shared.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
 from shared.auth import ensure_dev_keys
+from shared.contracts.topics import CONSUMED_TOPICS
 
 SERVICES = ("intake", "triage", "notify", "reporting")
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,8 +111,6 @@ async def start_groups_at_end(bootstrap: str, group_prefix: str) -> None:
 
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from shared.contracts.topics import CONSUMED_TOPICS
-
     async def commit_end(group: str, topic: str) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
         await consumer.start()
@@ -130,9 +129,22 @@ async def start_groups_at_end(bootstrap: str, group_prefix: str) -> None:
             await consumer.stop()
 
     await asyncio.gather(
-        *(
-            commit_end(f"{group_prefix}-{service}-{topic.removeprefix('weerbaar.')}", topic)
-            for service in SERVICES
-            for topic in CONSUMED_TOPICS
-        )
+        *(commit_end(group, topic) for group, topics in consumer_groups(group_prefix) for topic in topics)
     )
+
+
+def consumer_groups(group_prefix: str) -> list[tuple[str, list[str]]]:
+    """Every consumer group of the four services and the topics it reads, as the services themselves register them
+    (a consumer may read several topics under a name of its own, e.g. intake's ``case-file``)."""
+    import importlib
+
+    groups: list[tuple[str, list[str]]] = []
+    for service in SERVICES:
+        app_module = importlib.import_module(f"services.{service}.app")
+        settings_module = importlib.import_module(f"services.{service}.settings")
+        app = app_module.create_app(settings_module.Settings(group_prefix=group_prefix))  # connects nothing
+        for subscriber in app.state.runtime.subscribers:
+            topics = [topic.name for topic in subscriber.topics if topic.name in CONSUMED_TOPICS]
+            if topics and not subscriber.group_id.endswith("-acute-watch"):  # the watch reads from the latest
+                groups.append((subscriber.group_id, topics))
+    return groups
