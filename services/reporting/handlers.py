@@ -60,8 +60,16 @@ class ReportingHandlers:
 
     def register(self) -> None:
         self._runtime.produces(REPORT_STATS, ReportStats, "One report cell (compacted: latest value per key)")
-        for topic, model in SOURCES.items():
-            self._runtime.consume(topic, model, self.on_event, per_case=self.on_events)
+        # One consumer for the facts: a case's decision, statuses and follow-ups of a batch in one save.
+        (first, first_model), *rest = SOURCES.items()
+        self._runtime.consume(
+            first,
+            first_model,
+            self.on_event,
+            per_case=self.on_events,
+            also={topic: (model, self.on_event) for topic, model in rest},
+            name="facts",
+        )
 
     async def on_event(self, event: BaseModel) -> None:
         await self.on_events(str(getattr(event, "case_id", "")), [event])
