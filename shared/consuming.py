@@ -132,6 +132,9 @@ class Consumer:
     """Further topics read by the same consumer (one group, one batch): their model and one-by-one handler. A case's
     events from all of them reach ``case_handler`` together, so the case is loaded and saved once per batch."""
 
+    name: str | None = None
+    """What the consumer is called when it reads several topics (its group and its AsyncAPI operation)."""
+
     @property
     def topics(self) -> tuple[str, ...]:
         return (self.topic, *self.also)
@@ -321,7 +324,7 @@ def subscribe(
     With ``batching`` the consumer takes up to ``max_records`` at once (``getmany``) and commits once per batch,
     after every record of it was handled; without it (the acute lane) one record at a time.
     """
-    name = f"consume_{consumer.topic.replace('.', '_')}"
+    name = f"consume_{(consumer.name or consumer.topic).replace('.', '_').replace('-', '_')}"
     if batching is None:
 
         async def on_message(msg: KafkaMessage) -> None:

@@ -143,6 +143,7 @@ class Runtime:
             case_handler=per_case,
             concurrency=self.settings.batch_concurrency,
             also=also,
+            name=name,
         )
         self.consumed[topic] = model
         self.consumed.update({other: other_model for other, (other_model, _) in also.items()})
