@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ def _ack(case_id: str, notification_id: str) -> NotificationAck:
 
 @pytest.fixture
 async def topic(endpoints: Endpoints, run_id: str) -> str:
-    name = f"test.{run_id}.batches.{id(object())}"
+    name = f"test.{run_id}.batches.{uuid.uuid4().hex[:12]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
     await admin.start()
     try:
