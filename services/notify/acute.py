@@ -3,13 +3,18 @@
 Notify reads both urgent topics with consumers of their own, one record at a time. What counts is how few store
 commands stand between an urgent decision and its police notification, and how few each urgent record costs: a
 burst of high-rated reports queues on these consumers, and a decision that waits more than ``urgent_patience_s`` for
-its report is left to the main lane. So: the urgent report opens the case with one insert; the urgent decision finds
+its report is left to the main lane. So the urgent report opens the case with one insert; the urgent decision finds
 the case in memory (the aggregate cache) and stores and publishes the police notification with one more; the other
-recipients follow in the background. Every urgent record is a copy of a main-topic record (same event id): whatever a
-crash leaves undone, the main-topic copies do, and what was done they find done.
+recipients follow in the background, as routine work that steps aside while acute work is on its way. Every urgent
+record is a copy of a main-topic record (same event id): whatever a crash leaves undone, the main-topic copies do,
+and what was done they find done.
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
 
 from services.notify.model import CaseNotifications, NotifyPolicy
 from services.notify.ports import Repository
@@ -18,6 +23,11 @@ from services.notify.service import Clock, NotifyService, millis
 from shared.contracts.events import CaseTriaged, IncidentReported, utcnow
 from shared.contracts.topics import Recipient
 from shared.detached import Detached
+from shared.lanes import AcuteGate, routine
+
+OTHERS_AT_ONCE = 4
+"""Cases whose other recipients are notified at the same time; the rest wait in memory (a burst of acute cases
+would otherwise queue that many bulk inserts on the store ahead of the next police notification)."""
 
 
 class AcuteLane:
@@ -29,7 +39,10 @@ class AcuteLane:
         policy: NotifyPolicy,
         *,
         clock: Clock = utcnow,
+        gate: AcuteGate | None = None,
     ) -> None:
+        self._gate = gate
+        self._others = asyncio.Semaphore(OTHERS_AT_ONCE)
         self._store = store
         self._sender = sender
         self._service = service
@@ -59,4 +72,11 @@ class AcuteLane:
                     police = await self._store.peek_notification(police.notification_id) or police
                 stored = frozenset({police.notification_id})
             await self._sender.send(police.first_sending())
-        self.behind_the_police.start(self._service.notify(decision.case_id, [decision], at=now, stored=stored))
+        self.behind_the_police.start(self._the_others(decision, at=now, stored=stored))
+
+    async def _the_others(self, decision: CaseTriaged, *, at: datetime, stored: frozenset[str]) -> None:
+        """The other recipients, as routine work: they step aside for the next case's police (their bulk insert
+        would otherwise hold the notifications collection while the police notification waits to be stored)."""
+        async with self._others:
+            with routine(self._gate) if self._gate is not None else contextlib.nullcontext():
+                await self._service.notify(decision.case_id, [decision], at=at, stored=stored)

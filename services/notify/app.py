@@ -36,7 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     policy = policy_of(settings)
     service = NotifyService(store, sender, outboxes, policy)
-    acute = AcuteLane(store, sender, service, policy)
+    acute = AcuteLane(store, sender, service, policy, gate=runtime.gate)
     handlers = NotifyHandlers(runtime, store, service, acute, audit=audit)
     handlers.register()
     # The sweeps scan whole collections on FerretDB: routine work, a bounded share of the store's time.

@@ -43,24 +43,30 @@ class Sender:
         return all((o.topic, o.event.event_id) in self._published for o in outgoing)
 
     async def send(self, outgoing: Sequence[Outgoing]) -> None:
-        await self.send_records(self.records(outgoing))
+        """Publish what this process has not published yet; returns once the broker acknowledged all of it."""
+        unknown: dict[tuple[str, str], Outgoing] = {}
+        for o in outgoing:
+            key = (o.topic, o.event.event_id)
+            if key not in self._published:
+                unknown.setdefault(key, o)  # the same event twice (a decision twice in a batch) is one record
+        await self._publish({key: self.records([o])[0] for key, o in unknown.items()})
 
     async def send_records(self, records: Sequence[Record]) -> None:
-        """Publish what this process has not published yet; returns once the broker acknowledged all of it."""
-        fresh: list[Record] = []
-        taken: set[tuple[str, str]] = set()
+        """The same for records kept in an outbox."""
+        keyed: dict[tuple[str, str], Record] = {}
         for record in records:
-            key = _identity(record)
-            if key not in taken and key not in self._published:
-                taken.add(key)
-                fresh.append(record)
+            keyed.setdefault(_identity(record), record)
+        await self._publish(keyed)
+
+    async def _publish(self, keyed: dict[tuple[str, str], Record]) -> None:
+        fresh = {key: r for key, r in keyed.items() if key not in self._published}
         if not fresh:
             return
-        await self._publisher.send_many(fresh)
-        for record in fresh:
+        await self._publisher.send_many(list(fresh.values()))
+        for key, record in fresh.items():
             metrics.PUBLISHED.labels(self._service, record.topic).inc()
-            self._published[_identity(record)] = None
-            self._published.move_to_end(_identity(record))
+            self._published[key] = None
+            self._published.move_to_end(key)
         while len(self._published) > self._remember:
             self._published.popitem(last=False)
 

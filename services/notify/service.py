@@ -1,12 +1,12 @@
-"""Notify's use cases: remember reports, notify decisions, take acknowledgements and follow-ups,
-forget erased cases, and the timers (re-send and escalate silence, flag a missing follow-up). Each loads its
-aggregate once, applies every event of the case, saves once, then publishes.
+"""Notify's use cases: remember reports, notify decisions, take acknowledgements and follow-ups, forget erased
+cases, and the timers (re-send and escalate silence, flag a missing follow-up). Each takes all of a case's events of
+a batch at once: its aggregate loaded once (usually from memory), changed, saved once, then its events published.
 
-Consumers publish what they derive straight away, before their input records are committed: a crash in between
-redelivers the records, and the aggregate derives the same events again (deterministic ids and times). An HTTP
-acknowledgement or a timer has no input record, so its events wait in the aggregate's outbox, written with the
-state change that caused them (``sending.Outboxes``). The timers' ``due_*`` queries read whole collections on
-FerretDB, so they run on ``periodic.every`` with its bounded share of the store's time.
+Consumers publish what they derive before their input records are committed: a crash in between redelivers the
+records, and the same events are derived again (deterministic ids; notifications sent again as they were stored).
+An HTTP acknowledgement or a timer has no input record, so its events wait in the aggregate's outbox, written with
+the state change that caused them (``sending.Outboxes``). The timers' ``due_*`` queries read whole collections on
+FerretDB, so they run as routine periodic work (``Runtime.every``) with a bounded share of the store's time.
 """
 
 from __future__ import annotations

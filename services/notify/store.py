@@ -54,35 +54,30 @@ NOTIFICATIONS = "notify_notifications"
 class Sealer:
     """Seals personal data for notify's documents (AES-GCM, ``shared.crypto``) and opens it again.
 
-    Sealing a value it has seen recently under the same context gives the same ciphertext: a fresh nonce on every
-    save would make an unchanged aggregate look changed and cost a write. It remembers digests of plaintexts, not
-    plaintexts; the ciphertexts it keeps are mostly the very strings the aggregate cache holds anyway.
+    Sealing a value that was opened recently under the same context gives back the ciphertext it was opened from: a
+    fresh nonce on every save would make an unchanged aggregate look changed and cost a write. Every save of an
+    aggregate that exists follows its load (which opened it), so only what was opened is remembered, by digest; the
+    ciphertexts are mostly the very strings the aggregate cache holds anyway.
     """
 
     def __init__(self, cipher: DataCipher, *, remember: int = 40_000) -> None:
         self._cipher = cipher
-        self._known: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+        self._opened: OrderedDict[tuple[str, bytes], str] = OrderedDict()
         self._remember = remember
 
     def seal(self, value: Any, *, context: str) -> str:
         plain = _canonical(value)
-        key = (context, hashlib.sha256(plain).digest())
-        sealed = self._known.get(key)
-        if sealed is None:
-            sealed = self._cipher.seal(plain, context=context)
-        self._keep(key, sealed)
-        return sealed
+        opened = self._opened.get((context, hashlib.sha256(plain).digest()))
+        return opened if opened is not None else self._cipher.seal(plain, context=context)
 
     def open(self, sealed: str, *, context: str) -> Any:
         value = json.loads(self._cipher.open(sealed, context=context))
-        self._keep((context, hashlib.sha256(_canonical(value)).digest()), sealed)
+        key = (context, hashlib.sha256(_canonical(value)).digest())
+        self._opened[key] = sealed
+        self._opened.move_to_end(key)
+        while len(self._opened) > self._remember:
+            self._opened.popitem(last=False)
         return value
-
-    def _keep(self, key: tuple[str, bytes], sealed: str) -> None:
-        self._known[key] = sealed
-        self._known.move_to_end(key)
-        while len(self._known) > self._remember:
-            self._known.popitem(last=False)
 
 
 def _canonical(value: Any) -> bytes:
