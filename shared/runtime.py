@@ -27,7 +27,6 @@ from shared.headers import SecurityHeaders
 from shared.http import install_problem_handlers
 from shared.kafka import EventPublisher, make_broker
 from shared.lanes import AcuteGate, is_routine
-from shared.outbox import Outbox
 from shared.periodic import Every
 from shared.progress import ConsumerProgress
 from shared.settings import CommonSettings
@@ -48,7 +47,6 @@ class Runtime:
     dead_letters: DeadLetters
     client: AsyncMongoClient[mongo.Document]
     db: AsyncDatabase[mongo.Document]
-    outbox: Outbox
     retry: RetryPolicy
     cipher: DataCipher
     verifier: TokenVerifier
@@ -79,13 +77,6 @@ class Runtime:
             dead_letters=DeadLetters(publisher, service=service),
             client=client,
             db=client[settings.mongodb_db],
-            outbox=Outbox(
-                publisher,
-                service=service,
-                interval_s=settings.outbox_interval_s,
-                inline_timeout_s=settings.inline_flush_timeout_s,
-                full_scan_s=settings.outbox_full_scan_s,
-            ),
             retry=RetryPolicy(
                 attempts=settings.retry_attempts,
                 first_backoff_s=settings.retry_backoff_s,
@@ -103,7 +94,6 @@ class Runtime:
             stall_s=settings.stall_seconds,
             interval_s=settings.progress_interval_s,
         )
-        runtime.every("outbox_relay", settings.outbox_interval_s, runtime.outbox.relay_if_due, routine=False)
         runtime.every(
             "consumer_progress", settings.progress_interval_s, progress.sample_quietly, routine=False, max_share=0.5
         )
@@ -246,13 +236,10 @@ class Runtime:
             log.info("service_stopped")
 
     async def _drain(self) -> None:
-        """Stop consuming (in-flight handlers finish and commit), then publish what they left in the outbox."""
+        """Stop consuming: in-flight handlers finish and commit (an outbox left unsent is relayed after the next start,
+        by the service's own relay: intake's ``deliveries``, notify's ``sending``)."""
         for sub in self.subscribers:
             await sub.stop()
-        try:
-            await asyncio.wait_for(self.outbox.relay_once(), self.settings.publish_timeout_s)
-        except Exception as exc:  # noqa: BLE001 - what stays unsent is relayed after the next start
-            log.warning("final_relay_failed", error=type(exc).__name__)
 
     def ops_router(self) -> APIRouter:
         router = APIRouter(tags=["operations"])

@@ -23,6 +23,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.results import BulkWriteResult, DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 
 from shared.docmatch import Unsupported, matches
+from shared.keyed import KeyedLocks
 from shared.lanes import step_aside
 from shared.mongo import Document
 
@@ -33,8 +34,7 @@ class _CollectionLocks:
     """A lock per document id, and an exclusive lock over the whole collection for multi-document writes."""
 
     def __init__(self) -> None:
-        self._documents: dict[object, asyncio.Lock] = {}
-        self._waiting: dict[object, int] = {}
+        self._documents = KeyedLocks()
         self._gate = asyncio.Lock()  # held by a whole-collection writer; per-document writers pass through it
         self._active = 0
         self._idle = asyncio.Event()
@@ -45,16 +45,10 @@ class _CollectionLocks:
         async with self._gate:
             self._active += 1
             self._idle.clear()
-        lock = self._documents.setdefault(doc_id, asyncio.Lock())
-        self._waiting[doc_id] = self._waiting.get(doc_id, 0) + 1
         try:
-            async with lock:
+            async with self._documents.holding(doc_id):
                 yield
         finally:
-            self._waiting[doc_id] -= 1
-            if not self._waiting[doc_id]:
-                del self._waiting[doc_id]
-                del self._documents[doc_id]
             self._active -= 1
             if not self._active:
                 self._idle.set()
@@ -96,8 +90,9 @@ async def writing(collection: AsyncCollection[Document], selector: Mapping[str, 
 _FERRETDB: dict[int, bool] = {}
 
 
-async def _is_ferretdb(collection: AsyncCollection[Document]) -> bool:
-    """FerretDB answers ``buildInfo`` with a ``ferretdbVersion``; asked once per client."""
+async def is_ferretdb(collection: AsyncCollection[Document]) -> bool:
+    """Whether the store behind ``collection`` is FerretDB (its workarounds apply): FerretDB answers ``buildInfo``
+    with a ``ferretdbVersion``; asked once per client."""
     client = collection.database.client
     known = _FERRETDB.get(id(client))
     if known is None:
@@ -204,7 +199,7 @@ class SerialCollection(AsyncCollection[Document]):
     async def _narrowed(self, selector: Mapping[str, Any]) -> tuple[Document | None, bool] | None:
         """(the document, whether it matches) when decided here; None to let the store evaluate the filter."""
         doc_id = single_id(selector)
-        if doc_id is None or len(selector) == 1 or not await _is_ferretdb(self):
+        if doc_id is None or len(selector) == 1 or not await is_ferretdb(self):
             return None
         doc = await super().find_one({"_id": doc_id})
         if doc is None:
@@ -220,7 +215,7 @@ class SerialCollection(AsyncCollection[Document]):
         on that document in the block: they would wait for the lock)."""
         await step_aside()
         async with writing(self, {"_id": doc_id}):
-            yield HeldDocument(self, doc_id, local=await _is_ferretdb(self))
+            yield HeldDocument(self, doc_id, local=await is_ferretdb(self))
 
     async def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Document | None:
         await step_aside()
@@ -367,8 +362,3 @@ class SerialCollection(AsyncCollection[Document]):
         if decided is None:
             return await super().count_documents(filter, *args, **kwargs)
         return int(decided[1])
-
-
-async def is_ferretdb(collection: AsyncCollection[Document]) -> bool:
-    """Whether the store behind ``collection`` is FerretDB (its workarounds apply), asked once per client."""
-    return await _is_ferretdb(collection)

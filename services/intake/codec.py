@@ -288,23 +288,8 @@ def chunk_document(case_id: str, chunk: TimelineChunk) -> Document:
 
 
 def _outgoing(outgoing: Outgoing) -> Document:
-    record = outgoing.record
-    return {
-        "event_id": outgoing.event_id,
-        "topic": record.topic,
-        "key": record.key.decode(),
-        "value": record.value.decode(),
-        "headers": {name: value.decode() for name, value in record.headers.items()},
-    }
+    return {"event_id": outgoing.event_id, **outgoing.record.stored()}
 
 
 def _outgoing_of(document: Document) -> Outgoing:
-    return Outgoing(
-        event_id=document["event_id"],
-        record=Record(
-            topic=document["topic"],
-            key=str(document["key"]).encode(),
-            value=str(document["value"]).encode(),
-            headers={name: str(value).encode() for name, value in document["headers"].items()},
-        ),
-    )
+    return Outgoing(event_id=document["event_id"], record=Record.from_stored(document))

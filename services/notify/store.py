@@ -85,33 +85,11 @@ def _canonical(value: Any) -> bytes:
 
 
 def _seal_records(sealer: Sealer, records: Sequence[Record], *, context: str) -> list[str]:
-    return [
-        sealer.seal(
-            {
-                "topic": r.topic,
-                "key": r.key.decode(),
-                "value": r.value.decode(),
-                "headers": {name: value.decode() for name, value in r.headers.items()},
-            },
-            context=context,
-        )
-        for r in records
-    ]
+    return [sealer.seal(r.stored(), context=context) for r in records]
 
 
 def _open_records(sealer: Sealer, sealed: Any, *, context: str) -> list[Record]:
-    records = []
-    for entry in sealed or ():
-        found = sealer.open(str(entry), context=context)
-        records.append(
-            Record(
-                topic=found["topic"],
-                key=found["key"].encode(),
-                value=found["value"].encode(),
-                headers={name: str(value).encode() for name, value in found["headers"].items()},
-            )
-        )
-    return records
+    return [Record.from_stored(sealer.open(str(entry), context=context)) for entry in sealed or ()]
 
 
 class CaseCodec:

@@ -6,7 +6,6 @@ contact details or the free text of a report.
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,6 +21,7 @@ from shared.aggregates import AggregateStore
 from shared.contracts.events import CaseFacts, CaseTriaged, Factor, RiskLevel
 from shared.contracts.incident import Channel, IncidentType
 from shared.errors import TransientError
+from shared.keyed import KeyedLocks
 from shared.mongo import Document
 from shared.serial import SerialCollection, writing
 
@@ -181,7 +181,7 @@ class History:
         self._store = store
         self._holders = holders
         self._kept: OrderedDict[str, dict[str, HistoryEntry]] = OrderedDict()
-        self._turns = _Turns()
+        self._turns = KeyedLocks()
 
     def forget(self) -> None:
         self._kept.clear()
@@ -196,7 +196,7 @@ class History:
         refs = sorted(set(office_holder_refs))  # one order everywhere: two units never wait for each other
         async with AsyncExitStack() as stack:
             for ref in refs:
-                await stack.enter_async_context(self._turns.of(ref))
+                await stack.enter_async_context(self._turns.holding(ref))
             histories = Histories({ref: dict(await self._entries(ref)) for ref in refs})
             yield histories
             for ref in histories.added:
@@ -223,23 +223,3 @@ class History:
         self._kept.move_to_end(ref)
         while len(self._kept) > self._holders:
             self._kept.popitem(last=False)
-
-
-class _Turns:
-    """One lock per key, dropped when nobody holds it or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
-
-    @asynccontextmanager
-    async def of(self, key: str) -> AsyncIterator[None]:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key], self._locks[key]

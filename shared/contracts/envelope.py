@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.formats.json import JSONFormat
@@ -28,6 +28,25 @@ class Record:
     key: bytes
     value: bytes
     headers: dict[str, bytes]
+
+    def stored(self) -> dict[str, Any]:
+        """The record as a JSON document (an outbox entry, a sealed copy): every field text."""
+        return {
+            "topic": self.topic,
+            "key": self.key.decode(),
+            "value": self.value.decode(),
+            "headers": {name: value.decode() for name, value in self.headers.items()},
+        }
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> Record:
+        """The record a ``stored()`` document holds."""
+        return cls(
+            topic=str(stored["topic"]),
+            key=str(stored["key"]).encode(),
+            value=str(stored["value"]).encode(),
+            headers={name: str(value).encode() for name, value in stored["headers"].items()},
+        )
 
 
 def to_record(event: Envelope, *, source: str, topic: str | None = None, key: str | None = None) -> Record:
