@@ -12,7 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.aggregates import AggregateStore
+from shared.aggregates import AggregateStore, StaleAggregate
 from shared.mongo import Document
 from shared.serial import SerialCollection
 from tests.support.endpoints import Endpoints
@@ -146,3 +146,14 @@ async def test_concurrent_units_on_one_aggregate_lose_nothing(fixture: Fixture) 
     assert stored is not None
     assert stored.count == 30
     assert sorted(stored.applied) == sorted(f"e{n}" for n in range(30))
+
+
+async def test_adding_an_aggregate_that_exists_is_refused_as_stale_and_keeps_the_stored_one(fixture: Fixture) -> None:
+    tally_id = uuid.uuid4().hex
+    await fixture.tallies.add(tally_id, Tally(count=1, applied=["e1"]))
+    fixture.tallies.forget()
+    with pytest.raises(StaleAggregate):
+        await fixture.tallies.add(tally_id, Tally(count=5, applied=["x"]))
+    stored = await fixture.tallies.peek(tally_id)
+    assert stored is not None
+    assert (stored.count, stored.applied) == (1, ["e1"]), "the retry loads what is stored and applies to it"
