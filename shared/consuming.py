@@ -322,7 +322,8 @@ def subscribe(
     """Register ``consumer`` on the broker: commit after handling, start from the earliest offset.
 
     With ``batching`` the consumer takes up to ``max_records`` at once (``getmany``) and commits once per batch,
-    after every record of it was handled; without it (the acute lane) one record at a time.
+    after every record of it was handled (the acute lane's batches are small and all their cases run at once);
+    without it one record at a time.
     """
     name = f"consume_{(consumer.name or consumer.topic).replace('.', '_').replace('-', '_')}"
     if batching is None:

@@ -112,7 +112,9 @@ class Runtime:
         """Subscribe ``handler`` to ``topic`` with this service's retry and DLQ behaviour.
 
         Routine topics are read in batches (cases side by side, each case in order, one commit per batch); with
-        ``per_case`` all of a case's events in a batch go to one call. Urgent topics are read one record at a time.
+        ``per_case`` all of a case's events in a batch go to one call. Urgent topics are read in small batches whose
+        cases are all handled at once (``urgent_batch_max_records``), so a burst of acute cases is not worked off one
+        record and one commit at a time.
         ``also``: further routine topics read by the same consumer (one group named ``name``, one batch), so a case's
         events from all of them are applied with one load and one save.
         """
@@ -131,7 +133,7 @@ class Runtime:
             lane_patience_s=None if routine_topic else self.settings.urgent_patience_s,
             arrivals=self.arrivals,
             case_handler=per_case,
-            concurrency=self.settings.batch_concurrency,
+            concurrency=self.settings.batch_concurrency if routine_topic else self.settings.urgent_batch_max_records,
             also=also,
             name=name,
         )
@@ -141,7 +143,7 @@ class Runtime:
         batching = (
             Batching(max_records=self.settings.batch_max_records, max_bytes=self.settings.batch_max_bytes)
             if routine_topic
-            else None
+            else Batching(max_records=self.settings.urgent_batch_max_records, max_bytes=self.settings.batch_max_bytes)
         )
         self.subscribers.append(
             subscribe(self.broker, consumer, group_id=group, batching=batching, on_revoke=self._forget_all)

@@ -74,6 +74,13 @@ class CommonSettings(BaseSettings):
     batch_concurrency: int = Field(
         default=8, ge=1, le=64, description="Cases of one batch handled at the same time (each case in order)"
     )
+    urgent_batch_max_records: int = Field(
+        default=64,
+        ge=1,
+        le=500,
+        description="Urgent consumers take at most this many records at once and handle their cases side by side "
+        "(a burst of acute decisions is not worked off one record and one commit at a time)",
+    )
     progress_interval_s: float = Field(default=5.0, gt=0, le=60, description="How often consumer lag is sampled")
     group_prefix: str = Field(
         default="weerbaar",

@@ -1,13 +1,13 @@
 """The acute lane: a high or critical case's police notification first, ahead of any routine backlog.
 
-Notify reads both urgent topics with consumers of their own, one record at a time. What counts is how few store
-commands stand between an urgent decision and its police notification, and how few each urgent record costs: a
-burst of high-rated reports queues on these consumers, and a decision that waits more than ``urgent_patience_s`` for
-its report is left to the main lane. So the urgent report opens the case with one insert; the urgent decision finds
-the case in memory (the aggregate cache) and stores and publishes the police notification with one more; the other
-recipients follow in the background, as routine work that steps aside while acute work is on its way. Every urgent
-record is a copy of a main-topic record (same event id): whatever a crash leaves undone, the main-topic copies do,
-and what was done they find done.
+Notify reads both urgent topics with consumers of their own, in small batches whose cases run side by side. What counts
+is how few store commands stand between an urgent decision and its police notification, and how few each urgent record
+costs: a burst of high-rated reports queues on these consumers, and a decision that waits more than
+``urgent_patience_s`` for its report is left to the main lane. So the urgent report opens the case with one insert; the
+urgent decision finds the case in memory (the aggregate cache) and stores and publishes the police notification with one
+more; the other recipients follow in the background, as routine work that steps aside while acute work is on its way.
+Every urgent record is a copy of a main-topic record (same event id): whatever a crash leaves undone, the main-topic
+copies do, and what was done they find done.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ T = TypeVar("T")
 class Lane(StrEnum):
     """Where a record came in: each lane is a consumer of its own, with its own progress and commits."""
 
-    URGENT = "urgent"  # reports on the acute lane, one at a time
+    URGENT = "urgent"  # reports on the acute lane (small batches, cases side by side)
     MAIN = "main"  # reports on the main topic, in batches
     FOLLOWUP = "followup"  # follow-ups, in batches
 

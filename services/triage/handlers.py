@@ -23,7 +23,7 @@ class TriageHandlers:
         self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_followup, per_case=self.on_followups)
 
     async def on_urgent_report(self, event: IncidentReported) -> None:
-        """The acute lane: one record at a time, its decision published before the next is taken."""
+        """The acute lane: small batches, every case of one at the same time, each decision published as it is made."""
         await self._triage.take_reports(event.case_id, [event], lane=Lane.URGENT)
 
     async def on_report(self, event: IncidentReported) -> None:

@@ -207,3 +207,48 @@ async def test_a_cases_events_from_two_topics_read_together_reach_the_case_handl
     finally:
         await broker.stop()
         await producer.stop()
+
+
+async def test_a_burst_of_acute_records_is_handled_side_by_side_without_a_case_handler(
+    endpoints: Endpoints, topic: str, run_id: str
+) -> None:
+    """The acute lane's shape (``Runtime.consume`` of an urgent topic): small batches, every case of a batch at once.
+
+    Each handler waits until ten cases are in flight together: one record at a time would never get there.
+    """
+    cases = [f"case-acute-{n:02d}" for n in range(10)]
+    in_flight: set[str] = set()
+    together = asyncio.Event()
+    handled: dict[str, list[str]] = defaultdict(list)
+
+    async def handle(event: NotificationAck) -> None:
+        in_flight.add(event.case_id)
+        if len(in_flight) == len(cases):
+            together.set()
+        await asyncio.wait_for(together.wait(), 20)
+        handled[event.case_id].append(event.notification_id)
+
+    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer")
+    await producer.start()
+    await EventPublisher(producer, source=SOURCE).send_many(
+        [to_record(_ack(case, f"{case}-{i}"), source=SOURCE, topic=topic) for case in cases for i in range(2)]
+    )
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    consumer = Consumer(
+        service="test",
+        topic=topic,
+        model=NotificationAck,
+        handler=handle,
+        dead_letters=DeadLetters(EventPublisher(broker, source=SOURCE), service="test"),
+        retry=RetryPolicy(attempts=1, first_backoff_s=0.01, max_backoff_s=0.05),
+        concurrency=64,
+    )
+    subscribe(broker, consumer, group_id=f"test-{run_id}-acute-burst", batching=Batching(max_records=64))
+    await broker.start()
+    try:
+        await _until(lambda: sum(map(len, handled.values())) == 2 * len(cases))
+        assert together.is_set(), "the cases of the burst were in flight at the same time"
+        assert all(handled[case] == [f"{case}-0", f"{case}-1"] for case in cases), "each case in order"
+    finally:
+        await broker.stop()
+        await producer.stop()
