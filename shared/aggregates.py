@@ -12,23 +12,32 @@ version (atomic there), so a second process that wrote in between makes it fail 
 cache entry is dropped and the unit is tried again). On FerretDB (one process per service) a filter with anything
 beside ``_id`` would scan the whole collection, so the replace is by ``_id`` alone under the lock. The runtime
 drops the cache whenever the service's consumers lose partitions (another process may own those cases now).
+
+New aggregates saved at the same moment (the cases of a batch run side by side, and most are new to the service) go
+to the store together: one ``insert_many`` for all of them (group commit, ``_Inserts``). The store batches inserts
+(FerretDB: ~2,000 documents/s in bulk against ~400 single inserts/s), and each command costs it ~2.5 ms of CPU
+whatever it carries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from shared.errors import TransientError
 from shared.mongo import Document
-from shared.serial import SerialCollection, is_ferretdb, writing
+from shared.serial import BULK_CHUNK, SerialCollection, is_ferretdb, writing
+
+_DUPLICATE_KEY = 11000
+_EXISTING_REMEMBERED = 10_000
 
 A = TypeVar("A")
 
@@ -47,6 +56,55 @@ class Codec(Protocol[A]):
     def from_document(self, document: Document) -> A: ...
 
 
+class _Inserts:
+    """Inserts of one collection made at the same moment, sent as one ``insert_many`` (at most ``BULK_CHUNK`` each).
+
+    A caller's document waits while an earlier group is on its way, then goes with everything that queued meanwhile;
+    each caller hears only its own document's outcome (``DuplicateKeyError`` when its ``_id`` exists). The callers
+    hold their documents' locks, so no collection lock is taken (``SerialCollection.insert_many`` would wait for them).
+    """
+
+    def __init__(self, collection: SerialCollection) -> None:
+        self._collection = collection
+        self._pending: list[tuple[Document, asyncio.Future[None]]] = []
+        self._sending = asyncio.Lock()
+
+    async def insert(self, document: Document) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((document, waiter))
+        await asyncio.sleep(0)  # the others of this moment (the cases of a batch start together) join the group
+        async with self._sending:
+            while not waiter.done():
+                group, self._pending = self._pending[:BULK_CHUNK], self._pending[BULK_CHUNK:]
+                await self._send(group)
+        await waiter
+
+    async def _send(self, group: list[tuple[Document, asyncio.Future[None]]]) -> None:
+        try:
+            await AsyncCollection.insert_many(self._collection, [doc for doc, _ in group], ordered=False)
+        except BulkWriteError as exc:
+            errors = {int(e["index"]): e for e in exc.details.get("writeErrors") or []}
+            everyone = exc if exc.details.get("writeConcernErrors") else None
+            for index, (_, waiter) in enumerate(group):
+                error = errors.get(index)
+                if error is not None:
+                    kind = DuplicateKeyError if error.get("code") == _DUPLICATE_KEY else OperationFailure
+                    waiter.set_exception(kind(str(error.get("errmsg", "")), error.get("code"), error))
+                elif everyone is not None:
+                    waiter.set_exception(everyone)
+                else:
+                    waiter.set_result(None)
+            return
+        except BaseException as exc:  # store trouble or cancelled: nobody of the group knows what was written
+            failure = exc if isinstance(exc, Exception) else TransientError("a group insert was cut off")
+            for _, waiter in group:
+                if not waiter.done():
+                    waiter.set_exception(failure)
+            raise
+        for _, waiter in group:
+            waiter.set_result(None)
+
+
 @dataclass(slots=True)
 class _Known:
     document: Document  # as stored, version included
@@ -61,6 +119,9 @@ class AggregateStore(Generic[A]):
         self._codec = codec
         self._cache: OrderedDict[str, _Known] = OrderedDict()
         self._cache_size = cache_size
+        self._inserts = _Inserts(collection)
+        self._existing: OrderedDict[str, None] = OrderedDict()
+        """Ids found to exist when presumed new: their next unit reads them."""
 
     def forget(self, aggregate_id: str | None = None) -> None:
         """Drop what this process knows of one aggregate (or of all): the next unit reads it from the store."""
@@ -75,14 +136,17 @@ class AggregateStore(Generic[A]):
         return None if known is None else self._codec.from_document(copy.deepcopy(known.document))
 
     @asynccontextmanager
-    async def unit(self, aggregate_id: str, new: Callable[[], A]) -> AsyncIterator[A]:
+    async def unit(self, aggregate_id: str, new: Callable[[], A], *, presume_new: bool = False) -> AsyncIterator[A]:
         """The aggregate under its write lock (``new()`` when none is stored); written back once if it changed.
 
         An exception in the block writes nothing. Saving raises ``StaleAggregate`` when another process wrote in
-        between (MongoDB only), ``TransientError`` subclasses for store trouble.
+        between (MongoDB only), ``TransientError`` subclasses for store trouble. ``presume_new``: an aggregate this
+        process knows nothing of is taken to be new without a read (e.g. a case opened by a report from a bulk
+        feed); if one is stored after all, saving raises ``StaleAggregate`` and the next unit of that id reads it.
         """
         async with writing(self.collection, {"_id": aggregate_id}):
-            known = await self._known(aggregate_id)
+            presumed = presume_new and aggregate_id not in self._cache and aggregate_id not in self._existing
+            known = None if presumed else await self._known(aggregate_id)
             aggregate = new() if known is None else self._codec.from_document(copy.deepcopy(known.document))
             yield aggregate
             document = self._codec.to_document(aggregate)
@@ -98,6 +162,24 @@ class AggregateStore(Generic[A]):
         async with writing(self.collection, {"_id": aggregate_id}):
             await self._write(aggregate_id, self._codec.to_document(aggregate), None)
 
+    async def add_many(self, aggregates: Sequence[tuple[str, A]]) -> set[str]:
+        """Store aggregates known to be new, all at once (no lock, no read, not cached: they come in numbers); the ids
+        of those that existed already, left as they were (a redelivery)."""
+        outcomes = await asyncio.gather(
+            *(
+                self._write(id_, self._codec.to_document(aggregate), None, remember=False)
+                for id_, aggregate in aggregates
+            ),
+            return_exceptions=True,
+        )
+        existed = set()
+        for (aggregate_id, _), outcome in zip(aggregates, outcomes, strict=True):
+            if isinstance(outcome, StaleAggregate) and isinstance(outcome.__cause__, DuplicateKeyError):
+                existed.add(aggregate_id)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        return existed
+
     async def _known(self, aggregate_id: str) -> _Known | None:
         known = self._cache.get(aggregate_id)
         if known is not None:
@@ -110,12 +192,14 @@ class AggregateStore(Generic[A]):
         self._remember(aggregate_id, known)
         return known
 
-    async def _write(self, aggregate_id: str, document: Document, known: _Known | None) -> None:
+    async def _write(
+        self, aggregate_id: str, document: Document, known: _Known | None, *, remember: bool = True
+    ) -> None:
         version = 1 if known is None else known.version + 1
         stored = {**document, "_id": aggregate_id, "version": version}
         try:
             if known is None:
-                await AsyncCollection.insert_one(self.collection, stored)
+                await self._inserts.insert(stored)
             else:
                 selector: Document = {"_id": aggregate_id}
                 if not await is_ferretdb(self.collection):
@@ -125,11 +209,15 @@ class AggregateStore(Generic[A]):
                     raise StaleAggregate(f"{self.collection.name} {aggregate_id} changed since it was read")
         except DuplicateKeyError as exc:
             self.forget(aggregate_id)
+            self._existing[aggregate_id] = None
+            while len(self._existing) > _EXISTING_REMEMBERED:
+                self._existing.popitem(last=False)
             raise StaleAggregate(f"{self.collection.name} {aggregate_id} was created concurrently") from exc
         except BaseException:
             self.forget(aggregate_id)  # whether it was written is unknown: read it next time
             raise
-        self._remember(aggregate_id, _Known(document=stored, version=version))
+        if remember:
+            self._remember(aggregate_id, _Known(document=stored, version=version))
 
     def _remember(self, aggregate_id: str, known: _Known) -> None:
         self._cache[aggregate_id] = known

@@ -161,12 +161,13 @@ class IntakeService:
         Reports from bulk or automated sources open (or join) their case here (our own are already in it); the other
         services' events keep the case view current. Reports go first, so a decision in the same batch finds its case
         opened; a case not opened yet keeps what comes early until its report comes (a triage decision may overtake
-        the bulk report it is about).
+        the bulk report it is about). A report from the stream most often opens its case: a case this process knows
+        nothing of is then presumed new (no read; one that exists after all is read on the retry).
         """
         now = datetime.now(UTC)
         reports = [e for e in events if isinstance(e, IncidentReported)]
         others = [e for e in events if not isinstance(e, IncidentReported)]
-        async with self._store.case(case_id) as case:
+        async with self._store.case(case_id, presume_new=bool(reports)) as case:
             for report in reports:
                 if case.has_report(report.report_id):
                     continue  # taken over HTTP (or delivered before): no link look-up, no write

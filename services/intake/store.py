@@ -71,14 +71,17 @@ class CaseRepository(ABC):
     published: Published
 
     @asynccontextmanager
-    async def case(self, case_id: str, *, shed_published: bool = False) -> AsyncIterator[Case]:
+    async def case(
+        self, case_id: str, *, shed_published: bool = False, presume_new: bool = False
+    ) -> AsyncIterator[Case]:
         """The case (a case not opened yet when none is stored) as one unit: loaded once, saved once if changed.
 
         On the way out, timeline chunks the case moved out are written first (the case no longer holds them). A case
         that is saved anyway sheds the outgoing events known to be published, without a write of their own;
-        ``shed_published`` saves it for that alone.
+        ``shed_published`` saves it for that alone. ``presume_new``: a case this process knows nothing of is taken to
+        be new without a read (``AggregateStore.unit``).
         """
-        async with self._unit(case_id) as case:
+        async with self._unit(case_id, presume_new=presume_new) as case:
             yield case
             await self._write_chunks(case)
             shed = self.published.of(case_id) if case.changed or shed_published else set()
@@ -103,7 +106,7 @@ class CaseRepository(ABC):
             case.new_chunks.clear()
 
     @abstractmethod
-    def _unit(self, case_id: str) -> AbstractAsyncContextManager[Case]: ...
+    def _unit(self, case_id: str, *, presume_new: bool = False) -> AbstractAsyncContextManager[Case]: ...
 
     @abstractmethod
     async def _insert(self, case: Case) -> None: ...
@@ -171,8 +174,8 @@ class CaseStore(CaseRepository):
         except PyMongoError as exc:
             raise StoreUnavailable(f"store unavailable: {type(exc).__name__}") from exc
 
-    def _unit(self, case_id: str) -> AbstractAsyncContextManager[Case]:
-        return self.cases.unit(case_id, new=lambda: Case(case_id))
+    def _unit(self, case_id: str, *, presume_new: bool = False) -> AbstractAsyncContextManager[Case]:
+        return self.cases.unit(case_id, new=lambda: Case(case_id), presume_new=presume_new)
 
     async def _insert(self, case: Case) -> None:
         # A case id fresh from the dedup claim has no document and nothing cached: one insert, no read before it.

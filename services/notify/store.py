@@ -21,7 +21,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from services.notify.errors import NotificationNotFound
 from services.notify.model import (
@@ -45,7 +45,6 @@ from shared.mongo import Document
 from shared.serial import SerialCollection
 
 ERASED = "erased"
-DUPLICATE_KEY = 11000
 CASES = "notify_cases"
 CASES_KNOWN = 20_000
 NOTIFICATIONS = "notify_notifications"
@@ -308,26 +307,10 @@ class NotifyStore:
     async def create(self, notifications: Sequence[SentNotification]) -> set[str]:
         """Store new notifications in bulk; the ids of those that existed already (a redelivery), left as they are.
 
-        One alone (the police on the acute lane) is an ``insert_one``: it waits for no other writer of the collection,
-        while a bulk insert takes the whole collection's write lock (``SerialCollection`` sends it in small chunks).
+        They join whatever other cases insert at the same moment (one ``insert_many``, ``AggregateStore.add_many``),
+        and take no collection lock, so the police on the acute lane waits for no other writer.
         """
-        docs = [
-            {**self._notification_codec.to_document(n), "_id": n.notification_id, "version": 1} for n in notifications
-        ]
-        collection = self.notifications.collection
-        try:
-            if len(docs) == 1:
-                await collection.insert_one(docs[0])
-            elif docs:
-                await collection.insert_many(docs, ordered=False)
-        except DuplicateKeyError:
-            return {docs[0]["_id"]}
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors") or []
-            if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return {docs[e["index"]]["_id"] for e in errors}
-        return set()
+        return await self.notifications.add_many([(n.notification_id, n) for n in notifications])
 
     # --- queries -------------------------------------------------------------------------------------------------
     async def notification_ids_of(self, case_id: str) -> list[str]:

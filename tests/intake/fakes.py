@@ -40,7 +40,7 @@ class MemoryCaseStore(CaseRepository):
         self.commands: Counter[str] = Counter()
         """Store commands as the real store would send them: ``find``, ``insert``, ``replace``, ``claim``, ``link``."""
 
-    def _unit(self, case_id: str) -> AbstractAsyncContextManager[Case]:
+    def _unit(self, case_id: str, *, presume_new: bool = False) -> AbstractAsyncContextManager[Case]:
         return self._case_unit(case_id)
 
     @asynccontextmanager

@@ -157,3 +157,46 @@ async def test_adding_an_aggregate_that_exists_is_refused_as_stale_and_keeps_the
     stored = await fixture.tallies.peek(tally_id)
     assert stored is not None
     assert (stored.count, stored.applied) == (1, ["e1"]), "the retry loads what is stored and applies to it"
+
+
+async def test_new_aggregates_saved_at_the_same_moment_go_to_the_store_in_one_insert(fixture: Fixture) -> None:
+    ids = [f"case-{n}" for n in range(12)]
+    await asyncio.gather(*(fixture.tallies.add(i, Tally(count=1, applied=[f"e-{i}"])) for i in ids))
+    assert fixture.commands.seen["insert"] == 1, "one insert for the twelve"
+    stored = await fixture.db[fixture.tallies.collection.name].find({}).to_list()
+    assert sorted(d["_id"] for d in stored) == sorted(ids)
+
+
+async def test_in_a_group_insert_only_the_aggregate_that_exists_is_refused(fixture: Fixture) -> None:
+    await fixture.tallies.add("taken", Tally(count=7))
+    outcomes = await asyncio.gather(
+        *(fixture.tallies.add(i, Tally(count=1)) for i in ("fresh-1", "taken", "fresh-2")), return_exceptions=True
+    )
+    assert [type(o).__name__ for o in outcomes] == ["NoneType", "StaleAggregate", "NoneType"]
+    stored = {d["_id"]: d["count"] for d in await fixture.db[fixture.tallies.collection.name].find({}).to_list()}
+    assert stored == {"taken": 7, "fresh-1": 1, "fresh-2": 1}, "the one that existed is left as it was"
+
+
+async def test_add_many_stores_the_new_and_names_those_that_existed(fixture: Fixture) -> None:
+    await fixture.tallies.add("old", Tally(count=3))
+    existed = await fixture.tallies.add_many([("old", Tally(count=1)), ("new", Tally(count=1))])
+    assert existed == {"old"}
+    stored = {d["_id"]: d["count"] for d in await fixture.db[fixture.tallies.collection.name].find({}).to_list()}
+    assert stored == {"old": 3, "new": 1}
+
+
+async def test_a_unit_presumed_new_reads_nothing_and_one_that_exists_after_all_is_read_on_the_retry(
+    fixture: Fixture,
+) -> None:
+    async with fixture.tallies.unit("fresh", new=Tally, presume_new=True) as tally:
+        tally.apply("e-1")
+    assert fixture.commands.seen == {"insert": 1}, "no read before the insert"
+
+    other = AggregateStore(fixture.tallies.collection, TallyCodec())  # knows nothing: "fresh" is presumed new
+    with pytest.raises(StaleAggregate):
+        async with other.unit("fresh", new=Tally, presume_new=True) as tally:
+            tally.apply("e-2")
+    async with other.unit("fresh", new=Tally, presume_new=True) as tally:  # the retry reads what is stored
+        tally.apply("e-2")
+    stored = await fixture.db[fixture.tallies.collection.name].find_one({"_id": "fresh"})
+    assert stored is not None and stored["applied"] == ["e-1", "e-2"], "nothing lost, nothing applied twice"
