@@ -46,6 +46,8 @@ class Decision:
     allowed: bool
     reason: str
     break_glass: bool = False
+    own_reports_only: bool = False
+    """Allowed on the caller's own reports of the case only (a filer; never the other filers' reports)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
@@ -66,7 +68,7 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.READ_CASE: frozenset(
         {Role.REPORTER, Role.OTWB, Role.POLICE, Role.OM, Role.JENV, Role.BURGEMEESTER, Role.ADMIN}
     ),
-    Action.ERASE_CASE: frozenset({Role.REPORTER, Role.ADMIN}),
+    Action.ERASE_CASE: frozenset({Role.REPORTER, Role.OTWB, Role.ADMIN}),
     Action.READ_AUDIT: frozenset({Role.ADMIN}),
     Action.READ_REPORTS: frozenset({Role.BZK, Role.JENV, Role.ADMIN}),
     Action.READ_NOTIFICATION: frozenset(
@@ -127,8 +129,10 @@ def _case(principal: Principal, action: Action, case: CaseAccess) -> Decision:
     filed = principal.sub in case.filed_by_subs
     if action is Action.ERASE_CASE:
         if role is Role.ADMIN:
-            return _allow("admin erases on request")
-        return _allow("filed by the caller") if filed else _deny("only the filer or an admin erases a case")
+            return _allow("admin erases the whole case on request")
+        if role in (Role.REPORTER, Role.OTWB) and filed:
+            return Decision(True, "a filer erases the reports it filed", own_reports_only=True)
+        return _deny("only a filer (its own reports) or an admin (the whole case) erases")
     if role is Role.ADMIN:
         return _break_glass(principal)
     if role in (Role.REPORTER, Role.OTWB) and filed:

@@ -281,6 +281,42 @@ class Case:
 
     # --- erasure ----------------------------------------------------------------------------------------------------
 
+    def filed_by(self, sub: str) -> list[ReportEntry]:
+        """The reports ``sub`` filed (what a filer sees, withdraws or erases of the case)."""
+        return [entry for entry in self.reports if entry.filed_by is not None and entry.filed_by.sub == sub]
+
+    def merged_for(self, sub: str | None, report_id: str) -> bool:
+        """Whether to tell ``sub`` its report joined a case: only when it filed another report of the case itself.
+
+        A filer whose report joined someone else's case learns nothing about that case (need-to-know).
+        """
+        return sub is not None and any(entry.report_id != report_id for entry in self.filed_by(sub))
+
+    def erase_reports_of(self, sub: str, *, now: datetime, reason: ErasureReason) -> CaseErased | None:
+        """A filer erases the reports it filed; when those are all the case's reports, the whole case is erased.
+
+        The other filers' reports stay as they are. None when the filer has nothing (left) to erase here.
+        """
+        own = [entry for entry in self.filed_by(sub) if entry.content is not None]
+        if self.erased is not None or not own:
+            return None
+        if len(own) == len([entry for entry in self.reports if entry.content is not None]):
+            return self.erase(now=now, reason=reason)
+        event = CaseErased(
+            case_id=self.case_id, reason=reason, erased_at=now, report_ids=tuple(e.report_id for e in own)
+        )
+        for entry in own:
+            entry.content = None
+            entry.filed_by = None
+        self.filed_by_subs = [s for s in self.filed_by_subs if s != sub]
+        self.filed_by_orgs = list(
+            dict.fromkeys(e.filed_by.org for e in self.reports if e.filed_by is not None and e.filed_by.org)
+        )
+        self._add_to_timeline(_entry(event, f"A filer erased {len(own)} report(s) ({reason.value})"))
+        self.outbox.append(Outgoing(event.event_id, to_record(event, source=SOURCE)))
+        self._applied(event, now)
+        return event
+
     def erase(self, *, now: datetime, reason: ErasureReason) -> CaseErased | None:
         """Tombstone every report's personal data (the facts stay) and record the event; None if erased before."""
         if self.erased is not None:

@@ -15,7 +15,7 @@ from services.intake.errors import CaseNotFound, IdempotencyConflict
 from services.intake.service import IntakeService
 from services.intake.store import CaseRepository
 from services.intake.values import Filer
-from services.intake.views import case_file
+from services.intake.views import case_access, case_view
 from shared.audit import AuditLog
 from shared.auth import Principal, forbidden
 from shared.contracts.events import (
@@ -39,6 +39,7 @@ from shared.contracts.topics import (
 )
 from shared.guard import require
 from shared.http import Problem
+from shared.need_to_know import View, case_sight
 from shared.policy import Action, CaseAccess, decide
 from shared.ratelimit import TokenBucket
 from shared.runtime import Runtime
@@ -56,6 +57,7 @@ class CaseCreated(BaseModel):
     report_id: str
     status: str
     merged_into_existing_case: bool = False
+    """True only when the caller filed another report of this case: nobody learns of other filers' reports."""
 
 
 class IntakeHandlers:
@@ -80,22 +82,16 @@ class IntakeHandlers:
         self._bucket.check(principal.sub)
         return principal
 
-    async def _authorised_case(self, principal: Principal, action: Action, case_id: str) -> Case:
-        """The case if ``principal`` may do ``action`` on it; every refusal is audited too."""
+    async def _case(self, case_id: str) -> tuple[Case, CaseAccess]:
         case = await self._store.get(case_id)
         if case is None or not case.opened:  # events that came before their report make no case yet
             raise Problem(404, "Case not found", f"no case {case_id}", code=CaseNotFound.code)
-        access = CaseAccess(
-            filed_by_subs=case.filed_by_subs,
-            filed_by_orgs=case.filed_by_orgs,
-            routes=[route.recipient.value for route in (case.risk.routes if case.risk else ())],
-            body_code=case.body_code,
-        )
-        decision = decide(principal, action, access)
-        if not decision:
-            await self._audit.record(principal, action.value, case_id=case_id, outcome="denied")
-            raise forbidden(decision.reason)
-        return case
+        return case, case_access(case)
+
+    async def _refused(self, principal: Principal, action: Action, case_id: str, reason: str) -> Problem:
+        """Every refusal is audited too."""
+        await self._audit.record(principal, action.value, case_id=case_id, outcome="denied")
+        return forbidden(reason)
 
     def register(self) -> None:
         self._runtime.produces(INCIDENT_REPORTED, IncidentReported, "A report was accepted and belongs to this case")
@@ -148,7 +144,7 @@ class IntakeHandlers:
                 case_id=receipt.case_id,
                 report_id=receipt.report_id,
                 status=receipt.status,
-                merged_into_existing_case=receipt.outcome is Outcome.ADDED,
+                merged_into_existing_case=receipt.merged,
             )
             return JSONResponse(
                 body.model_dump(),
@@ -164,19 +160,30 @@ class IntakeHandlers:
 
             Need-to-know (see docs/security.md); an admin reads only with an `X-Break-Glass-Reason`. Audited.
             """
-            case = await self._authorised_case(principal, Action.READ_CASE, case_id)
+            case, access = await self._case(case_id)
+            sight = case_sight(principal, access)
+            if not sight or sight.view is None:
+                raise await self._refused(principal, Action.READ_CASE, case_id, sight.decision.reason)
             await self._audit.record(principal, Action.READ_CASE.value, case_id=case_id)
-            body = case_file(case, await self._store.timeline(case), self._store.codec)
+            timeline = [] if sight.view is View.FILER else await self._store.timeline(case)
+            body = case_view(sight.view, case, timeline, self._store.codec, sub=principal.sub)
             return JSONResponse(_jsonable(body), headers={"Cache-Control": "no-store"})
 
         @router.delete("/cases/{case_id}", status_code=204, responses={401: {}, 403: {}, 404: {}})
         async def erase_case(
             case_id: CaseId, principal: Annotated[Principal, Depends(require(Action.ERASE_CASE))]
         ) -> Response:
-            """Erase the case's personal data everywhere (the filer or an admin); the non-personal facts stay."""
-            await self._authorised_case(principal, Action.ERASE_CASE, case_id)
+            """Erase personal data everywhere; the non-personal facts stay.
+
+            A filer erases the reports it filed (the whole case when they are all of it); an admin the whole case.
+            """
+            _, access = await self._case(case_id)
+            decision = decide(principal, Action.ERASE_CASE, access)
+            if not decision:
+                raise await self._refused(principal, Action.ERASE_CASE, case_id, decision.reason)
+            filer = principal.sub if decision.own_reports_only else None
             try:
-                erased = await self._service.erase(case_id, ErasureReason.REQUEST)
+                erased = await self._service.erase(case_id, ErasureReason.REQUEST, filer=filer)
             except CaseNotFound as exc:
                 raise Problem(404, "Case not found", str(exc), code=exc.code) from exc
             await self._audit.record(

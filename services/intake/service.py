@@ -10,7 +10,7 @@ import structlog
 
 from services.intake import domain
 from services.intake.deliveries import Deliveries
-from services.intake.domain import Case, Outcome
+from services.intake.domain import Case, CaseStatus, Outcome
 from services.intake.errors import CaseNotFound, IdempotencyConflict
 from services.intake.store import CaseRepository
 from services.intake.values import Filer, Link
@@ -45,6 +45,8 @@ class Receipt:
     report_id: str
     outcome: Outcome
     status: str
+    merged: bool = False
+    """Whether the caller's report joined a case the caller had filed before (see ``Case.merged_for``)."""
 
 
 class IntakeService:
@@ -117,7 +119,12 @@ class IntakeService:
             log.info("incident_reported", outcome=outcome.value)
         if outcome is not Outcome.REPEATED:
             await self._deliveries.publish(case)  # the urgent record first in the outbox: the acute path
-        return Receipt(case_id=case_id, report_id=report_id, outcome=outcome, status=case.status.value)
+        sub = filer.sub if filer else None
+        merged = case.merged_for(sub, report_id)
+        # A report that joined someone else's case is told only what it is itself: received (need-to-know).
+        alone = sub is not None and len(case.filed_by(sub)) == len(case.reports)
+        status = case.status.value if alone else CaseStatus.RECEIVED.value
+        return Receipt(case_id=case_id, report_id=report_id, outcome=outcome, status=status, merged=merged)
 
     async def _claim(
         self, report: IncidentReport, idempotency_key: str | None, candidate: str
@@ -186,15 +193,23 @@ class IntakeService:
 
     # --- erasure and retention ------------------------------------------------------------------------------------
 
-    async def erase(self, case_id: str, reason: ErasureReason) -> bool:
-        """Tombstone the case's personal data, unlink its pseudonyms and tell the others; False if erased before."""
+    async def erase(self, case_id: str, reason: ErasureReason, *, filer: str | None = None) -> bool:
+        """Tombstone the case's personal data, unlink its pseudonyms and tell the others; False if erased before.
+
+        ``filer``: only the reports this subject filed (the whole case when they are all its reports).
+        """
         async with self._store.case(case_id) as case:
             if not case.opened:
                 raise CaseNotFound(f"no case {case_id}")
-            erased = case.erase(now=datetime.now(UTC), reason=reason)
+            now = datetime.now(UTC)
+            if filer is None:
+                erased = case.erase(now=now, reason=reason)
+            else:
+                erased = case.erase_reports_of(filer, now=now, reason=reason)
         if erased is None:
             return False
-        await self._store.forget(case_id)
+        if not erased.report_ids:  # the whole case: its pseudonym links and claims go too
+            await self._store.forget(case_id)
         with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=erased.event_id):
             log.info("case_erased", reason=reason.value)
         await self._deliveries.publish(case)

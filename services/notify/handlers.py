@@ -150,7 +150,7 @@ class NotifyHandlers:
         await self._service.record_followups(event.case_id, [event])
 
     async def on_case_erased(self, event: CaseErased) -> None:
-        await self._service.forget_case(event.case_id)
+        await self._service.forget_case(event.case_id, event.report_ids)
 
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/v1", tags=["notifications"])

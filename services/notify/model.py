@@ -236,16 +236,25 @@ class CaseNotifications:
 
     case_id: str
     report: IncidentReport | None = None
+    report_id: str | None = None
+    """Which of the case's reports ``report`` is (a filer may erase its own report and leave the others)."""
     erased: bool = False
     followup: FollowupClock | None = None
     followup_received: bool = False
     last_followup_kind: FollowupKind | None = None
     outbox: list[Record] = field(default_factory=list)
 
-    def remember_report(self, report: IncidentReport) -> None:
+    def remember_report(self, report: IncidentReport, report_id: str | None = None) -> None:
         """Keep the case's first report (what every notification of the case is projected from)."""
         if not self.erased and self.report is None:
-            self.report = report
+            self.report, self.report_id = report, report_id
+
+    def holds_any(self, report_ids: tuple[str, ...]) -> bool:
+        """Whether an erasure of ``report_ids`` (empty: the whole case) reaches what this case keeps.
+
+        A report kept before its id was (``report_id`` None) counts as reached: erase rather than keep.
+        """
+        return not report_ids or self.report_id is None or self.report_id in report_ids
 
     def notify(self, decision: CaseTriaged, *, now: datetime, policy: NotifyPolicy) -> list[SentNotification]:
         """One notification per routed recipient, the police first; their ids are the same for the same decision.

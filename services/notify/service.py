@@ -70,11 +70,14 @@ class NotifyService:
 
         A report most often opens its case: then it is one insert, with no read before it.
         """
-        if await self._store.add_case(CaseNotifications(case_id=case_id, report=reports[0].report)):
+        first = reports[0]
+        if await self._store.add_case(
+            CaseNotifications(case_id=case_id, report=first.report, report_id=first.report_id)
+        ):
             return
         async with self._store.case(case_id) as case:
             for reported in reports:
-                case.remember_report(reported.report)
+                case.remember_report(reported.report, reported.report_id)
 
     async def notify(
         self,
@@ -145,13 +148,17 @@ class NotifyService:
                 case.record_followup(followup.kind)
         log.info("followup_recorded", case_id=case_id, kinds=[f.kind.value for f in followups])
 
-    async def forget_case(self, case_id: str) -> None:
-        """The case was erased at intake: drop this service's copy of its personal data.
+    async def forget_case(self, case_id: str, report_ids: tuple[str, ...] = ()) -> None:
+        """The case (or some of its reports) was erased at intake: drop this service's copy of its personal data.
 
+        ``report_ids``: a filer erased only these; the copy goes when it was made from one of them (the
+        notifications were projected from that report), and stays when it came from another filer's report.
         Under the case's lock, so a decision being notified either finished before (and is erased here) or finds
         the case erased and sends nothing.
         """
         async with self._store.case(case_id) as case:
+            if not case.holds_any(report_ids):
+                return
             case.erase()
             notifications = await self._store.notification_ids_of(case_id)
             for notification_id in notifications:

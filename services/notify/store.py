@@ -107,6 +107,8 @@ class CaseCodec:
             doc["report"] = self._sealer.seal(
                 case.report.model_dump(mode="json"), context=f"notify/case/{case.case_id}"
             )
+        if case.report_id is not None:
+            doc["report_id"] = case.report_id
         if case.last_followup_kind is not None:
             doc["last_followup_kind"] = case.last_followup_kind.value
         clock = case.followup
@@ -138,6 +140,7 @@ class CaseCodec:
         return CaseNotifications(
             case_id=case_id,
             report=report,
+            report_id=doc.get("report_id"),
             erased=bool(doc.get("erased")),
             followup=clock,
             followup_received=bool(doc.get("followup_received")),

@@ -100,6 +100,10 @@ class CaseErased(Event):
 
     reason: ErasureReason
     erased_at: datetime = Field(default_factory=utcnow)
+    report_ids: tuple[str, ...] = Field(
+        default=(),
+        description="Only these reports were erased (a filer withdrew their own); empty: the whole case",
+    )
 
 
 class RiskLevel(StrEnum):

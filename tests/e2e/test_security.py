@@ -57,7 +57,7 @@ async def _file_and_wait_routed(services: RunningServices) -> Filed:
         case_id = created.json()["case_id"]
         deadline = time.monotonic() + 60
         while True:
-            case = (await client.get(f"/v1/cases/{case_id}", headers=headers("reporter", sub=sub))).json()
+            case = (await client.get(f"/v1/cases/{case_id}", headers={**headers("admin"), **BREAK_GLASS})).json()
             routes = [r["recipient"] for r in (case.get("risk") or {}).get("routes") or []]
             if routes and len(case.get("notifications", {})) >= len(routes):
                 return Filed(case_id, sub, name, routes)

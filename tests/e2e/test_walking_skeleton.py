@@ -14,7 +14,7 @@ from services.reporting.facts import LOCAL
 from shared.contracts import topics
 from shared.contracts.topics import Recipient, notify_topic
 from shared.mongo import Document
-from tests.support.auth import BearerAuth
+from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import unique_body
@@ -52,7 +52,7 @@ async def _wait_case(client: httpx.AsyncClient, case_id: str, status: str, *, no
 async def test_reported_incident_is_triaged_notified_and_counted(
     services: RunningServices, probe: TopicProbe, store: AsyncDatabase[Document]
 ) -> None:
-    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=DeskAuth()) as client:
         response = await client.post(
             "/v1/incidents", json=(report := unique_body()), headers={"Idempotency-Key": uuid.uuid4().hex}
         )

@@ -10,7 +10,7 @@ import pytest
 from services.intake.domain import Case, Outcome
 from services.intake.errors import IdempotencyConflict
 from services.intake.values import Filer
-from shared.contracts.events import ErasureReason, IncidentReported, NotificationState
+from shared.contracts.events import CaseErased, ErasureReason, IncidentReported, NotificationState
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import ACUTE_SIGNAL, CASE_ERASED, INCIDENT_REPORTED, INCIDENT_URGENT, Recipient
 from shared.errors import Unavailable
@@ -173,3 +173,35 @@ async def test_a_retry_after_a_request_that_stopped_before_storing_its_case_open
     assert again.outcome is Outcome.OPENED
     assert intake.store.stored(again.case_id).reports[0].report_id == again.report_id
     assert intake.publisher.topics() == [INCIDENT_REPORTED]
+
+
+async def test_a_report_joining_another_filers_case_is_told_nothing_of_it() -> None:
+    intake = Intake()
+    own = unique_body(**ROUTINE)
+    stranger = Filer(sub="reporter-2", role="reporter")
+    first = await intake.service.report_incident(IncidentReport.model_validate(own), None, FILER)
+    await intake.service.apply_event(triaged(first.case_id))
+    joined = await intake.service.report_incident(IncidentReport.model_validate(own), None, stranger)
+    again = await intake.service.report_incident(IncidentReport.model_validate(own), None, FILER)
+    assert joined.case_id == first.case_id
+    assert (joined.merged, joined.status) == (False, "received"), "no sign that the case existed"
+    assert again.merged, "the filer's own earlier report of the case: it may know"
+
+
+async def test_a_filer_erases_only_its_own_reports_and_the_last_filer_the_whole_case() -> None:
+    intake = Intake()
+    own = unique_body(**ROUTINE)
+    stranger = Filer(sub="reporter-2", role="reporter")
+    first = await intake.service.report_incident(IncidentReport.model_validate(own), None, FILER)
+    await intake.service.report_incident(IncidentReport.model_validate(own), None, stranger)
+    assert not await intake.service.erase(first.case_id, ErasureReason.REQUEST, filer="nobody")
+    assert await intake.service.erase(first.case_id, ErasureReason.REQUEST, filer="reporter-2")
+    case = intake.store.stored(first.case_id)
+    assert [entry.content is None for entry in case.reports] == [False, True], "the first filer's report stays"
+    assert case.filed_by_subs == ["desk-1"]
+    assert case.erased is None
+    (erased,) = [r for r in intake.publisher.records if r.topic == CASE_ERASED]
+    assert CaseErased.model_validate_json(erased.value).report_ids == (case.reports[1].report_id,)
+    assert intake.store.incidents, "the incident's claim stays for the remaining report"
+    assert await intake.service.erase(first.case_id, ErasureReason.REQUEST, filer="desk-1")
+    assert intake.store.stored(first.case_id).erased is not None, "its last filer erased the whole case"

@@ -77,9 +77,12 @@ def test_notifications_are_for_their_recipient_and_the_aangifte_needs_break_glas
     assert decide(who(Role.ADMIN, break_glass_reason="x"), Action.READ_AANGIFTE, police)
 
 
-def test_only_the_filer_or_an_admin_erases() -> None:
-    assert decide(who(Role.REPORTER, sub="filer"), Action.ERASE_CASE, CASE)
-    assert decide(who(Role.ADMIN), Action.ERASE_CASE, CASE)
+def test_a_filer_erases_its_own_reports_and_only_an_admin_the_whole_case() -> None:
+    assert decide(who(Role.REPORTER, sub="filer"), Action.ERASE_CASE, CASE).own_reports_only
+    assert decide(who(Role.OTWB, sub="filer"), Action.ERASE_CASE, CASE).own_reports_only
+    whole = decide(who(Role.ADMIN), Action.ERASE_CASE, CASE)
+    assert whole
+    assert not whole.own_reports_only
     assert not decide(who(Role.REPORTER), Action.ERASE_CASE, CASE)
     assert not decide(who(Role.POLICE), Action.ERASE_CASE, CASE)
 

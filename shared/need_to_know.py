@@ -1,0 +1,123 @@
+"""Need-to-know: which cases a caller may see, and which view of a case it gets. The one place that decides.
+
+Every read of a case goes through here: intake's case file (``GET /v1/cases/{id}``), the case queues (a store turns
+``case_scope`` into its query) and, through ``View``, the notification contracts (a routed role's view of a report
+has exactly the fields of that role's notification). Pure: no I/O.
+
+- ``case_sight(principal, case)``: may the caller read this case, and in which ``View``.
+- ``case_scope(principal)``: the cases a caller may list at all (the same rules, as criteria for a query).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.auth import Principal, Role
+from shared.contracts.topics import Recipient
+from shared.policy import Action, CaseAccess, Decision, decide
+
+__all__ = ["CaseScope", "Sight", "View", "case_scope", "case_sight"]
+
+
+class View(StrEnum):
+    """What a caller sees of a case it may read."""
+
+    FILER = "filer"
+    """The reports the caller filed (as filed), the case's status and guidance; nothing of other filers' reports."""
+    POLICE = "police"
+    OM = "om"
+    JENV = "jenv"
+    BURGEMEESTER = "burgemeester"
+    OTWB = "otwb"
+    CCV = "ccv"
+    FULL = "full"
+    """The whole case file: an admin with a break-glass reason (audited)."""
+
+    @property
+    def recipient(self) -> Recipient | None:
+        """The notification contract whose fields this view shows of each report (None: filer and full)."""
+        return None if self in (View.FILER, View.FULL) else Recipient(self.value)
+
+
+ROUTED_VIEWS: dict[Role, View] = {
+    Role.POLICE: View.POLICE,
+    Role.OM: View.OM,
+    Role.JENV: View.JENV,
+    Role.BURGEMEESTER: View.BURGEMEESTER,
+    Role.OTWB: View.OTWB,
+}
+"""A role that reads a case because triage routed it there sees that recipient's view."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sight:
+    """Whether a caller may read a case, why, and in which view."""
+
+    decision: Decision
+    view: View | None
+
+    def __bool__(self) -> bool:
+        return bool(self.decision)
+
+
+def case_sight(principal: Principal, case: CaseAccess) -> Sight:
+    """The policy's decision on reading ``case``, and the caller's view of it when allowed.
+
+    A routed role sees its recipient's view, also of a case it filed (OTWB filing on behalf); a filer that was not
+    routed sees only its own reports; an admin with a break-glass reason sees the whole file.
+    """
+    decision = decide(principal, Action.READ_CASE, case)
+    if not decision:
+        return Sight(decision, None)
+    role = principal.role
+    if role is Role.ADMIN:
+        return Sight(decision, View.FULL)
+    routed = ROUTED_VIEWS.get(role)
+    if routed is not None and role.value in case.routes:
+        return Sight(decision, routed)
+    return Sight(decision, View.FILER)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseScope:
+    """The cases a caller may list: those matching any criterion set here; none set means no case at all.
+
+    ``routed_to`` with ``municipality``: routed to that recipient for that municipality only (the burgemeester).
+    """
+
+    everything: bool = False
+    filed_by: str | None = None
+    routed_to: Recipient | None = None
+    municipality: str | None = None
+
+    @property
+    def nothing(self) -> bool:
+        return not self.everything and self.filed_by is None and self.routed_to is None
+
+    def admits(self, case: CaseAccess, *, sub: str | None = None) -> bool:
+        """Whether ``case`` is in scope (the same answer ``case_sight`` gives; for fakes and checks)."""
+        if self.everything:
+            return True
+        if self.filed_by is not None and self.filed_by in case.filed_by_subs:
+            return True
+        if self.routed_to is None or self.routed_to.value not in case.routes:
+            return False
+        return self.routed_to is not Recipient.BURGEMEESTER or (
+            self.municipality is not None and self.municipality == case.body_code
+        )
+
+
+def case_scope(principal: Principal) -> CaseScope:
+    """Which cases ``principal`` may list: what it filed, what was routed to its role (its municipality's only)."""
+    role = principal.role
+    if role is Role.ADMIN:
+        return CaseScope(everything=principal.break_glass_reason is not None)
+    filed = principal.sub if role in (Role.REPORTER, Role.OTWB) else None
+    if role is Role.BURGEMEESTER:
+        if not principal.municipality:
+            return CaseScope()  # a burgemeester token without a municipality reads nothing
+        return CaseScope(routed_to=Recipient.BURGEMEESTER, municipality=principal.municipality)
+    if role in ROUTED_VIEWS:
+        return CaseScope(filed_by=filed, routed_to=Recipient(role.value))
+    return CaseScope(filed_by=filed)

@@ -1,0 +1,101 @@
+"""Need-to-know on the real stack: a second filer joining someone else's case learns and erases nothing of it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.contracts import topics
+from tests.support.auth import headers
+from tests.support.endpoints import Endpoints
+from tests.support.probe import TopicProbe
+from tests.support.samples import body
+from tests.support.services import RunningServices
+
+pytestmark = pytest.mark.e2e
+
+BREAK_GLASS = {"X-Break-Glass-Reason": "need-to-know test: checking what stays"}
+
+
+def _report(name: str, description: str, email: str) -> dict[str, Any]:
+    return body(
+        **{
+            "office_holder.name": name,
+            "office_holder.role": "wethouder",
+            "office_holder.contact": {"email": email},
+            "incident.description": description,
+        }
+    )
+
+
+async def _admin_case(client: httpx.AsyncClient, case_id: str, until: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        case: dict[str, Any] = (
+            await client.get(f"/v1/cases/{case_id}", headers={**headers("admin"), **BREAK_GLASS})
+        ).json()
+        if until(case):
+            return case
+        assert time.monotonic() < deadline, case
+        await asyncio.sleep(0.2)
+
+
+async def test_a_second_filer_of_the_same_incident_sees_and_erases_only_its_own_report(
+    services: RunningServices, endpoints: Endpoints
+) -> None:
+    name = f"Wethouder {uuid.uuid4().hex[:8]}"
+    victim, attacker = f"victim-{uuid.uuid4().hex[:8]}", f"attacker-{uuid.uuid4().hex[:8]}"
+    secret = f"De dreiger stond om 22:00 bij mijn huis ({uuid.uuid4().hex[:6]})"
+    probe = TopicProbe(endpoints.kafka_bootstrap, [topics.CASE_ERASED])
+    await probe.start()
+    try:
+        async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+            filed = await client.post(
+                "/v1/incidents",
+                json=_report(name, secret, "prive@example.nl"),
+                headers=headers("reporter", sub=victim),
+            )
+            assert filed.status_code == 201, filed.text
+            case_id = filed.json()["case_id"]
+            await _admin_case(client, case_id, lambda c: c.get("risk") is not None)
+
+            # The attacker knows the name, the municipality, the channel and the day: its report joins the case.
+            probing = await client.post(
+                "/v1/incidents",
+                json=_report(name, "Ik wil weten of zij gemeld heeft", "attacker@example.nl"),
+                headers=headers("reporter", sub=attacker),
+            )
+            assert probing.status_code == 201, probing.text
+            answer = probing.json()
+            assert answer["case_id"] == case_id, "reports of one incident still make one case"
+            assert answer["merged_into_existing_case"] is False
+            assert answer["status"] == "received"
+
+            seen = await client.get(f"/v1/cases/{case_id}", headers=headers("reporter", sub=attacker))
+            assert seen.status_code == 200, seen.text
+            view = seen.json()
+            assert view["view"] == "filer"
+            assert [r["report_id"] for r in view["reports"]] == [answer["report_id"]]
+            for leaked in (secret, "prive@example.nl", victim, "timeline", "risk", "notifications", "links"):
+                assert leaked not in seen.text, f"the attacker learnt {leaked!r}"
+
+            erased = await client.delete(f"/v1/cases/{case_id}", headers=headers("reporter", sub=attacker))
+            assert erased.status_code == 204, erased.text
+            again = await client.get(f"/v1/cases/{case_id}", headers=headers("reporter", sub=attacker))
+            assert again.status_code == 403, "after erasing its report the attacker is no filer of the case"
+
+            own = (await client.get(f"/v1/cases/{case_id}", headers=headers("reporter", sub=victim))).json()
+            assert [r["report"]["incident"]["description"] for r in own["reports"]] == [secret]
+            assert own["reports"][0]["erased"] is False
+            whole = await _admin_case(client, case_id, lambda c: any(r["erased"] for r in c["reports"]))
+            assert [r["erased"] for r in whole["reports"]] == [False, True]
+            assert "erased" not in whole, "the case itself is not erased"
+        (event,) = await probe.wait_for(topics.CASE_ERASED, case_id)
+        assert event.json()["report_ids"] == [answer["report_id"]], "the others drop only the attacker's report"
+    finally:
+        await probe.stop()
