@@ -39,6 +39,7 @@ class Role(StrEnum):
     JENV = "jenv"
     BZK = "bzk"
     BURGEMEESTER = "burgemeester"
+    CCV = "ccv"
     ADMIN = "admin"
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.auth import Principal, Role
+from shared.contracts.projections import CONTENT_FIELDS
 from shared.contracts.topics import Recipient
 from shared.policy import Action, CaseAccess, Decision, decide
 
-__all__ = ["CaseScope", "Sight", "View", "case_scope", "case_sight"]
+__all__ = ["CASE_FIELDS", "REPORT_FIELDS", "CaseScope", "Sight", "View", "case_scope", "case_sight"]
 
 
 class View(StrEnum):
@@ -40,12 +41,34 @@ class View(StrEnum):
         return None if self in (View.FILER, View.FULL) else Recipient(self.value)
 
 
+_ROUTED_CASE = frozenset({"case_id", "view", "status", "level", "policy_version", "reasons", "notification", "reports"})
+_JUSTICE = frozenset({"followups", "links"})
+"""Police, OM and JenV also see the follow-ups and the linked cases (same office holder or perpetrator)."""
+
+CASE_FIELDS: dict[View, frozenset[str]] = {
+    View.FILER: frozenset({"case_id", "view", "status", "guidance", "reports"}),
+    View.POLICE: _ROUTED_CASE | _JUSTICE,
+    View.OM: _ROUTED_CASE | _JUSTICE,
+    View.JENV: _ROUTED_CASE | _JUSTICE,
+    View.BURGEMEESTER: _ROUTED_CASE,
+    View.OTWB: _ROUTED_CASE,
+    View.CCV: _ROUTED_CASE,
+}
+"""The top-level fields of each view of a case (``View.FULL`` is the whole case file)."""
+
+REPORT_KEYS = frozenset({"report_id", "received_at", "erased"})
+REPORT_FIELDS: dict[View, frozenset[str]] = {
+    view: REPORT_KEYS | CONTENT_FIELDS[recipient] for view in View if (recipient := view.recipient) is not None
+}
+"""What a routed view shows of each report: exactly its recipient's notification contract (once erased: the keys)."""
+
 ROUTED_VIEWS: dict[Role, View] = {
     Role.POLICE: View.POLICE,
     Role.OM: View.OM,
     Role.JENV: View.JENV,
     Role.BURGEMEESTER: View.BURGEMEESTER,
     Role.OTWB: View.OTWB,
+    Role.CCV: View.CCV,
 }
 """A role that reads a case because triage routed it there sees that recipient's view."""
 

@@ -66,22 +66,22 @@ def _deny(reason: str) -> Decision:
 ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.REPORT_INCIDENT: frozenset({Role.REPORTER, Role.OTWB}),
     Action.READ_CASE: frozenset(
-        {Role.REPORTER, Role.OTWB, Role.POLICE, Role.OM, Role.JENV, Role.BURGEMEESTER, Role.ADMIN}
+        {Role.REPORTER, Role.OTWB, Role.POLICE, Role.OM, Role.JENV, Role.BURGEMEESTER, Role.CCV, Role.ADMIN}
     ),
     Action.ERASE_CASE: frozenset({Role.REPORTER, Role.OTWB, Role.ADMIN}),
     Action.READ_AUDIT: frozenset({Role.ADMIN}),
     Action.READ_REPORTS: frozenset({Role.BZK, Role.JENV, Role.ADMIN}),
     Action.READ_NOTIFICATION: frozenset(
-        {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.ADMIN}
+        {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.CCV, Role.ADMIN}
     ),
     Action.ACK_NOTIFICATION: frozenset(
-        {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.ADMIN}
+        {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.CCV, Role.ADMIN}
     ),
     Action.READ_AANGIFTE: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
     Action.READ_OVERDUE_FOLLOWUPS: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
 }
 
-_ROUTED_ROLES = {Role.POLICE, Role.OM, Role.JENV, Role.OTWB}
+_ROUTED_ROLES = {Role.POLICE, Role.OM, Role.JENV, Role.OTWB, Role.CCV}
 
 
 def may_attempt(principal: Principal, action: Action) -> Decision:

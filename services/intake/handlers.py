@@ -166,7 +166,14 @@ class IntakeHandlers:
                 raise await self._refused(principal, Action.READ_CASE, case_id, sight.decision.reason)
             await self._audit.record(principal, Action.READ_CASE.value, case_id=case_id)
             timeline = [] if sight.view is View.FILER else await self._store.timeline(case)
-            body = case_view(sight.view, case, timeline, self._store.codec, sub=principal.sub)
+            body = case_view(
+                sight.view,
+                case,
+                timeline,
+                self._store.codec,
+                sub=principal.sub,
+                holder_ref=self._service.office_holder_ref,
+            )
             return JSONResponse(_jsonable(body), headers={"Cache-Control": "no-store"})
 
         @router.delete("/cases/{case_id}", status_code=204, responses={401: {}, 403: {}, 404: {}})

@@ -148,6 +148,10 @@ class IntakeService:
             case_id, report_id = str(claim["case_id"]), str(claim["report_id"])
         return case_id, report_id, case_id == candidate and report_id == fresh
 
+    def office_holder_ref(self, report: IncidentReport) -> str:
+        """The office holder's keyed pseudonym (what OM and JenV see instead of a name)."""
+        return office_holder_ref(report.office_holder, key=self._key)
+
     async def _links(self, report: IncidentReport, case_id: str) -> list[Link]:
         keys = ["oh:" + office_holder_ref(report.office_holder, key=self._key)]
         if report.incident.perpetrator_handle:

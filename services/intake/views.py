@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from services.intake.codec import CaseCodec, report_facts, timeline_entry
 from services.intake.domain import Case
 from services.intake.values import TimelineEntry
-from shared.need_to_know import View
+from shared.contracts import projections
+from shared.contracts.incident import IncidentReport
+from shared.contracts.projections import CONTENT_FIELDS, Assessed
+from shared.need_to_know import CASE_FIELDS, View
 from shared.policy import CaseAccess
 
 _INTERNAL = ("filed_by_subs", "filed_by_orgs", "timeline_chunks")
@@ -23,11 +27,65 @@ GUIDANCE = {
 """What a filer is told at each status of its case (the same for every filer: it reveals nothing of the case)."""
 
 
-def case_view(view: View, case: Case, timeline: list[TimelineEntry], codec: CaseCodec, *, sub: str) -> dict[str, Any]:
-    """The case as ``view`` shows it to the caller ``sub``."""
+def case_view(
+    view: View,
+    case: Case,
+    timeline: list[TimelineEntry],
+    codec: CaseCodec,
+    *,
+    sub: str,
+    holder_ref: Callable[[IncidentReport], str],
+) -> dict[str, Any]:
+    """The case as ``view`` shows it to the caller ``sub`` (``holder_ref``: the office holder's pseudonym)."""
     if view is View.FILER:
         return filer_view(case, codec, sub=sub)
-    return {**case_file(case, timeline, codec), "view": view.value}
+    if view is View.FULL:
+        return {**case_file(case, timeline, codec), "view": view.value}
+    return routed_view(view, case, codec, holder_ref=holder_ref)
+
+
+def routed_view(
+    view: View, case: Case, codec: CaseCodec, *, holder_ref: Callable[[IncidentReport], str]
+) -> dict[str, Any]:
+    """A routed role's view: the case's state for that recipient, each report through its notification contract."""
+    recipient, risk = view.recipient, case.risk
+    if recipient is None or risk is None:  # need_to_know gives a routed view only of a routed case
+        raise ValueError(f"no routed view {view.value} of case {case.case_id}")
+    reasons = tuple(route.reason for route in risk.routes if route.recipient is recipient)
+    delivery = case.notifications.get(recipient)
+    base = {
+        "case_id": case.case_id,
+        "notification_id": delivery.notification_id if delivery else "",
+        "recipient": recipient,
+        "level": risk.level,
+        "reasons": reasons,
+        "policy_version": risk.policy_version,
+    }
+    reports: list[dict[str, Any]] = []
+    for entry in case.reports:
+        opened = codec.open_report(case.case_id, entry.content)
+        keys = {"report_id": entry.report_id, "received_at": entry.received_at, "erased": opened is None}
+        if opened is None:
+            reports.append(keys)
+            continue
+        report = IncidentReport.model_validate(opened)
+        assessed = Assessed(risk.factors, holder_ref(report), entry.received_at)
+        shown = projections.notification(recipient, report, assessed, base)
+        reports.append({**keys, **shown.model_dump(mode="json", include=set(CONTENT_FIELDS[recipient]))})
+    state = codec.state(case)
+    body: dict[str, Any] = {
+        "case_id": case.case_id,
+        "view": view.value,
+        "status": case.status.value,
+        "level": risk.level.value,
+        "policy_version": risk.policy_version,
+        "reasons": list(reasons),
+        "notification": state["notifications"].get(recipient.value),
+        "reports": reports,
+        "followups": state["followups"],
+        "links": state["links"],
+    }
+    return {k: v for k, v in body.items() if k in CASE_FIELDS[view]}
 
 
 def filer_view(case: Case, codec: CaseCodec, *, sub: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Per-recipient notifications: each recipient gets only what its task needs (pure, no I/O).
 
-The table of who sees what lives in ``shared/contracts/notifications.py``.
+The table of who sees what lives in ``shared/contracts/notifications.py``; the projections in
+``shared/contracts/projections.py`` (shared with the case views).
 """
 
 from __future__ import annotations
@@ -10,30 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.notify import aangifte
+from shared.contracts import projections
 from shared.contracts.events import (
     CaseTriaged,
     Notification,
     NotificationState,
     NotificationStatus,
-    PoliceNotification,
     RiskLevel,
     utcnow,
 )
-from shared.contracts.incident import Channel, IncidentReport, IncidentType
-from shared.contracts.notifications import (
-    BurgemeesterNotification,
-    BzkNotification,
-    CcvNotification,
-    EscalationNotice,
-    JenvNotification,
-    OmNotification,
-    OtwbNotification,
-)
+from shared.contracts.incident import IncidentReport
+from shared.contracts.notifications import EscalationNotice
+from shared.contracts.projections import Assessed
 from shared.contracts.topics import Recipient
-
-_ONLINE_CHANNELS = frozenset({Channel.ONLINE})
-_DIGITAL_TYPES = frozenset({IncidentType.DOXING, IncidentType.ONLINE_HATE})
 
 
 def notification_id(case_id: str, recipient: Recipient, assessment_no: int) -> str:
@@ -44,156 +34,6 @@ def notification_id(case_id: str, recipient: Recipient, assessment_no: int) -> s
 def derived_id(*parts: object) -> str:
     """A deterministic event id for something derived from a notification (re-send, status, escalation)."""
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
-
-
-def home_involved(report: IncidentReport) -> bool:
-    indicators = report.incident.indicators
-    return (
-        indicators.home_address_known
-        or indicators.home_visited
-        or report.incident.channel is Channel.AT_HOME
-        or IncidentType.HOME_VISIT in report.incident.types
-    )
-
-
-def meeting_related(report: IncidentReport) -> bool:
-    return report.incident.channel is Channel.AT_MEETING
-
-
-def _police(triaged: CaseTriaged, report: IncidentReport, base: dict[str, Any]) -> Notification:
-    holder = report.office_holder
-    return PoliceNotification(
-        **base,
-        office_holder_name=holder.name,
-        office_holder_role=holder.role,
-        body_kind=holder.body.kind,
-        body_code=holder.body.code,
-        contact_email=holder.contact.email,
-        contact_phone=holder.contact.phone,
-        incident_types=tuple(report.incident.types),
-        channel=report.incident.channel,
-        platform=report.incident.platform,
-        occurred_at=report.incident.occurred_at,
-        reported_at=triaged.facts.reported_at,
-        description=report.incident.description,
-        perpetrator=report.incident.perpetrator,
-        circumstances=aangifte.circumstances(report),
-        wants_aangifte=report.wants_aangifte,
-        factors=triaged.factors,
-        aangifte=aangifte.build(report, reported_at=triaged.facts.reported_at) if report.wants_aangifte else None,
-    )
-
-
-def _om(triaged: CaseTriaged, report: IncidentReport, base: dict[str, Any]) -> Notification:
-    types = tuple(report.incident.types)
-    return OmNotification(
-        **base,
-        office_holder_ref=triaged.facts.office_holder_ref,
-        office_holder_role=report.office_holder.role,
-        body_kind=report.office_holder.body.kind,
-        body_code=report.office_holder.body.code,
-        incident_types=types,
-        channel=report.incident.channel,
-        platform=report.incident.platform,
-        occurred_at=report.incident.occurred_at,
-        reported_at=triaged.facts.reported_at,
-        perpetrator=report.incident.perpetrator,
-        circumstances=aangifte.circumstances(report),
-        qualifications=aangifte.qualifications(types),
-        wants_aangifte=report.wants_aangifte,
-        factors=triaged.factors,
-    )
-
-
-def _jenv(triaged: CaseTriaged, report: IncidentReport, base: dict[str, Any]) -> Notification:
-    return JenvNotification(
-        **base,
-        office_holder_ref=triaged.facts.office_holder_ref,
-        office_holder_role=report.office_holder.role,
-        body_kind=report.office_holder.body.kind,
-        body_code=report.office_holder.body.code,
-        incident_types=tuple(report.incident.types),
-        channel=report.incident.channel,
-        occurred_at=report.incident.occurred_at,
-        home_involved=home_involved(report),
-        meeting_related=meeting_related(report),
-        factors=triaged.factors,
-    )
-
-
-def _burgemeester(triaged: CaseTriaged, report: IncidentReport, base: dict[str, Any]) -> Notification:
-    return BurgemeesterNotification(
-        **base,
-        office_holder_name=report.office_holder.name,
-        office_holder_role=report.office_holder.role,
-        body_kind=report.office_holder.body.kind,
-        body_code=report.office_holder.body.code,
-        incident_types=tuple(report.incident.types),
-        channel=report.incident.channel,
-        occurred_at=report.incident.occurred_at,
-        home_involved=home_involved(report),
-        meeting_related=meeting_related(report),
-        factors=triaged.factors,
-    )
-
-
-def _bzk(triaged: CaseTriaged, report: IncidentReport, base: dict[str, Any]) -> Notification:
-    return BzkNotification(
-        **base,
-        office_holder_role=report.office_holder.role,
-        body_kind=report.office_holder.body.kind,
-        incident_types=tuple(report.incident.types),
-        online=report.incident.channel in _ONLINE_CHANNELS,
-        occurred_month=report.incident.occurred_at.strftime("%Y-%m"),
-    )
-
-
-def _otwb(triaged: CaseTriaged, report: IncidentReport, base: dict[str, Any]) -> Notification:
-    holder = report.office_holder
-    return OtwbNotification(
-        **base,
-        office_holder_name=holder.name,
-        office_holder_role=holder.role,
-        body_kind=holder.body.kind,
-        body_code=holder.body.code,
-        contact_email=holder.contact.email,
-        contact_phone=holder.contact.phone,
-        reported_by=report.reported_by.kind,
-        reported_by_organisation=report.reported_by.organisation,
-        incident_types=tuple(report.incident.types),
-        channel=report.incident.channel,
-        occurred_at=report.incident.occurred_at,
-        impact_on_functioning=report.incident.impact_on_functioning,
-        wants_aangifte=report.wants_aangifte,
-    )
-
-
-def _ccv(triaged: CaseTriaged, report: IncidentReport, base: dict[str, Any]) -> Notification:
-    holder = report.office_holder
-    return CcvNotification(
-        **base,
-        office_holder_name=holder.name,
-        office_holder_role=holder.role,
-        body_code=holder.body.code,
-        contact_email=holder.contact.email,
-        contact_phone=holder.contact.phone,
-        home_involved=home_involved(report),
-        home_visited=report.incident.indicators.home_visited,
-        family_targeted=report.incident.indicators.family_targeted,
-        digital_exposure=report.incident.channel in _ONLINE_CHANNELS
-        or bool(_DIGITAL_TYPES & set(report.incident.types)),
-    )
-
-
-_PROJECTIONS = {
-    Recipient.POLICE: _police,
-    Recipient.OM: _om,
-    Recipient.JENV: _jenv,
-    Recipient.BURGEMEESTER: _burgemeester,
-    Recipient.BZK: _bzk,
-    Recipient.OTWB: _otwb,
-    Recipient.CCV: _ccv,
-}
 
 
 def project(
@@ -215,7 +55,12 @@ def project(
         "reasons": (reason,),
         "policy_version": triaged.policy_version,
     }
-    return _PROJECTIONS[recipient](triaged, report, base)
+    assessed = Assessed(
+        factors=triaged.factors,
+        office_holder_ref=triaged.facts.office_holder_ref,
+        reported_at=triaged.facts.reported_at,
+    )
+    return projections.notification(recipient, report, assessed, base)
 
 
 def needs_ack(level: RiskLevel, escalate_levels: frozenset[RiskLevel]) -> bool:

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from shared.contracts import topics
+from shared.contracts.topics import Recipient
+from shared.need_to_know import CASE_FIELDS, REPORT_FIELDS, View
 from tests.support.auth import headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
@@ -99,3 +101,54 @@ async def test_a_second_filer_of_the_same_incident_sees_and_erases_only_its_own_
         assert event.json()["report_ids"] == [answer["report_id"]], "the others drop only the attacker's report"
     finally:
         await probe.stop()
+
+
+async def test_every_role_reads_the_case_in_its_own_view_equal_to_its_contract(services: RunningServices) -> None:
+    name, email = f"Burgemeester {uuid.uuid4().hex[:8]}", f"{uuid.uuid4().hex[:8]}@example.nl"
+    description = f"Hij stond met een mes bij ons huis ({uuid.uuid4().hex[:6]})"
+    report = body(
+        **{
+            "office_holder.name": name,
+            "office_holder.role": "burgemeester",
+            "office_holder.contact": {"email": email, "phone": "+31 6 1234 5678"},
+            "incident.description": description,
+            "incident.types": ["threat", "home_visit"],
+            "incident.channel": "at_home",
+            "incident.indicators": {"home_visited": True, "weapon_mentioned": True, "explicit_threat": True},
+        }
+    )
+    filer = f"filer-{uuid.uuid4().hex[:8]}"
+    claims: dict[str, dict[str, str]] = {
+        "reporter": {"sub": filer},
+        "burgemeester": {"municipality": "GM0344"},
+    }
+    routed = {"police", "om", "jenv", "burgemeester", "otwb", "ccv"}
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+        filed = await client.post("/v1/incidents", json=report, headers=headers("reporter", sub=filer))
+        assert filed.status_code == 201, filed.text
+        case_id = filed.json()["case_id"]
+        await _admin_case(client, case_id, lambda c: routed <= set(c.get("notifications", {})))
+        for role in ("reporter", *sorted(routed)):
+            answer = await client.get(f"/v1/cases/{case_id}", headers=headers(role, **claims.get(role, {})))
+            assert answer.status_code == 200, (role, answer.text)
+            seen = answer.json()
+            view = View.FILER if role == "reporter" else View(role)
+            assert seen["view"] == view.value
+            assert set(seen) == CASE_FIELDS[view], role
+            (shown,) = seen["reports"]
+            if view is View.FILER:
+                assert shown["report"]["office_holder"]["name"] == name
+                continue
+            assert set(shown) == REPORT_FIELDS[view], role
+            recipient = Recipient(role)
+            assert seen["notification"]["status"] in {"sent", "acknowledged", "escalated"}
+            text = answer.text
+            assert (name in text) is (recipient in NAMED), role
+            assert (email in text) is (recipient in CONTACTED), role
+            assert (description in text) is (recipient is Recipient.POLICE), role
+        bzk = await client.get(f"/v1/cases/{case_id}", headers=headers("bzk"))
+        assert bzk.status_code == 403, "BZK reads aggregates and its own notification, never a case"
+
+
+NAMED = {Recipient.POLICE, Recipient.BURGEMEESTER, Recipient.OTWB, Recipient.CCV}
+CONTACTED = {Recipient.POLICE, Recipient.OTWB, Recipient.CCV}

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.e2e
 
 NAME_PREFIX, EMAIL, PHRASE = "Geheime Wethouder", "geheim.adres@example.nl", "ik weet waar je kinderen op school zitten"
 MUNICIPALITY = "GM0344"
-ROLES = ("reporter", "otwb", "police", "om", "jenv", "bzk", "burgemeester", "admin")
+ROLES = ("reporter", "otwb", "police", "om", "jenv", "bzk", "burgemeester", "ccv", "admin")
+READING_ROLES = {"otwb", "police", "om", "jenv", "burgemeester", "ccv"}
 BREAK_GLASS = {"X-Break-Glass-Reason": "matrix test: verifying break-glass access"}
 
 
@@ -101,7 +102,7 @@ async def test_every_endpoint_allows_exactly_the_roles_the_policy_names(
     routed = set(filed.routes)
 
     def reads_case(role: str) -> bool:
-        return role == "reporter" or (role in {"otwb", "police", "om", "jenv", "burgemeester"} and role in routed)
+        return role == "reporter" or (role in READING_ROLES and role in routed)
 
     calls = [
         Call("intake", "POST", "/v1/incidents", lambda r: r in {"reporter", "otwb"}, 201),
