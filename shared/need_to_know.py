@@ -127,7 +127,7 @@ class CaseScope:
         if self.routed_to is None or self.routed_to.value not in case.routes:
             return False
         return self.routed_to is not Recipient.BURGEMEESTER or (
-            self.municipality is not None and self.municipality == case.body_code
+            self.municipality is not None and self.municipality == case.municipality
         )
 
 

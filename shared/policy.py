@@ -34,11 +34,15 @@ class CaseAccess:
     filed_by_orgs: Collection[str] = ()
     routes: Collection[str] = ()  # recipients triage routed the case to
     body_code: str | None = None
+    municipality: str | None = None
+    """The municipality whose burgemeester is the case's local authority (``shared/contracts/authority.py``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class NotificationAccess:
     recipient: str
+    municipality: str | None = None
+    """For a burgemeester's notification: the municipality it was addressed to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +116,13 @@ def decide(
             if action is Action.READ_AANGIFTE:  # the aangifte is case content
                 return _break_glass(principal)
             return _allow("admin manages deliveries")
-        if role.value == resource.recipient:
-            return _allow("the notification went to this role")
-        return _deny("the notification went to another recipient")
+        if role.value != resource.recipient:
+            return _deny("the notification went to another recipient")
+        if role is Role.BURGEMEESTER and (
+            not principal.municipality or principal.municipality != resource.municipality
+        ):
+            return _deny("the notification went to the burgemeester of another municipality")
+        return _allow("the notification went to this role")
     return gate
 
 
@@ -142,7 +150,7 @@ def _case(principal: Principal, action: Action, case: CaseAccess) -> Decision:
     if role is Role.BURGEMEESTER:
         if Role.BURGEMEESTER.value not in case.routes:
             return _deny("not routed to the burgemeester")
-        if principal.municipality and principal.municipality == case.body_code:
+        if principal.municipality and principal.municipality == case.municipality:
             return _allow("routed to the burgemeester of this municipality")
         return _deny("another municipality")
     return _deny("not filed by nor routed to the caller")

@@ -97,6 +97,7 @@ class CaseCodec:
             "created_at": case.created_at,
             "updated_at": case.updated_at,
             "body_code": case.body_code,
+            "municipality": case.municipality,
             "filed_by_subs": list(case.filed_by_subs),
             "filed_by_orgs": list(case.filed_by_orgs),
             "risk": None if case.risk is None else _risk(case.risk),
@@ -120,6 +121,8 @@ class CaseCodec:
             created_at=document.get("created_at"),
             updated_at=document.get("updated_at"),
             body_code=document.get("body_code"),
+            # cases stored before the field: a gemeente's burgemeester is the body's own
+            municipality=document.get("municipality", _gemeente(document.get("body_code"))),
             filed_by_subs=list(document.get("filed_by_subs", [])),
             filed_by_orgs=list(document.get("filed_by_orgs", [])),
             reports=[_report_entry(r) for r in document.get("reports", [])],
@@ -293,3 +296,7 @@ def _outgoing(outgoing: Outgoing) -> Document:
 
 def _outgoing_of(document: Document) -> Outgoing:
     return Outgoing(event_id=document["event_id"], record=Record.from_stored(document))
+
+
+def _gemeente(code: str | None) -> str | None:
+    return code if code is not None and code.startswith("GM") else None

@@ -27,6 +27,7 @@ from services.intake.values import (
     TimelineChunk,
     TimelineEntry,
 )
+from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import to_record
 from shared.contracts.events import (
     CaseErased,
@@ -137,6 +138,8 @@ class Case:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     body_code: str | None = None
+    municipality: str | None = None
+    """Whose burgemeester is the case's local authority (``shared/contracts/authority.py``), from the first report."""
     filed_by_subs: list[str] = field(default_factory=list)
     filed_by_orgs: list[str] = field(default_factory=list)
     reports: list[ReportEntry] = field(default_factory=list)
@@ -210,6 +213,7 @@ class Case:
         if first:
             self.created_at = now
             self.body_code = event.report.office_holder.body.code
+            self.municipality = burgemeester_municipality(event.report)
             self.stage_times.setdefault("received", event.occurred)
             self._add_to_timeline(entry, first=True)  # events that came before the report follow it
         else:

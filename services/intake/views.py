@@ -126,4 +126,5 @@ def case_access(case: Case) -> CaseAccess:
         filed_by_orgs=case.filed_by_orgs,
         routes=[route.recipient.value for route in (case.risk.routes if case.risk else ())],
         body_code=case.body_code,
+        municipality=case.municipality,
     )

@@ -28,7 +28,7 @@ from shared.contracts.events import (
     NotificationStatus,
     PoliceNotification,
 )
-from shared.contracts.notifications import RECIPIENT_MODELS
+from shared.contracts.notifications import RECIPIENT_MODELS, BurgemeesterNotification
 from shared.contracts.topics import (
     CASE_ERASED,
     CASE_FOLLOWUP,
@@ -39,7 +39,6 @@ from shared.contracts.topics import (
     NOTIFICATION_ACK,
     NOTIFICATION_STATUS,
     Recipient,
-    notify_topic,
 )
 from shared.guard import require
 from shared.http import Problem
@@ -116,7 +115,10 @@ class NotifyHandlers:
         notification = await self._store.peek_notification(notification_id)
         if notification is None:
             raise Problem(404, "Notification not found", code="notification_not_found")
-        decision = decide(principal, action, NotificationAccess(recipient=notification.recipient.value))
+        payload = notification.payload
+        municipality = payload.municipality if isinstance(payload, BurgemeesterNotification) else None
+        access = NotificationAccess(recipient=notification.recipient.value, municipality=municipality)
+        decision = decide(principal, action, access)
         if not decision:
             await self._audit.record(principal, action.value, case_id=notification.case_id, outcome="denied")
             raise forbidden(decision.reason)
@@ -125,7 +127,7 @@ class NotifyHandlers:
     def register(self) -> None:
         for recipient in Recipient:
             model = RECIPIENT_MODELS[recipient]
-            self._runtime.produces(notify_topic(recipient), model, f"What {recipient.value} may see of a case")
+            self._runtime.produces(model.topic, model, f"What {recipient.value} may see of a case")
         self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
         service = self._service
         consume = self._runtime.consume

@@ -29,6 +29,7 @@ from shared.contracts.events import (
     RiskLevel,
 )
 from shared.contracts.incident import IncidentReport
+from shared.contracts.notifications import delivery_topic
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
 
 
@@ -130,7 +131,7 @@ class SentNotification:
         if self.payload is None:
             return []
         sent = domain.status(self.payload, NotificationState.SENT, at=self.created_at)
-        return [Outgoing(self.payload, notify_topic(self.recipient)), _status(sent)]
+        return [Outgoing(self.payload, delivery_topic(self.payload)), _status(sent)]
 
     def acknowledge(self, *, by: str, at: datetime, recipient: Recipient | None = None) -> tuple[bool, list[Outgoing]]:
         """Acknowledged (stops its timer); whether this changed it, and its "acknowledged" status (again, if it was)."""
@@ -170,7 +171,7 @@ class SentNotification:
         self.due_at = None if last else now + timedelta(seconds=timeout)
         self.state = NotificationState.ESCALATED
         return [
-            Outgoing(domain.resent(silent, self.resend_no), notify_topic(self.recipient)),
+            Outgoing(domain.resent(silent, self.resend_no), delivery_topic(silent)),
             *(Outgoing(notice, notify_topic(notice.recipient)) for notice in notices),
             _status(escalated),
         ]

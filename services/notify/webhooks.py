@@ -24,7 +24,8 @@ from services.notify.service import Clock, millis
 from services.notify.settings import Settings
 from shared.contracts.envelope import Record
 from shared.contracts.events import utcnow
-from shared.contracts.topics import Recipient, dlq_topic, notify_topic
+from shared.contracts.notifications import delivery_topic
+from shared.contracts.topics import Recipient, dlq_topic
 from shared.lanes import AcuteGate
 from shared.periodic import Every
 
@@ -157,7 +158,8 @@ class WebhookDelivery:
                 notification.webhook_retry_at(now + timedelta(seconds=wait))
                 return None
             lease = now + timedelta(seconds=self._settings.webhook_timeout_s + 5)
-            (record,) = self._sender.records([Outgoing(notification.sent(), notify_topic(notification.recipient))])
+            sent = notification.sent()
+            (record,) = self._sender.records([Outgoing(sent, delivery_topic(sent))])
             return _Attempt(
                 notification_id=notification_id,
                 case_id=notification.case_id,

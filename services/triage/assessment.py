@@ -155,7 +155,10 @@ class CaseAssessment:
             raise CaseNotYetAssessed(f"case {self.case_id} has no assessment yet")
         facts = current.facts
         routing = RoutingFacts(
-            wants_aangifte=facts.wants_aangifte, body_kind=facts.body_kind, body_code=facts.body_code
+            wants_aangifte=facts.wants_aangifte,
+            body_kind=facts.body_kind,
+            body_code=facts.body_code,
+            municipality=facts.burgemeester_municipality,
         )
         factors, level = current.factors, current.level
         last: Assessment | None = None

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from services.triage.policy import FollowupRule, Policy
 from services.triage.routing import route
 from services.triage.signals import normalise, report_triggers
+from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.events import CaseFollowup, Factor, RiskLevel, Route
 from shared.contracts.incident import BodyKind, Channel, IncidentReport, IncidentType
 
@@ -84,6 +85,8 @@ class RoutingFacts:
     wants_aangifte: bool
     body_kind: BodyKind
     body_code: str
+    municipality: str | None = None
+    """Whose burgemeester is the authority (``shared/contracts/authority.py``); None: no burgemeester to route to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +178,19 @@ def _decide(policy: Policy, factors: list[Factor], facts: RoutingFacts, previous
         wants_aangifte=facts.wants_aangifte,
         body_kind=facts.body_kind,
         body_code=facts.body_code,
+        municipality=facts.municipality,
     )
     return Assessment(policy.version, level, score, tuple(factors), routes, computed, previous)
 
 
 def routing_facts(report: IncidentReport) -> RoutingFacts:
     body = report.office_holder.body
-    return RoutingFacts(wants_aangifte=report.wants_aangifte, body_kind=body.kind, body_code=body.code)
+    return RoutingFacts(
+        wants_aangifte=report.wants_aangifte,
+        body_kind=body.kind,
+        body_code=body.code,
+        municipality=burgemeester_municipality(report),
+    )
 
 
 def assess(

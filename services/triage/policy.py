@@ -175,12 +175,12 @@ class Policy(BaseModel):
 
 
 def _check_templates(policy: Policy) -> None:
-    """Route reasons may use ``{authority}``, authorities ``{body_code}``; nothing else."""
+    """Route reasons may use ``{authority}``, authorities ``{body_code}`` and ``{municipality}``; nothing else."""
     for kind, text in policy.authorities.items():
         try:
-            text.format(body_code="GM0000")
+            text.format(body_code="GM0000", municipality="GM0000")
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"authorities.{kind}: only {{body_code}} may be used ({exc!r})") from exc
+            raise ValueError(f"authorities.{kind}: only {{body_code}} and {{municipality}} ({exc!r})") from exc
     for number, rule in enumerate(policy.routes):
         try:
             rule.reason.format(authority="x")

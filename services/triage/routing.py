@@ -29,11 +29,18 @@ def route(
     wants_aangifte: bool,
     body_kind: BodyKind,
     body_code: str,
+    municipality: str | None = None,
 ) -> tuple[Route, ...]:
-    """One route per recipient whose rules hold; the reasons of every rule that held, in policy order."""
-    authority = policy.authorities[body_kind].format(body_code=body_code)
+    """One route per recipient whose rules hold; the reasons of every rule that held, in policy order.
+
+    The burgemeester is routed only when it is known which one (``municipality``): a provincie or waterschap office
+    holder whose home and incident municipality are unknown has no burgemeester who could read the case.
+    """
+    authority = policy.authorities[body_kind].format(body_code=body_code, municipality=municipality or "?")
     reasons: dict[Recipient, list[str]] = {}
     for rule in policy.routes:
+        if rule.recipient is Recipient.BURGEMEESTER and municipality is None:
+            continue
         if _holds(rule.when, level=level, codes=factor_codes, wants_aangifte=wants_aangifte, body_kind=body_kind):
             reasons.setdefault(rule.recipient, []).append(rule.reason.format(authority=authority))
     return tuple(Route(recipient=recipient, reason="; ".join(why)) for recipient, why in reasons.items())

@@ -22,6 +22,7 @@ from services.triage.domain import Histories
 from services.triage.policy import Policy
 from services.triage.store import History
 from shared.aggregates import StaleAggregate
+from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
@@ -80,6 +81,7 @@ def facts_of(event: IncidentReported, *, pseudonym_key: bytes) -> CaseFacts:
         reported_at=event.occurred,
         impact_on_functioning=report.incident.impact_on_functioning,
         wants_aangifte=report.wants_aangifte,
+        burgemeester_municipality=burgemeester_municipality(report),
     )
 
 

@@ -147,6 +147,11 @@ class CaseFacts(BaseModel):
     reported_at: datetime
     impact_on_functioning: bool
     wants_aangifte: bool
+    burgemeester_municipality: str | None = Field(
+        default=None,
+        description="The municipality whose burgemeester is the local authority (shared/contracts/authority.py); "
+        "None when not known (then no burgemeester is routed)",
+    )
 
 
 class CaseTriaged(Event):

@@ -108,6 +108,12 @@ class OfficeHolder(BaseModel):
     body: Body
     gender: Gender = Gender.ONBEKEND
     contact: Contact = Contact()
+    residence_municipality: str | None = Field(
+        default=None,
+        pattern=r"^GM\d{4}$",
+        description="Municipality (GMnnnn) where the office holder lives: its burgemeester is the authority for "
+        "protective measures at the home (needed for provincie and waterschap office holders)",
+    )
 
 
 class Reporter(BaseModel):
@@ -172,6 +178,9 @@ class Incident(BaseModel):
     )
     indicators: Indicators = Indicators()
     impact_on_functioning: bool = False
+    municipality: str | None = Field(
+        default=None, pattern=r"^GM\d{4}$", description="Municipality (GMnnnn) where it happened, when known"
+    )
 
     @field_validator("occurred_at")
     @classmethod

@@ -40,6 +40,7 @@ __all__ = [
     "OmNotification",
     "OtwbNotification",
     "PoliceNotification",
+    "delivery_topic",
 ]
 
 
@@ -87,8 +88,11 @@ class BurgemeesterNotification(Notification):
     """Burgemeester: what local measures need (whom, where it happens); no contact details, no free text."""
 
     ce_type: ClassVar[str] = "nl.weerbaar.notify.burgemeester.v1"
-    topic: ClassVar[str] = topics.notify_topic(Recipient.BURGEMEESTER)
+    topic: ClassVar[str] = topics.BURGEMEESTER_TOPIC_PATTERN
 
+    municipality: str = Field(
+        pattern=r"^GM\d{4}$", description="The municipality whose burgemeester this is for (its topic's)"
+    )
     office_holder_name: str
     office_holder_role: Role
     body_kind: BodyKind
@@ -172,3 +176,10 @@ RECIPIENT_MODELS: dict[Recipient, type[Notification]] = {
     Recipient.OTWB: OtwbNotification,
     Recipient.CCV: CcvNotification,
 }
+
+
+def delivery_topic(notification: Notification) -> str:
+    """Where a notification is published: its recipient's topic; a burgemeester's, its municipality's."""
+    if isinstance(notification, BurgemeesterNotification):
+        return topics.burgemeester_topic(notification.municipality)
+    return topics.notify_topic(notification.recipient)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.contracts import prefill
+from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.events import Factor, Notification, PoliceNotification
 from shared.contracts.incident import Channel, IncidentReport, IncidentType
 from shared.contracts.notifications import (
@@ -123,6 +124,8 @@ def _jenv(assessed: Assessed, report: IncidentReport, base: dict[str, Any]) -> N
 def _burgemeester(assessed: Assessed, report: IncidentReport, base: dict[str, Any]) -> Notification:
     return BurgemeesterNotification(
         **base,
+        # triage routes no burgemeester whose municipality is unknown; a decision from before that rule: the body's
+        municipality=burgemeester_municipality(report) or report.office_holder.body.code,
         office_holder_name=report.office_holder.name,
         office_holder_role=report.office_holder.role,
         body_kind=report.office_holder.body.kind,

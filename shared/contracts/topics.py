@@ -41,6 +41,19 @@ def notify_topic(recipient: Recipient) -> str:
     return f"weerbaar.notify.{recipient.value}.v1"
 
 
+def burgemeester_topic(municipality: str) -> str:
+    """The topic of one municipality's burgemeester (``GM0344`` → ``weerbaar.notify.burgemeester.gm0344.v1``).
+
+    A gemeente's liaison reads only its own; ``weerbaar.notify.burgemeester.v1`` (one topic for all) is no longer
+    written. Created on first use (the broker's auto-creation, or the operator ahead of time).
+    """
+    return f"weerbaar.notify.burgemeester.{municipality.lower()}.v1"
+
+
+BURGEMEESTER_TOPIC_PATTERN: Final = "weerbaar.notify.burgemeester.{municipality}.v1"
+"""How the per-municipality topics are named (``municipality`` in lower case: ``gm0344``)."""
+
+
 def dlq_topic(topic: str) -> str:
     """The dead-letter topic of a topic."""
     return topic + DLQ_SUFFIX

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from shared.contracts import topics
-from shared.contracts.topics import Recipient
+from shared.contracts.topics import Recipient, burgemeester_topic
 from shared.need_to_know import CASE_FIELDS, REPORT_FIELDS, View
 from tests.support.auth import headers
 from tests.support.endpoints import Endpoints
@@ -152,3 +152,75 @@ async def test_every_role_reads_the_case_in_its_own_view_equal_to_its_contract(s
 
 NAMED = {Recipient.POLICE, Recipient.BURGEMEESTER, Recipient.OTWB, Recipient.CCV}
 CONTACTED = {Recipient.POLICE, Recipient.OTWB, Recipient.CCV}
+
+
+def _critical(**changes: Any) -> dict[str, Any]:
+    return body(
+        **{
+            "office_holder.name": f"Bestuurder {uuid.uuid4().hex[:8]}",
+            "incident.types": ["threat", "home_visit"],
+            "incident.channel": "at_home",
+            "incident.indicators": {"home_visited": True, "weapon_mentioned": True, "explicit_threat": True},
+            **changes,
+        }
+    )
+
+
+async def _routed_to_burgemeester(client: httpx.AsyncClient, report: dict[str, Any]) -> tuple[str, str]:
+    filed = await client.post("/v1/incidents", json=report, headers=headers("reporter"))
+    assert filed.status_code == 201, filed.text
+    case_id = filed.json()["case_id"]
+    case = await _admin_case(client, case_id, lambda c: "burgemeester" in c.get("notifications", {}))
+    return case_id, case["notifications"]["burgemeester"]["notification_id"]
+
+
+async def test_a_burgemeester_reads_and_acknowledges_only_its_own_municipality(services: RunningServices) -> None:
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as intake:
+        case_id, nid = await _routed_to_burgemeester(intake, _critical())
+        for claims in ({"municipality": "GM0363"}, {}):
+            refused = await intake.get(f"/v1/cases/{case_id}", headers=headers("burgemeester", **claims))
+            assert refused.status_code == 403, claims
+        own = await intake.get(f"/v1/cases/{case_id}", headers=headers("burgemeester", municipality="GM0344"))
+        assert own.status_code == 200
+    ack = {"acknowledged_by": "Kabinet burgemeester"}
+    async with httpx.AsyncClient(base_url=services.url("notify"), timeout=10) as notify:
+        for claims in ({"municipality": "GM0363"}, {}):
+            other = headers("burgemeester", **claims)
+            assert (await notify.get(f"/v1/notifications/{nid}", headers=other)).status_code == 403, claims
+            forged = await notify.post(f"/v1/notifications/{nid}/ack", json=ack, headers=other)
+            assert forged.status_code == 403, claims
+        mine = headers("burgemeester", municipality="GM0344")
+        assert (await notify.get(f"/v1/notifications/{nid}", headers=mine)).status_code == 200
+        acknowledged = await notify.post(f"/v1/notifications/{nid}/ack", json=ack, headers=mine)
+        assert acknowledged.status_code == 200, acknowledged.text
+
+
+async def test_a_provincie_case_goes_to_the_burgemeester_where_the_office_holder_lives_who_can_read_it(
+    services: RunningServices, endpoints: Endpoints
+) -> None:
+    home = "GM0363"
+    probe = TopicProbe(endpoints.kafka_bootstrap, [burgemeester_topic(home)])
+    await probe.start()
+    try:
+        statenlid = _critical(
+            **{
+                "office_holder.role": "statenlid",
+                "office_holder.body": {"kind": "provincie", "code": "PV26"},
+                "office_holder.residence_municipality": home,
+            }
+        )
+        async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as intake:
+            case_id, nid = await _routed_to_burgemeester(intake, statenlid)
+            seen = await intake.get(f"/v1/cases/{case_id}", headers=headers("burgemeester", municipality=home))
+            assert seen.status_code == 200, seen.text
+            assert seen.json()["view"] == "burgemeester"
+            elsewhere = await intake.get(f"/v1/cases/{case_id}", headers=headers("burgemeester", municipality="GM0344"))
+            assert elsewhere.status_code == 403
+        (delivered,) = await probe.wait_for(burgemeester_topic(home), case_id)
+        assert delivered.json()["municipality"] == home
+        assert delivered.json()["notification_id"] == nid
+        async with httpx.AsyncClient(base_url=services.url("notify"), timeout=10) as notify:
+            read = await notify.get(f"/v1/notifications/{nid}", headers=headers("burgemeester", municipality=home))
+            assert read.status_code == 200, read.text
+    finally:
+        await probe.stop()

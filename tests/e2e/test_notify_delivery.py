@@ -19,7 +19,7 @@ from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient, notify_topic
 from tests.support.auth import BearerAuth, headers
 from tests.support.endpoints import Endpoints
-from tests.support.probe import Seen, TopicProbe
+from tests.support.probe import Seen, TopicProbe, delivered_on
 from tests.support.samples import body
 from tests.support.services import RunningServices
 
@@ -32,7 +32,7 @@ FAST_NOTIFY_ENV = {
     "WEERBAAR_FOLLOWUP_DEADLINE_S": "3",
     "WEERBAAR_SWEEP_INTERVAL_S": "0.3",
 }
-WATCHED = [topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, *(notify_topic(r) for r in Recipient)]
+WATCHED = [topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, *(delivered_on(r) for r in Recipient)]
 NAME, EMAIL, TEXT = "A. Voorbeeld", "s.devries@example.nl", "we weten waar je woont"
 
 
@@ -113,7 +113,7 @@ async def test_critical_case_reaches_each_recipient_with_only_its_fields(
     assert triaged.json()["level"] == "critical"
     seen: dict[Recipient, Seen] = {}
     for recipient in (Recipient.POLICE, Recipient.OM, Recipient.JENV, Recipient.BURGEMEESTER, Recipient.BZK):
-        seen[recipient] = (await probe.wait_for(notify_topic(recipient), case_id, timeout=90))[0]
+        seen[recipient] = (await probe.wait_for(delivered_on(recipient), case_id, timeout=90))[0]
         payload = seen[recipient].json()
         assert set(payload) == set(RECIPIENT_MODELS[recipient].model_fields), recipient
         assert seen[recipient].headers["ce_type"] == RECIPIENT_MODELS[recipient].ce_type
@@ -143,7 +143,7 @@ async def test_silent_recipient_is_resent_and_escalated_while_acknowledged_ones_
     case_id = await _report(fast_notify, critical())
     police = (await probe.wait_for(notify_topic(Recipient.POLICE), case_id, timeout=90))[0].json()
     om = (await probe.wait_for(notify_topic(Recipient.OM), case_id))[0].json()
-    burgemeester = (await probe.wait_for(notify_topic(Recipient.BURGEMEESTER), case_id))[0]
+    burgemeester = (await probe.wait_for(delivered_on(Recipient.BURGEMEESTER), case_id))[0]
 
     async with httpx.AsyncClient(base_url=fast_notify.url("notify"), timeout=10, auth=BearerAuth("police")) as client:
         ack = {"acknowledged_by": "Team Bedreigde Politici"}
@@ -167,7 +167,7 @@ async def test_silent_recipient_is_resent_and_escalated_while_acknowledged_ones_
     # at least once: a redelivery repeats a record (same event id); the re-send is a new record, resend_no 1
     count = 2
     while True:
-        seen = await probe.wait_for(notify_topic(Recipient.BURGEMEESTER), case_id, count=count)
+        seen = await probe.wait_for(delivered_on(Recipient.BURGEMEESTER), case_id, count=count)
         resent = [r for r in seen if r.json()["resend_no"] == 1]
         if resent:
             break
@@ -206,7 +206,7 @@ async def test_duplicate_triage_events_never_duplicate_notifications(
     (triaged,) = await probe.wait_for(topics.CASE_TRIAGED, case_id)
     routed = [Recipient(r["recipient"]) for r in triaged.json()["routes"]]
     for recipient in routed:
-        await probe.wait_for(notify_topic(recipient), case_id, timeout=90)
+        await probe.wait_for(delivered_on(recipient), case_id, timeout=90)
     headers = [(k, v.encode()) for k, v in triaged.headers.items()]
     for _ in range(2):
         await producer.send_and_wait(topics.CASE_TRIAGED, triaged.value, key=case_id.encode(), headers=headers)
@@ -215,7 +215,7 @@ async def test_duplicate_triage_events_never_duplicate_notifications(
     for recipient in routed:
         # The outbox publishes at least once (inline flush and relay may race): a redelivered record carries the same
         # notification id and event id, so consumers dedupe it; a duplicate triage event must never mint a new one.
-        seen = probe.all(notify_topic(recipient), case_id)
+        seen = probe.all(delivered_on(recipient), case_id)
         assert len({s.json()["notification_id"] for s in seen}) == 1, f"{recipient}: {[s.json() for s in seen]}"
         assert len({s.json()["event_id"] for s in seen}) == 1
 
@@ -230,5 +230,5 @@ async def test_notify_killed_mid_flight_loses_nothing(fast_notify: RunningServic
         await asyncio.to_thread(fast_notify.wait_ready, services=("notify",))
     routed = [Recipient(r["recipient"]) for r in triaged.json()["routes"]]
     for recipient in routed:
-        await probe.wait_for(notify_topic(recipient), case_id, timeout=60)
+        await probe.wait_for(delivered_on(recipient), case_id, timeout=60)
         await _wait_status(probe, case_id, recipient, "sent", timeout=30)

@@ -16,7 +16,7 @@ from shared.contracts.topics import Recipient, notify_topic
 from shared.mongo import Document
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
-from tests.support.probe import TopicProbe
+from tests.support.probe import TopicProbe, delivered_on
 from tests.support.samples import unique_body
 from tests.support.services import RunningServices
 
@@ -27,7 +27,7 @@ WATCHED = [
     topics.CASE_TRIAGED,
     topics.NOTIFICATION_STATUS,
     topics.REPORT_STATS,
-    *(notify_topic(r) for r in Recipient),
+    *(delivered_on(r) for r in Recipient),
 ]
 
 

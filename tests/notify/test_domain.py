@@ -79,6 +79,7 @@ ALLOWED_FIELDS: dict[Recipient, set[str]] = {
         "factors",
     },
     Recipient.BURGEMEESTER: {
+        "municipality",
         "office_holder_name",
         "office_holder_role",
         "body_kind",

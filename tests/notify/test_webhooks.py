@@ -26,7 +26,7 @@ from services.notify.settings import Settings
 from services.notify.store import NotifyStore
 from shared.contracts.envelope import to_record
 from shared.contracts.events import RiskLevel
-from shared.contracts.topics import Recipient, dlq_topic, notify_topic
+from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic
 from shared.crypto import DataCipher
 from shared.kafka import EventPublisher, make_broker
 from shared.mongo import Document
@@ -161,7 +161,7 @@ async def test_receiver_that_never_recovers_is_dead_lettered_with_the_reason(
     settings = _settings(receiver.url, attempts=3)
     sent = await _notification(notify_store, settings)
     nid = sent.notification_id
-    topic = dlq_topic(notify_topic(Recipient.BURGEMEESTER))
+    topic = dlq_topic(burgemeester_topic("GM0344"))
     probe = TopicProbe(endpoints.kafka_bootstrap, [topic])
     await probe.start()
     try:
@@ -171,7 +171,7 @@ async def test_receiver_that_never_recovers_is_dead_lettered_with_the_reason(
     finally:
         await probe.stop()
     assert sent.payload is not None
-    original = to_record(sent.payload, source=SOURCE, topic=notify_topic(Recipient.BURGEMEESTER))
+    original = to_record(sent.payload, source=SOURCE, topic=burgemeester_topic("GM0344"))
     assert dead.value == original.value, "the original bytes go to the DLQ"
     assert "failed after 3 attempt(s): HTTP 500" in dead.headers["dlq_reason"]
     assert dead.headers["dlq_attempts"] == "3"

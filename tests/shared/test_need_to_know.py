@@ -9,8 +9,10 @@ from shared.contracts.topics import Recipient
 from shared.need_to_know import CaseScope, View, case_scope, case_sight
 from shared.policy import CaseAccess
 
-CASE = CaseAccess(filed_by_subs=["filer"], routes=["police", "om", "otwb", "burgemeester"], body_code="GM0344")
-UNROUTED = CaseAccess(filed_by_subs=["filer"], body_code="GM0344")
+CASE = CaseAccess(
+    filed_by_subs=["filer"], routes=["police", "om", "otwb", "burgemeester"], body_code="GM0344", municipality="GM0344"
+)
+UNROUTED = CaseAccess(filed_by_subs=["filer"], body_code="GM0344", municipality="GM0344")
 
 
 def who(role: Role, **claims: str) -> Principal:

@@ -20,7 +20,9 @@ from shared.policy import ROLE_ACTIONS, Action, CaseAccess, NotificationAccess, 
 from shared.ratelimit import TokenBucket
 from shared.settings import CommonSettings
 
-CASE = CaseAccess(filed_by_subs=["filer"], routes=["police", "om", "burgemeester"], body_code="GM0344")
+CASE = CaseAccess(
+    filed_by_subs=["filer"], routes=["police", "om", "burgemeester"], body_code="GM0344", municipality="GM0344"
+)
 
 
 def who(role: Role, **claims: str) -> Principal:
@@ -50,7 +52,7 @@ def test_a_case_is_read_only_on_need_to_know(principal: Principal, allowed: bool
 
 
 def test_a_case_no_one_was_routed_to_is_read_by_its_filer_only() -> None:
-    untriaged = CaseAccess(filed_by_subs=["filer"], body_code="GM0344")
+    untriaged = CaseAccess(filed_by_subs=["filer"], body_code="GM0344", municipality="GM0344")
     assert decide(who(Role.REPORTER, sub="filer"), Action.READ_CASE, untriaged)
     for role in (Role.POLICE, Role.OM, Role.JENV, Role.OTWB, Role.BURGEMEESTER):
         assert not decide(who(role, municipality="GM0344"), Action.READ_CASE, untriaged)

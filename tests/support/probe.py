@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.contracts.topics import Recipient, burgemeester_topic, notify_topic
+
+SAMPLE_MUNICIPALITY = "GM0344"
+"""The municipality of the sample reports (tests/support/samples.py)."""
+
+
+def delivered_on(recipient: Recipient, municipality: str = SAMPLE_MUNICIPALITY) -> str:
+    """The topic a recipient's notification of a sample report is published on."""
+    return burgemeester_topic(municipality) if recipient is Recipient.BURGEMEESTER else notify_topic(recipient)
+
+
+async def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 3) -> None:
+    """Create the topics of ``names`` that do not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-test-probe")
+    await admin.start()
+    try:
+        missing = set(names) - set(await admin.list_topics())
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile (by a first publish): fine
+                await admin.create_topics(
+                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
+                )
+    finally:
+        await admin.close()
 
 
 @dataclass(frozen=True)
@@ -34,6 +62,8 @@ class TopicProbe:
         self._seen: list[Seen] = []
 
     async def start(self) -> None:
+        # A municipality's burgemeester topic appears on first use: watching it before then must not miss it.
+        await ensure_topics(self._bootstrap, self._topics)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
         await consumer.start()
         partitions = []

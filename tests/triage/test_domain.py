@@ -115,17 +115,27 @@ def test_home_involvement_offers_a_ccv_security_scan(policy: Policy) -> None:
 def test_burgemeester_route_names_the_authority_for_each_body_kind(policy: Policy) -> None:
     high = {"incident.indicators": {"home_visited": True, "home_address_known": True}, "incident.types": ["home_visit"]}
     gemeente = _assess(_report(**high), policy)
-    statenlid = _assess(
-        _report(
-            **high, **{"office_holder.role": "statenlid", "office_holder.body": {"kind": "provincie", "code": "PV27"}}
-        ),
-        policy,
-    )
+    provincie = {"office_holder.role": "statenlid", "office_holder.body": {"kind": "provincie", "code": "PV27"}}
+    statenlid = _assess(_report(**high, **provincie, **{"office_holder.residence_municipality": "GM0363"}), policy)
     (local,) = [r for r in gemeente.routes if r.recipient is Recipient.BURGEMEESTER]
     (provincial,) = [r for r in statenlid.routes if r.recipient is Recipient.BURGEMEESTER]
     assert "GM0344" in local.reason
-    assert "woongemeente" in provincial.reason
+    assert "woongemeente (GM0363)" in provincial.reason
     assert "commissaris van de Koning (PV27)" in provincial.reason
+
+
+def test_a_provincie_case_goes_to_the_burgemeester_where_it_happened_or_to_none_when_unknown(policy: Policy) -> None:
+    high = {"incident.indicators": {"home_visited": True, "home_address_known": True}, "incident.types": ["home_visit"]}
+    waterschap = {
+        "office_holder.role": "waterschapsbestuurder",
+        "office_holder.body": {"kind": "waterschap", "code": "WS0155"},
+    }
+    unknown = _assess(_report(**high, **waterschap), policy)
+    there = _assess(_report(**high, **waterschap, **{"incident.municipality": "GM0599"}), policy)
+    assert Recipient.BURGEMEESTER not in {r.recipient for r in unknown.routes}, "no burgemeester could read it"
+    assert Recipient.POLICE in {r.recipient for r in unknown.routes}
+    (local,) = [r for r in there.routes if r.recipient is Recipient.BURGEMEESTER]
+    assert "GM0599" in local.reason
 
 
 def test_each_route_says_why(policy: Policy) -> None:
