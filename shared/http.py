@@ -92,3 +92,42 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         # No stack trace or exception text leaves the service; the log has the type only.
         return problem_response(500, "Internal error", "the request could not be completed", code="internal_error")
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "type": {"type": "string"}},
+            },
+        },
+    },
+}
+_PROBLEM_TEXT = {
+    400: "Bad request",
+    401: "No token, or a token that does not verify",
+    403: "The role or the case does not allow it",
+    404: "No such case",
+    409: "The case's state does not allow it",
+    413: "Body over the size limit",
+    422: "Invalid request: the fields at fault in `errors`",
+    429: "Too many requests (see Retry-After)",
+    503: "The store or the broker did not answer in time (see Retry-After)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for errors answered as problem+json (RFC 9457), as they are sent."""
+    return {
+        status: {"description": _PROBLEM_TEXT.get(status, "Error"), "content": {PROBLEM: {"schema": _PROBLEM_SCHEMA}}}
+        for status in statuses
+    }

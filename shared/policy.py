@@ -24,6 +24,13 @@ class Action(StrEnum):
     ACK_NOTIFICATION = "notification.ack"
     READ_AANGIFTE = "notification.aangifte"
     READ_OVERDUE_FOLLOWUPS = "followups.overdue"
+    # The case workflow (intake): each also needs the case to be readable by the caller (see ``_workflow``).
+    LIST_CASES = "case.list"
+    ASSIGN_CASE = "case.assign"
+    ADD_NOTE = "case.note"
+    ASSESS_CASE = "case.assess"
+    CLOSE_CASE = "case.close"
+    REOPEN_CASE = "case.reopen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +90,29 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     ),
     Action.READ_AANGIFTE: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
     Action.READ_OVERDUE_FOLLOWUPS: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
+    Action.LIST_CASES: frozenset(
+        {Role.REPORTER, Role.OTWB, Role.POLICE, Role.OM, Role.JENV, Role.BURGEMEESTER, Role.CCV, Role.ADMIN}
+    ),
+    # The parties that act on a case; the reporter follows it, JenV and BZK steer on aggregates.
+    Action.ASSIGN_CASE: frozenset({Role.OTWB, Role.POLICE, Role.OM, Role.BURGEMEESTER}),
+    Action.ADD_NOTE: frozenset({Role.OTWB, Role.POLICE, Role.OM, Role.BURGEMEESTER}),
+    # Who decides on the risk: police and OM, and the burgemeester as the authority for protective measures in the
+    # decentral domain (docs/domain.md); OTWB supports, it does not rate.
+    Action.ASSESS_CASE: frozenset({Role.POLICE, Role.OM, Role.BURGEMEESTER}),
+    Action.CLOSE_CASE: frozenset({Role.OTWB, Role.POLICE, Role.OM}),
+    Action.REOPEN_CASE: frozenset({Role.OTWB, Role.POLICE, Role.OM}),
 }
+
+WORKFLOW_ACTIONS = frozenset(
+    {
+        Action.LIST_CASES,
+        Action.ASSIGN_CASE,
+        Action.ADD_NOTE,
+        Action.ASSESS_CASE,
+        Action.CLOSE_CASE,
+        Action.REOPEN_CASE,
+    }
+)
 
 _ROUTED_ROLES = {Role.POLICE, Role.OM, Role.JENV, Role.OTWB, Role.CCV}
 
@@ -109,6 +138,11 @@ def decide(
         if not isinstance(resource, CaseAccess):
             return _deny("no case to decide on")
         return _case(principal, action, resource)
+    if action in WORKFLOW_ACTIONS:
+        if not isinstance(resource, CaseAccess):
+            return _deny("no case to decide on")
+        # Scoped exactly like a read: only a case the caller may read can be listed or acted on.
+        return _case(principal, Action.READ_CASE, resource)
     if action in (Action.READ_NOTIFICATION, Action.ACK_NOTIFICATION, Action.READ_AANGIFTE):
         if not isinstance(resource, NotificationAccess):
             return _deny("no notification to decide on")

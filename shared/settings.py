@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.contracts.events import RiskLevel
+
 DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-not-for-production"
 
 
@@ -82,6 +84,11 @@ class CommonSettings(BaseSettings):
         "(a burst of acute decisions is not worked off one record and one commit at a time)",
     )
     progress_interval_s: float = Field(default=5.0, gt=0, le=60, description="How often consumer lag is sampled")
+    escalate_levels: frozenset[RiskLevel] = Field(
+        default=frozenset({RiskLevel.CRITICAL}),
+        description="Levels whose notifications must be acknowledged (notify escalates; intake closes a case only "
+        'once they were acknowledged or escalated). JSON list, e.g. ["critical","high"]',
+    )
     group_prefix: str = Field(
         default="weerbaar",
         pattern=r"^[A-Za-z0-9._-]+$",

@@ -7,11 +7,16 @@ from fastapi import FastAPI
 from services.intake.deliveries import Deliveries
 from services.intake.handlers import IntakeHandlers
 from services.intake.limits import BodySizeLimit
+from services.intake.queue import CaseQueue
 from services.intake.service import IntakeService
 from services.intake.settings import Settings
 from services.intake.store import CaseStore
+from services.intake.workflow import Workflow
+from services.intake.workflow_routes import WorkflowRoutes
 from shared.audit import AuditLog
 from shared.contracts.events import ErasureReason
+from shared.contracts.topics import CASE_ASSESSED, CASE_WORKFLOW
+from shared.contracts.workflow import CaseAssessed, CaseWorkflow
 from shared.runtime import Runtime
 
 SERVICE = "intake"
@@ -45,6 +50,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     handlers.register()
     runtime.on_startup.append(service.adopt_parked_events)
+    runtime.produces(CASE_WORKFLOW, CaseWorkflow, "Assigned, note added, closed, reopened (no free text)")
+    runtime.produces(CASE_ASSESSED, CaseAssessed, "A person's decision on the level; triage routes it")
+    queue = CaseQueue()
+    store.watchers.append(queue.put)
+    workflow = Workflow(store, deliveries, queue, ack_levels=settings.escalate_levels)
+    runtime.on_startup.append(workflow.load_queue)
 
     async def erase_expired() -> None:
         """Anonymise closed cases past their retention period; each erasure is audited as the system's."""
@@ -53,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await audit.record(None, "case.erase", case_id=case_id, reason="retention period passed")
 
     runtime.every("intake_retention", settings.retention_sweep_interval_s, erase_expired)
-    app = runtime.build_app(title="weerbaar intake", routers=(handlers.router(),))
+    routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router())
+    app = runtime.build_app(title="weerbaar intake", routers=routers)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -5,18 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.intake.domain import Case, CaseStatus
+from services.intake.domain import Case
 from services.intake.values import (
+    Actor,
+    Assignment,
+    CaseStatus,
+    Closure,
     Delivery,
     Erasure,
     Filer,
     Followup,
+    HumanDecision,
     Link,
+    Note,
     Outgoing,
     ReportEntry,
     ReportFacts,
     Risk,
     Sealed,
+    Text,
     TimelineChunk,
     TimelineEntry,
 )
@@ -72,6 +79,23 @@ class CaseCodec:
         opened: dict[str, Any] = self._cipher.open_json(content.blob, context=case_context(case_id))
         return opened
 
+    def open_text(self, case_id: str, text: Text) -> str:
+        """A note or a reason as written."""
+        if isinstance(text, str):
+            return text
+        return str(self._cipher.open_json(text.blob, context=case_context(case_id)))
+
+    def _sealed_text(self, case_id: str, text: Text) -> str:
+        return text.blob if isinstance(text, Sealed) else self._cipher.seal_json(text, context=case_context(case_id))
+
+    def _texts(self, case: Case) -> Document:
+        """Free text people wrote, sealed for the case, by what it belongs to."""
+        texts = {f"note:{n.note_id}": self._sealed_text(case.case_id, n.text) for n in case.notes}
+        texts.update({f"decision:{d.decision_no}": self._sealed_text(case.case_id, d.reason) for d in case.decisions})
+        if case.closure is not None:
+            texts["closure"] = self._sealed_text(case.case_id, case.closure.reason)
+        return texts
+
     def _sealed(self, case_id: str, content: IncidentReport | Sealed | None) -> str:
         if content is None:
             return ERASED
@@ -87,6 +111,7 @@ class CaseCodec:
             "reports": [self._report(case.case_id, entry) for entry in case.reports],
             "seen": list(case.applied),
             "outbox": [_outgoing(o) for o in case.outbox],
+            "texts": self._texts(case),
         }
 
     @staticmethod
@@ -101,9 +126,15 @@ class CaseCodec:
             "filed_by_subs": list(case.filed_by_subs),
             "filed_by_orgs": list(case.filed_by_orgs),
             "risk": None if case.risk is None else _risk(case.risk),
+            "recommendation": None if case.recommendation is None else _risk(case.recommendation),
             "notifications": {r.value: _delivery(d) for r, d in case.notifications.items()},
             "followups": [_followup(f) for f in case.followups],
             "links": [{"case_id": link.case_id, "reason": link.reason} for link in case.links],
+            "assignments": {p.value: _assignment(a) for p, a in case.assignments.items()},
+            "notes": [{"note_id": n.note_id, "by": _actor(n.by), "at": n.at} for n in case.notes],
+            "decisions": [_decision(d) for d in case.decisions],
+            "closure": None if case.closure is None else _closure(case.closure),
+            "closed_at": None if case.closure is None else case.closure.at,
             "stage_times": dict(case.stage_times),
             "timeline": [timeline_entry(e) for e in case.timeline],
             "timeline_chunks": case.timeline_chunks,
@@ -114,7 +145,10 @@ class CaseCodec:
 
     def from_document(self, document: Document) -> Case:
         risk = document.get("risk")
+        recommendation = document.get("recommendation")
         erased = document.get("erased")
+        texts: dict[str, str] = dict(document.get("texts") or {})
+        closure = document.get("closure")
         return Case(
             case_id=str(document["_id"]),
             status=CaseStatus(document["status"]),
@@ -127,9 +161,17 @@ class CaseCodec:
             filed_by_orgs=list(document.get("filed_by_orgs", [])),
             reports=[_report_entry(r) for r in document.get("reports", [])],
             risk=None if not risk else _risk_of(risk),
+            recommendation=None if not recommendation else _risk_of(recommendation),
             notifications={Recipient(r): _delivery_of(d) for r, d in document.get("notifications", {}).items()},
             followups=[_followup_of(f) for f in document.get("followups", [])],
             links=[Link(case_id=link["case_id"], reason=link["reason"]) for link in document.get("links", [])],
+            assignments={Recipient(p): _assignment_of(p, a) for p, a in (document.get("assignments") or {}).items()},
+            notes=[
+                Note(n["note_id"], _actor_of(n["by"]), n["at"], Sealed(texts[f"note:{n['note_id']}"]))
+                for n in document.get("notes") or []
+            ],
+            decisions=[_decision_of(d, texts) for d in document.get("decisions") or []],
+            closure=None if not closure else _closure_of(closure, texts["closure"]),
             stage_times=dict(document.get("stage_times", {})),
             timeline=[timeline_entry_of(e) for e in document.get("timeline", [])],
             timeline_chunks=int(document.get("timeline_chunks", 0)),
@@ -300,3 +342,54 @@ def _outgoing_of(document: Document) -> Outgoing:
 
 def _gemeente(code: str | None) -> str | None:
     return code if code is not None and code.startswith("GM") else None
+
+
+def _actor(actor: Actor) -> Document:
+    return {"sub": actor.sub, "role": actor.role, "org": actor.org}
+
+
+def _actor_of(document: Document) -> Actor:
+    return Actor(sub=document["sub"], role=document["role"], org=document.get("org"))
+
+
+def _assignment(assignment: Assignment) -> Document:
+    return {"to": assignment.to, "by": _actor(assignment.by), "at": assignment.at}
+
+
+def _assignment_of(part: str, document: Document) -> Assignment:
+    return Assignment(part=Recipient(part), to=document["to"], by=_actor_of(document["by"]), at=document["at"])
+
+
+def _decision(decision: HumanDecision) -> Document:
+    return {
+        "decision_no": decision.decision_no,
+        "level": decision.level.value,
+        "recommended_level": None if decision.recommended_level is None else decision.recommended_level.value,
+        "by": _actor(decision.by),
+        "at": decision.at,
+    }
+
+
+def _decision_of(document: Document, texts: dict[str, str]) -> HumanDecision:
+    recommended = document.get("recommended_level")
+    return HumanDecision(
+        decision_no=int(document["decision_no"]),
+        level=RiskLevel(document["level"]),
+        recommended_level=None if recommended is None else RiskLevel(recommended),
+        reason=Sealed(texts[f"decision:{document['decision_no']}"]),
+        by=_actor_of(document["by"]),
+        at=document["at"],
+    )
+
+
+def _closure(closure: Closure) -> Document:
+    return {"at": closure.at, "by": _actor(closure.by), "status_before": closure.status_before.value}
+
+
+def _closure_of(document: Document, sealed: str) -> Closure:
+    return Closure(
+        at=document["at"],
+        by=_actor_of(document["by"]),
+        reason=Sealed(sealed),
+        status_before=CaseStatus(document["status_before"]),
+    )

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from services.intake.values import (
+    Actor,
+    Assignment,
+    CaseStatus,
+    Closure,
     Delivery,
     Erasure,
     Filer,
     Followup,
+    HumanDecision,
     Link,
+    Note,
     Outgoing,
     ReportEntry,
     ReportFacts,
@@ -27,6 +33,7 @@ from services.intake.values import (
     TimelineChunk,
     TimelineEntry,
 )
+from services.intake.work import CaseWork
 from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import to_record
 from shared.contracts.events import (
@@ -57,14 +64,6 @@ TIMELINE_KEPT = 64
 """Timeline entries kept in the case itself; beyond that the oldest ``TIMELINE_CHUNK`` move to a chunk stored beside
 the case (the case document stays small however many status events a case gets)."""
 TIMELINE_CHUNK = 32
-
-
-class CaseStatus(StrEnum):
-    RECEIVED = "received"
-    TRIAGED = "triaged"
-    NOTIFIED = "notified"
-    IN_FOLLOW_UP = "in_follow_up"
-    CLOSED = "closed"
 
 
 _ORDER = list(CaseStatus)
@@ -130,8 +129,11 @@ def links_of(others: dict[str, list[str]]) -> list[Link]:
 
 
 @dataclass
-class Case:
-    """One incident's case file. A case not opened yet (no report) holds events that arrived before its report."""
+class Case(CaseWork):
+    """One incident's case file. A case not opened yet (no report) holds events that arrived before its report.
+
+    The workflow of the people who act (assign, note, decide, close, reopen) is in ``services/intake/work.py``.
+    """
 
     case_id: str
     status: CaseStatus = CaseStatus.RECEIVED
@@ -144,9 +146,16 @@ class Case:
     filed_by_orgs: list[str] = field(default_factory=list)
     reports: list[ReportEntry] = field(default_factory=list)
     risk: Risk | None = None
+    """The assessment in force: triage's latest decision (a human decision routed by triage included)."""
+    recommendation: Risk | None = None
+    """Triage's own latest recommendation (not a routed human decision), kept beside the human decisions."""
     notifications: dict[Recipient, Delivery] = field(default_factory=dict)
     followups: list[Followup] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    assignments: dict[Recipient, Assignment] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+    decisions: list[HumanDecision] = field(default_factory=list)
+    closure: Closure | None = None
     stage_times: dict[str, datetime] = field(default_factory=dict)
     timeline: list[TimelineEntry] = field(default_factory=list)
     """The latest entries (at most ``TIMELINE_KEPT``); the older ones are in ``timeline_chunks`` chunks."""
@@ -210,6 +219,11 @@ class Case:
             summary=_report_summary(event, first=first),
             source=event.source.value if first else None,
         )
+        if not first and self.closed:  # a new report of the incident reopens its case
+            who = filer or Filer(sub=None)
+            self.reopen(
+                "new report", by=Actor(who.sub or "intake", who.role or "system", who.org), now=now, by_report=True
+            )
         if first:
             self.created_at = now
             self.body_code = event.report.office_holder.body.code
@@ -247,7 +261,11 @@ class Case:
                 factors=event.factors,
                 routes=event.routes,
             )
+            if event.trigger != "human":
+                self.recommendation = self.risk
         summary = f"Triaged: {event.level.value} (score {event.score:g}, policy {event.policy_version})"
+        if event.trigger == "human":
+            summary = f"Routed the decided level: {event.level.value} (policy {event.policy_version})"
         self._add_to_timeline(_entry(event, summary))
         self._applied(event, now)
         return True
@@ -332,6 +350,11 @@ class Case:
             entry.filed_by = None
         self.filed_by_subs = []
         self.filed_by_orgs = []
+        # What people wrote about the case may name people too: gone with the reports (who acted and when stays).
+        self.notes = [replace(note, text="") for note in self.notes]
+        self.decisions = [replace(decision, reason="") for decision in self.decisions]
+        if self.closure is not None:
+            self.closure = replace(self.closure, reason="")
         self._add_to_timeline(_entry(event, f"Personal data erased ({reason.value})"))
         self.outbox.append(Outgoing(event.event_id, to_record(event, source=SOURCE)))
         self._applied(event, now)

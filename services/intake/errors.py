@@ -23,3 +23,15 @@ class CaseNotFound(IntakeError):
 
 class StoreUnavailable(TransientError):
     code = "store_unavailable"
+
+
+class CaseConflict(IntakeError):
+    """The case is not in a state that allows this (closed, awaiting an acknowledgement, not triaged yet)."""
+
+    code = "case_conflict"
+
+
+class NotAllowed(IntakeError):
+    """The caller may not do this with this case (need-to-know); the reason says why."""
+
+    code = "forbidden"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
@@ -69,6 +69,8 @@ class CaseRepository(ABC):
 
     codec: CaseCodec
     published: Published
+    watchers: list[Callable[[Case], None]]
+    """Told of every case this process saved (in memory, no I/O: e.g. the queue's index)."""
 
     @asynccontextmanager
     async def case(
@@ -87,11 +89,18 @@ class CaseRepository(ABC):
             shed = self.published.of(case_id) if case.changed or shed_published else set()
             case.published(shed)
         self.published.settled(case_id, shed)
+        if case.changed:
+            self._tell_watchers(case)
 
     async def add(self, case: Case) -> None:
         """A new case (its id just claimed): stored with one insert, no read before it."""
         await self._write_chunks(case)
         await self._insert(case)
+        self._tell_watchers(case)
+
+    def _tell_watchers(self, case: Case) -> None:
+        for watcher in self.watchers:
+            watcher(case)
 
     async def timeline(self, case: Case) -> list[TimelineEntry]:
         """The whole timeline: the chunks moved out of the case (one read each), then the entries it holds."""
@@ -127,7 +136,11 @@ class CaseRepository(ABC):
 
     @abstractmethod
     async def closed_before(self, cutoff: datetime, *, limit: int) -> list[str]:
-        """Closed, not yet erased cases last changed before ``cutoff`` (retention)."""
+        """Closed, not yet erased cases closed before ``cutoff`` (retention counts from closing)."""
+
+    @abstractmethod
+    def every_case(self) -> AsyncIterator[Case]:
+        """Every opened case as stored (without its timeline and bookkeeping): read once, at start, by the queue."""
 
     @abstractmethod
     async def claim_key(self, key_id: str, claim: Document) -> Document:
@@ -167,6 +180,7 @@ class CaseStore(CaseRepository):
         self.links: AsyncCollection[Document] = SerialCollection(db, "intake_links")
         self.parked: AsyncCollection[Document] = SerialCollection(db, "intake_parked_events")
         self.published = Published()
+        self.watchers = []
 
     async def ensure_indexes(self) -> None:
         try:
@@ -207,9 +221,17 @@ class CaseStore(CaseRepository):
 
     async def closed_before(self, cutoff: datetime, *, limit: int) -> list[str]:
         cursor = self.cases.collection.find(
-            {"status": "closed", "updated_at": {"$lt": cutoff}, "erased": {"$exists": False}}, {"_id": 1}
+            {"status": "closed", "closed_at": {"$lt": cutoff}, "erased": {"$exists": False}}, {"_id": 1}
         ).limit(limit)
         return [str(doc["_id"]) for doc in await cursor.to_list(None)]
+
+    async def every_case(self) -> AsyncIterator[Case]:
+        # One scan at start (FerretDB decodes every document for any filter anyway); what changes later reaches the
+        # queue through ``watchers``.
+        async for document in self.cases.collection.find({}, {"timeline": 0, "outbox": 0, "seen": 0}, batch_size=500):
+            case = self.codec.from_document({**document, "timeline": [], "outbox": [], "seen": []})
+            if case.opened:
+                yield case
 
     async def claim_key(self, key_id: str, claim: Document) -> Document:
         return await self._claim(self.idempotency, key_id, claim)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from shared.contracts.envelope import Record
 from shared.contracts.events import (
@@ -25,6 +26,15 @@ from shared.contracts.incident import (
     ReporterKind,
     Role,
 )
+from shared.contracts.topics import Recipient
+
+
+class CaseStatus(StrEnum):
+    RECEIVED = "received"
+    TRIAGED = "triaged"
+    NOTIFIED = "notified"
+    IN_FOLLOW_UP = "in_follow_up"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +167,60 @@ class Outgoing:
 class Erasure:
     at: datetime
     reason: ErasureReason
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A person who acted on a case over HTTP: the token's subject, role and organisation."""
+
+    sub: str
+    role: str
+    org: str | None = None
+
+    def label(self) -> str:
+        """Role and organisation, for the timeline (never the subject)."""
+        return f"{self.role} ({self.org})" if self.org else self.role
+
+
+Text = str | Sealed
+"""Free text a person wrote (a note, a reason): new in this unit, or sealed as stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Who of the recipient's organisation handles its part of the case."""
+
+    part: Recipient
+    to: str
+    by: Actor
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    note_id: str
+    by: Actor
+    at: datetime
+    text: Text
+
+
+@dataclass(frozen=True, slots=True)
+class HumanDecision:
+    """A person's decision on the level, kept beside triage's recommendation."""
+
+    decision_no: int
+    level: RiskLevel
+    recommended_level: RiskLevel | None
+    reason: Text
+    by: Actor
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """Why and by whom the case was closed; retention counts from ``at``."""
+
+    at: datetime
+    by: Actor
+    reason: Text
+    status_before: CaseStatus

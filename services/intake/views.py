@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from services.intake.codec import CaseCodec, report_facts, timeline_entry
 from services.intake.domain import Case
@@ -14,6 +14,7 @@ from shared.contracts.projections import CONTENT_FIELDS, Assessed
 from shared.need_to_know import CASE_FIELDS, View
 from shared.policy import CaseAccess
 
+T = TypeVar("T")
 _INTERNAL = ("filed_by_subs", "filed_by_orgs", "timeline_chunks")
 
 
@@ -110,9 +111,21 @@ def case_file(case: Case, timeline: list[TimelineEntry], codec: CaseCodec) -> di
     for entry in case.reports:
         report = codec.open_report(case.case_id, entry.content)
         reports.append({**report_facts(entry), "report": report, "erased": report is None})
+    opened = codec.open_text
+    texts = {
+        "notes": [{**n, "text": opened(case.case_id, note.text)} for n, note in _pairs(state["notes"], case.notes)],
+        "decisions": [
+            {**d, "reason": opened(case.case_id, decision.reason)}
+            for d, decision in _pairs(state["decisions"], case.decisions)
+        ],
+        "closure": None
+        if case.closure is None
+        else {**state["closure"], "reason": opened(case.case_id, case.closure.reason)},
+    }
     return {
         "case_id": case.case_id,
         **state,
+        **texts,
         "timeline": [timeline_entry(e) for e in timeline],
         "reports": reports,
         "version": case.version,
@@ -128,3 +141,7 @@ def case_access(case: Case) -> CaseAccess:
         body_code=case.body_code,
         municipality=case.municipality,
     )
+
+
+def _pairs(shown: list[Any], held: list[T]) -> list[tuple[Any, T]]:
+    return list(zip(shown, held, strict=True))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
-from shared.contracts.events import RiskLevel
 from shared.contracts.topics import Recipient
 from shared.settings import CommonSettings
 
@@ -14,9 +13,6 @@ DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-not-for-production"  # noqa: S105 
 class Settings(CommonSettings):
     port: int = Field(default=8083, validation_alias="WEERBAAR_NOTIFY_PORT")
     ack_timeout_s: float = Field(default=900.0, gt=0, description="A notification needing ack is escalated after this")
-    escalate_levels: frozenset[RiskLevel] = Field(
-        default=frozenset({RiskLevel.CRITICAL}), description='JSON list, e.g. ["critical","high"]'
-    )
     ack_max_resends: int = Field(default=3, ge=1, le=20, description="Re-sends (each escalated) before giving up")
     followup_deadline_s: float = Field(
         default=14 * 24 * 3600.0, gt=0, description="An aangifte without follow-up after this is flagged overdue"

@@ -23,6 +23,7 @@ from services.triage.domain import Assessment, Histories, HistoryEntry, RoutingF
 from services.triage.errors import CaseNotYetAssessed
 from services.triage.policy import FollowupRule, Policy
 from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, IncidentReported, RiskLevel
+from shared.contracts.workflow import CaseAssessed
 from shared.urgency import possibly_acute
 
 KEPT_APPLIED = 2_000
@@ -41,6 +42,7 @@ class Lane(StrEnum):
     URGENT = "urgent"  # reports on the acute lane (small batches, cases side by side)
     MAIN = "main"  # reports on the main topic, in batches
     FOLLOWUP = "followup"  # follow-ups, in batches
+    HUMAN = "human"  # human decisions on the level, in batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,32 @@ class CaseAssessment:
         causes = [f.event_id for f, _ in fresh]
         return self._decide(last, facts, causes=causes, lane=Lane.FOLLOWUP, trigger="followup")
 
+    def take_decisions(self, decisions: Sequence[CaseAssessed], policy: Policy) -> Decision | None:
+        """Route the newest of the people's decisions not taken in before; one decision for all of them."""
+        fresh = self._fresh(decisions, key=lambda d: d.event_id)
+        if not fresh:
+            return None
+        current = self.current
+        if current is None:
+            raise CaseNotYetAssessed(f"case {self.case_id} has no assessment yet")
+        facts = current.facts
+        routing = RoutingFacts(
+            wants_aangifte=facts.wants_aangifte, body_kind=facts.body_kind, body_code=facts.body_code
+        )
+        newest = max(fresh, key=lambda d: d.decision_no)
+        who = newest.decided_by_role + (f" ({newest.decided_by_org})" if newest.decided_by_org else "")
+        assessment = domain.decided_by_person(
+            newest.level,
+            decided_by=who,
+            recommended=newest.recommended_level or current.level,
+            factors=current.factors,
+            notified=[route for d in self.decisions for route in d.triaged.routes],
+            facts=routing,
+            policy=policy,
+        )
+        causes = [d.event_id for d in fresh]
+        return self._decide(assessment, facts, causes=causes, lane=Lane.HUMAN, trigger="human")
+
     def _fresh(self, items: Sequence[T], *, key: Callable[[T], str]) -> list[T]:
         """The items whose event was not taken in before, each event once."""
         seen: set[str] = set()
@@ -188,7 +216,7 @@ class CaseAssessment:
         causes: list[str],
         lane: Lane,
         copies: tuple[str, ...] = (),
-        trigger: Literal["incident", "followup"] = "incident",
+        trigger: Literal["incident", "followup", "human"] = "incident",
     ) -> Decision:
         previous = self.current
         number = previous.assessment_no + 1 if previous else 1

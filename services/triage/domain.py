@@ -19,6 +19,7 @@ from shared.contracts.events import CaseFollowup, Factor, RiskLevel, Route
 from shared.contracts.incident import BodyKind, Channel, IncidentReport, IncidentType
 
 LEVEL_HELD = "level_held"
+HUMAN_DECISION = "human_decision"
 _RANK = {level: rank for rank, level in enumerate(RiskLevel)}
 
 
@@ -234,3 +235,43 @@ def reassess_on_followup(
     added = Factor(code=rule.code, weight=rule.weight, explanation=rule.explanation, matched=(f"followup:{rule.id}",))
     kept = [f for f in factors if f.code not in (rule.code, LEVEL_HELD)]
     return _decide(policy, [*kept, added], facts, previous)
+
+
+def decided_by_person(
+    level: RiskLevel,
+    *,
+    decided_by: str,
+    recommended: RiskLevel,
+    factors: Sequence[Factor],
+    notified: Sequence[Route],
+    facts: RoutingFacts,
+    policy: Policy,
+) -> Assessment:
+    """A person's decision on the level (police, OM, burgemeester), routed by the policy's own route rules.
+
+    The factors stay as triage found them, with the decision beside them; the level is the person's (never held).
+    Every recipient routed before stays routed, told of the new level: a downgrade drops no one who was notified.
+    """
+    decision = Factor(
+        code=HUMAN_DECISION,
+        weight=0,
+        explanation=f"Niveau vastgesteld door {decided_by}: {level} (advies triage: {recommended})",
+        matched=(f"human:{decided_by}",),
+    )
+    kept = [f for f in factors if f.code not in (HUMAN_DECISION, LEVEL_HELD)]
+    all_factors = [*kept, decision]
+    routes = route(
+        policy,
+        level=level,
+        factor_codes={f.code for f in all_factors},
+        wants_aangifte=facts.wants_aangifte,
+        body_kind=facts.body_kind,
+        body_code=facts.body_code,
+    )
+    routed = {r.recipient for r in routes}
+    staying = tuple(
+        Route(recipient=r.recipient, reason="eerder geïnformeerd; op de hoogte gehouden van het nieuwe niveau")
+        for r in {r.recipient: r for r in notified}.values()
+        if r.recipient not in routed
+    )
+    return Assessment(policy.version, level, _score(all_factors), tuple(all_factors), (*routes, *staying), level)

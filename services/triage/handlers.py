@@ -5,7 +5,15 @@ from __future__ import annotations
 from services.triage.assessment import Lane
 from services.triage.service import Triage
 from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported
-from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_REPORTED, INCIDENT_URGENT
+from shared.contracts.topics import (
+    CASE_ASSESSED,
+    CASE_FOLLOWUP,
+    CASE_TRIAGED,
+    CASE_TRIAGED_URGENT,
+    INCIDENT_REPORTED,
+    INCIDENT_URGENT,
+)
+from shared.contracts.workflow import CaseAssessed
 from shared.runtime import Runtime
 
 
@@ -21,6 +29,7 @@ class TriageHandlers:
         self._runtime.consume(INCIDENT_URGENT, IncidentReported, self.on_urgent_report)
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_report, per_case=self.on_reports)
         self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_followup, per_case=self.on_followups)
+        self._runtime.consume(CASE_ASSESSED, CaseAssessed, self.on_decision, per_case=self.on_decisions)
 
     async def on_urgent_report(self, event: IncidentReported) -> None:
         """The acute lane: small batches, every case of one at the same time, each decision published as it is made."""
@@ -37,3 +46,9 @@ class TriageHandlers:
 
     async def on_followups(self, case_id: str, events: list[CaseFollowup]) -> None:
         await self._triage.take_followups(case_id, events)
+
+    async def on_decision(self, event: CaseAssessed) -> None:
+        await self._triage.take_decisions(event.case_id, [event])
+
+    async def on_decisions(self, case_id: str, events: list[CaseAssessed]) -> None:
+        await self._triage.take_decisions(case_id, events)

@@ -26,6 +26,7 @@ from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
+from shared.contracts.workflow import CaseAssessed
 from shared.pseudonym import office_holder_ref
 
 log = structlog.get_logger("weerbaar.triage")
@@ -152,6 +153,15 @@ class Triage:
         async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
             again = [d for d in (case.redelivered(e.event_id, Lane.FOLLOWUP) for e, _ in decisive) if d is not None]
             decision = case.take_followups(decisive, self._policy)
+        self._cases.note(case_id)
+        await self._publish(again, decision, {})
+
+    async def take_decisions(self, case_id: str, events: Sequence[CaseAssessed]) -> None:
+        """Route the people's decisions on the level (one decision) and publish it, high and critical ones down the
+        acute lane too: an upgrade reaches whoever the new level routes to."""
+        async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
+            again = [d for d in (case.redelivered(e.event_id, Lane.HUMAN) for e in events) if d is not None]
+            decision = case.take_decisions(events, self._policy)
         self._cases.note(case_id)
         await self._publish(again, decision, {})
 

@@ -19,6 +19,7 @@ from shared.contracts.events import (
     ReportStats,
 )
 from shared.contracts.notifications import RECIPIENT_MODELS, EscalationNotice
+from shared.contracts.workflow import CaseAssessed, CaseWorkflow
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
@@ -35,6 +36,8 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     EscalationNotice,
     CaseErased,
     AcuteSignal,
+    CaseWorkflow,
+    CaseAssessed,
 )
 
 

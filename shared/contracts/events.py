@@ -167,8 +167,9 @@ class CaseTriaged(Event):
     factors: tuple[Factor, ...]
     routes: tuple[Route, ...]
     facts: CaseFacts
-    trigger: Literal["incident", "followup"] = Field(
-        default="incident", description="What caused this assessment: a (new) incident or a follow-up"
+    trigger: Literal["incident", "followup", "human"] = Field(
+        default="incident",
+        description="What caused this assessment: a (new) incident, a follow-up, or a human decision on the level",
     )
     previous_level: RiskLevel | None = Field(default=None, description="The level before this re-assessment")
     level_held: bool = Field(default=False, description="The computed level was lower; the previous one was kept")

@@ -32,6 +32,10 @@ NOTIFICATION_ACK: Final = "weerbaar.notification.ack.v1"
 CASE_FOLLOWUP: Final = "weerbaar.case.followup.v1"
 REPORT_STATS: Final = "weerbaar.report.stats.v1"
 CASE_ERASED: Final = "weerbaar.case.erased.v1"
+# The case workflow of the people who act (intake): assignments, notes, closing and reopening (no free text), and
+# the human decision on a case's level, which triage turns into routes (shared/contracts/workflow.py).
+CASE_WORKFLOW: Final = "weerbaar.case.workflow.v1"
+CASE_ASSESSED: Final = "weerbaar.case.assessed.v1"
 
 DLQ_SUFFIX: Final = ".dlq"
 
@@ -70,6 +74,8 @@ MAIN_TOPICS: Final[tuple[str, ...]] = (
     CASE_FOLLOWUP,
     *(notify_topic(r) for r in Recipient),
     CASE_ERASED,
+    CASE_WORKFLOW,
+    CASE_ASSESSED,
 )
 COMPACTED_TOPICS: Final[tuple[str, ...]] = (REPORT_STATS,)
 CONSUMED_TOPICS: Final[tuple[str, ...]] = (
@@ -81,6 +87,7 @@ CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     NOTIFICATION_ACK,
     CASE_FOLLOWUP,
     CASE_ERASED,
+    CASE_ASSESSED,
 )
 DELIVERY_DLQ_TOPICS: Final[tuple[str, ...]] = tuple(dlq_topic(notify_topic(r)) for r in Recipient)
 """Where notify dead-letters a notification whose webhook delivery failed for good."""

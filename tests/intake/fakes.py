@@ -31,6 +31,7 @@ class MemoryCaseStore(CaseRepository):
     def __init__(self) -> None:
         self.codec = CaseCodec(CIPHER)
         self.published = Published()
+        self.watchers = []
         self.documents: dict[str, Document] = {}
         self.chunks: dict[str, Document] = {}
         self.claims: dict[str, Document] = {}
@@ -81,8 +82,14 @@ class MemoryCaseStore(CaseRepository):
         return [
             case_id
             for case_id, doc in self.documents.items()
-            if doc["status"] == "closed" and doc["updated_at"] < cutoff and "erased" not in doc
+            if doc["status"] == "closed" and doc["closed_at"] < cutoff and "erased" not in doc
         ][:limit]
+
+    async def every_case(self) -> AsyncIterator[Case]:
+        for document in list(self.documents.values()):
+            case = self.codec.from_document(copy.deepcopy(document))
+            if case.opened:
+                yield case
 
     async def claim_key(self, key_id: str, claim: Document) -> Document:
         self.commands["claim"] += 1

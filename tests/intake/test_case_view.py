@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from services.intake.domain import CaseStatus
 from services.intake.errors import CaseNotFound
 from services.intake.service import CaseEvent
+from services.intake.values import CaseStatus
 from shared.contracts.events import ErasureReason, NotificationState, RiskLevel
 from shared.contracts.topics import Recipient
 from tests.intake.events import bulk_report, followup, status, triaged

@@ -1,0 +1,224 @@
+"""The workflow's routes: the caller's queue, assign, notes, a human decision on the level, close and reopen.
+
+Every call is authorised per role, organisation and municipality (``services/intake/access.py``), audited, and (but
+the queue) on the case's timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as Path_
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake.errors import CaseConflict, CaseNotFound, NotAllowed
+from services.intake.queue import Filters
+from services.intake.workflow import Done, Workflow
+from shared.audit import AuditLog
+from shared.auth import Principal, forbidden
+from shared.contracts.events import RiskLevel
+from shared.contracts.topics import Recipient
+from shared.guard import require
+from shared.http import Problem, problem_responses
+from shared.policy import Action
+
+CaseId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+T = TypeVar("T")
+_ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AssignBody(_Body):
+    to: str = Field(min_length=1, max_length=200, description="Staff identifier of a person of your organisation")
+    part: Recipient | None = Field(default=None, description="Whose part of the case (default: your own)")
+
+
+class NoteBody(_Body):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AssessmentBody(_Body):
+    level: RiskLevel
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReasonBody(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CaseChanged(BaseModel):
+    case_id: str
+    status: str
+    changed: bool = Field(description="false when the case was like this already (e.g. closed twice)")
+
+
+class NoteAdded(CaseChanged):
+    note_id: str
+
+
+class LevelDecided(CaseChanged):
+    decision_no: int
+    level: RiskLevel
+    recommended_level: RiskLevel | None
+
+
+class QueueItem(BaseModel):
+    case_id: str
+    status: str
+    level: str | None
+    recommended_level: str | None
+    decided_level: str | None
+    routes: list[str]
+    office_holder_role: str | None
+    body_code: str | None
+    types: list[str]
+    channel: str | None
+    notifications: dict[str, str]
+    assigned: dict[str, str]
+    overdue: bool
+    unacknowledged: list[str]
+    created_at: datetime | None
+    updated_at: datetime | None
+    closed_at: datetime | None
+
+
+class QueuePage(BaseModel):
+    items: list[QueueItem]
+    total: int
+    next: str | None = Field(description="The next page's URL, or null on the last page")
+
+
+class WorkflowRoutes:
+    def __init__(self, workflow: Workflow, *, audit: AuditLog) -> None:
+        self._workflow = workflow
+        self._audit = audit
+
+    async def _done(self, principal: Principal, action: Action, case_id: str, work: Awaitable[T]) -> T:
+        """Run ``work``, audit it, and answer its refusals as problem+json."""
+        try:
+            result = await work
+        except CaseNotFound as exc:
+            raise Problem(404, "Case not found", str(exc), code=exc.code) from exc
+        except NotAllowed as exc:
+            await self._audit.record(principal, action.value, case_id=case_id, outcome="denied")
+            raise forbidden(str(exc)) from exc
+        except CaseConflict as exc:
+            await self._audit.record(principal, action.value, case_id=case_id, outcome="refused", reason=str(exc))
+            raise Problem(409, "Conflict with the case's state", str(exc), code=exc.code) from exc
+        await self._audit.record(principal, action.value, case_id=case_id)
+        return result
+
+    def router(self) -> APIRouter:
+        router = APIRouter(prefix="/v1", tags=["workflow"])
+        workflow = self._workflow
+
+        @router.get("/cases", response_model=QueuePage, responses=problem_responses(401, 403, 422, 503))
+        async def queue(
+            request: Request,
+            principal: Annotated[Principal, Depends(require(Action.LIST_CASES))],
+            recipient: Recipient | None = None,
+            status: Annotated[
+                str | None, Query(pattern="^(open|closed|received|triaged|notified|in_follow_up)$")
+            ] = None,
+            level: RiskLevel | None = None,
+            assigned_to: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+            unacknowledged: bool | None = None,
+            overdue: bool | None = None,
+            q: Annotated[str | None, Query(max_length=200)] = None,
+            page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+            per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+        ) -> JSONResponse:
+            """The caller's queue: only cases the caller may read, acute and overdue first, paged.
+
+            `assigned_to=me` is the caller's own token subject. Free text (`q`) searches the facts the queue shows.
+            """
+            filters = Filters(recipient, status, level, assigned_to, unacknowledged, overdue, q)
+            found = workflow.queue(principal, filters, page=page, per_page=per_page)
+            await self._audit.record(principal, Action.LIST_CASES.value, outcome=f"listed {len(found.items)}")
+            following = None
+            if found.next_page is not None:
+                following = str(request.url.include_query_params(page=found.next_page))
+            body: dict[str, Any] = {"items": found.items, "total": found.total, "next": following}
+            return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+        @router.post("/cases/{case_id}/assign", response_model=CaseChanged, responses=_ACTION_ERRORS)
+        async def assign(
+            case_id: CaseId, body: AssignBody, principal: Annotated[Principal, Depends(require(Action.ASSIGN_CASE))]
+        ) -> CaseChanged:
+            """Give your organisation's part of the case to a person of your organisation (on the timeline)."""
+            own = Recipient(principal.role.value)
+            if body.part is not None and body.part is not own:
+                raise forbidden(f"a {own.value} assigns only the {own.value} part of a case")
+            done = await self._done(
+                principal, Action.ASSIGN_CASE, case_id, workflow.assign(case_id, principal, part=own, to=body.to)
+            )
+            return _changed(done)
+
+        @router.post("/cases/{case_id}/notes", status_code=201, response_model=NoteAdded, responses=_ACTION_ERRORS)
+        async def add_note(
+            case_id: CaseId, body: NoteBody, principal: Annotated[Principal, Depends(require(Action.ADD_NOTE))]
+        ) -> NoteAdded:
+            """A note with its author and time ("called the raadslid, aangifte planned"); sealed at rest."""
+            done, note_id = await self._done(
+                principal, Action.ADD_NOTE, case_id, workflow.add_note(case_id, principal, text=body.text)
+            )
+            return NoteAdded(**_changed(done).model_dump(), note_id=note_id)
+
+        @router.post("/cases/{case_id}/assessment", response_model=LevelDecided, responses=_ACTION_ERRORS)
+        async def assess(
+            case_id: CaseId,
+            body: AssessmentBody,
+            principal: Annotated[Principal, Depends(require(Action.ASSESS_CASE))],
+        ) -> LevelDecided:
+            """A human decision on the level beside triage's recommendation; triage routes the new level.
+
+            An upgrade notifies whoever the new level routes to; a downgrade keeps every recipient notified before.
+            """
+            done = await self._done(
+                principal,
+                Action.ASSESS_CASE,
+                case_id,
+                workflow.decide_level(case_id, principal, level=body.level, reason=body.reason),
+            )
+            decision = done.case.decisions[-1]
+            return LevelDecided(
+                **_changed(done).model_dump(),
+                decision_no=decision.decision_no,
+                level=decision.level,
+                recommended_level=decision.recommended_level,
+            )
+
+        @router.post("/cases/{case_id}/close", response_model=CaseChanged, responses=_ACTION_ERRORS)
+        async def close(
+            case_id: CaseId, body: ReasonBody, principal: Annotated[Principal, Depends(require(Action.CLOSE_CASE))]
+        ) -> CaseChanged:
+            """Close the case with a reason; 409 while a notification that must be acknowledged was neither
+            acknowledged nor escalated. Retention counts from closing; a new report of the incident reopens it."""
+            done = await self._done(
+                principal, Action.CLOSE_CASE, case_id, workflow.close(case_id, principal, reason=body.reason)
+            )
+            return _changed(done)
+
+        @router.post("/cases/{case_id}/reopen", response_model=CaseChanged, responses=_ACTION_ERRORS)
+        async def reopen(
+            case_id: CaseId, body: ReasonBody, principal: Annotated[Principal, Depends(require(Action.REOPEN_CASE))]
+        ) -> CaseChanged:
+            """Reopen a closed case with a reason (`changed: false` when it was open)."""
+            done = await self._done(
+                principal, Action.REOPEN_CASE, case_id, workflow.reopen(case_id, principal, reason=body.reason)
+            )
+            return _changed(done)
+
+        return router
+
+
+def _changed(done: Done) -> CaseChanged:
+    case = done.case
+    return CaseChanged(case_id=case.case_id, status=case.status.value, changed=done.changed)
