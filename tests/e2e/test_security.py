@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -104,10 +104,28 @@ async def test_every_endpoint_allows_exactly_the_roles_the_policy_names(
     def reads_case(role: str) -> bool:
         return role == "reporter" or (role in READING_ROLES and role in routed)
 
+    def acts(*roles: str) -> Callable[[str], bool]:
+        return lambda role: role in roles and reads_case(role)
+
+    case_path = f"/v1/cases/{filed.case_id}"
+
     calls = [
         Call("intake", "POST", "/v1/incidents", lambda r: r in {"reporter", "otwb"}, 201),
         Call("intake", "GET", f"/v1/cases/{filed.case_id}", reads_case),
         Call("intake", "GET", f"/v1/audit?case_id={filed.case_id}", lambda r: r == "admin"),
+        Call("intake", "GET", "/v1/cases", lambda r: r != "bzk"),
+        Call("intake", "POST", f"{case_path}/assign", acts("otwb", "police", "om", "burgemeester"), json={"to": "p1"}),
+        Call("intake", "POST", f"{case_path}/notes", acts("otwb", "police", "om", "burgemeester"), 201, {"text": "x"}),
+        Call(
+            "intake",
+            "POST",
+            f"{case_path}/assessment",
+            acts("police", "om", "burgemeester"),
+            json={"level": "critical", "reason": "matrix"},
+        ),
+        # A critical case with unacknowledged notifications: whoever may close it is refused by its state (409).
+        Call("intake", "POST", f"{case_path}/close", acts("otwb", "police", "om"), 409, {"reason": "matrix"}),
+        Call("intake", "POST", f"{case_path}/reopen", acts("otwb", "police", "om"), json={"reason": "matrix"}),
         Call("notify", "GET", f"/v1/notifications/{police_nid}", lambda r: r in {"police", "admin"}),
         Call(
             "notify",
@@ -153,8 +171,13 @@ async def test_every_endpoint_allows_exactly_the_roles_the_policy_names(
         await check(calls[1], "reporter who did not file", headers("reporter"), 403)
         await check(calls[1], "burgemeester elsewhere", headers("burgemeester", municipality="GM0363"), 403)
         await check(calls[1], "bzk with break-glass header", {**headers("bzk"), **BREAK_GLASS}, 403)
-        await check(calls[5], "admin with break-glass", {**headers("admin"), **BREAK_GLASS}, 200)
-        await check(calls[5], "expired police token", {"Authorization": "Bearer " + _expired("police")}, 401)
+        aangifte = next(c for c in calls if c.path.endswith("/aangifte.html"))
+        await check(aangifte, "admin with break-glass", {**headers("admin"), **BREAK_GLASS}, 200)
+        await check(aangifte, "expired police token", {"Authorization": "Bearer " + _expired("police")}, 401)
+        assign = next(c for c in calls if c.path.endswith("/assign"))
+        await check(assign, "burgemeester elsewhere", headers("burgemeester", municipality="GM0363"), 403)
+        om_part = replace(assign, json={"to": "p1", "part": "om"})
+        await check(om_part, "police assigning the OM's part", headers("police"), 403)
         await check(calls[-1], "reporter who did not file", headers("reporter"), 403)
         for call in calls:
             public = call.path in ("/healthz", "/readyz", "/metrics")
