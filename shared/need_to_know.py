@@ -45,13 +45,17 @@ _ROUTED_CASE = frozenset({"case_id", "view", "status", "level", "policy_version"
 _JUSTICE = frozenset({"followups", "links"})
 """Police, OM and JenV also see the follow-ups and the linked cases (same office holder or perpetrator)."""
 
+_WORK = frozenset({"assignments", "notes", "decisions", "recommended_level", "closure"})
+"""The parties that act on a case (police, OM, burgemeester, OTWB) share its working file: who handles which part,
+the notes, the human decisions on the level beside triage's recommendation, and why it was closed."""
+
 CASE_FIELDS: dict[View, frozenset[str]] = {
     View.FILER: frozenset({"case_id", "view", "status", "guidance", "reports"}),
-    View.POLICE: _ROUTED_CASE | _JUSTICE,
-    View.OM: _ROUTED_CASE | _JUSTICE,
+    View.POLICE: _ROUTED_CASE | _JUSTICE | _WORK,
+    View.OM: _ROUTED_CASE | _JUSTICE | _WORK,
     View.JENV: _ROUTED_CASE | _JUSTICE,
-    View.BURGEMEESTER: _ROUTED_CASE,
-    View.OTWB: _ROUTED_CASE,
+    View.BURGEMEESTER: _ROUTED_CASE | _WORK,
+    View.OTWB: _ROUTED_CASE | _WORK,
     View.CCV: _ROUTED_CASE,
 }
 """The top-level fields of each view of a case (``View.FULL`` is the whole case file)."""

@@ -10,10 +10,10 @@ import structlog
 
 from services.intake import domain
 from services.intake.deliveries import Deliveries
-from services.intake.domain import Case, CaseStatus, Outcome
+from services.intake.domain import Case, Outcome
 from services.intake.errors import CaseNotFound, IdempotencyConflict
 from services.intake.store import CaseRepository
-from services.intake.values import Filer, Link
+from services.intake.values import CaseStatus, Filer, Link
 from shared.contracts.events import (
     AcuteSignal,
     CaseFollowup,

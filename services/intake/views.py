@@ -85,6 +85,7 @@ def routed_view(
         "reports": reports,
         "followups": state["followups"],
         "links": state["links"],
+        **work_of(case, codec, state),
     }
     return {k: v for k, v in body.items() if k in CASE_FIELDS[view]}
 
@@ -111,17 +112,7 @@ def case_file(case: Case, timeline: list[TimelineEntry], codec: CaseCodec) -> di
     for entry in case.reports:
         report = codec.open_report(case.case_id, entry.content)
         reports.append({**report_facts(entry), "report": report, "erased": report is None})
-    opened = codec.open_text
-    texts = {
-        "notes": [{**n, "text": opened(case.case_id, note.text)} for n, note in _pairs(state["notes"], case.notes)],
-        "decisions": [
-            {**d, "reason": opened(case.case_id, decision.reason)}
-            for d, decision in _pairs(state["decisions"], case.decisions)
-        ],
-        "closure": None
-        if case.closure is None
-        else {**state["closure"], "reason": opened(case.case_id, case.closure.reason)},
-    }
+    texts = work_of(case, codec, state)
     return {
         "case_id": case.case_id,
         **state,
@@ -141,6 +132,23 @@ def case_access(case: Case) -> CaseAccess:
         body_code=case.body_code,
         municipality=case.municipality,
     )
+
+
+def work_of(case: Case, codec: CaseCodec, state: dict[str, Any]) -> dict[str, Any]:
+    """The people's work on the case: assignments, notes and decisions with what they wrote, the closure."""
+    opened = codec.open_text
+    return {
+        "assignments": state["assignments"],
+        "notes": [{**n, "text": opened(case.case_id, note.text)} for n, note in _pairs(state["notes"], case.notes)],
+        "decisions": [
+            {**d, "reason": opened(case.case_id, decision.reason)}
+            for d, decision in _pairs(state["decisions"], case.decisions)
+        ],
+        "recommended_level": None if case.recommendation is None else case.recommendation.level.value,
+        "closure": None
+        if case.closure is None
+        else {**state["closure"], "reason": opened(case.case_id, case.closure.reason)},
+    }
 
 
 def _pairs(shown: list[Any], held: list[T]) -> list[tuple[Any, T]]:

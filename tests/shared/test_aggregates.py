@@ -199,4 +199,5 @@ async def test_a_unit_presumed_new_reads_nothing_and_one_that_exists_after_all_i
     async with other.unit("fresh", new=Tally, presume_new=True) as tally:  # the retry reads what is stored
         tally.apply("e-2")
     stored = await fixture.db[fixture.tallies.collection.name].find_one({"_id": "fresh"})
-    assert stored is not None and stored["applied"] == ["e-1", "e-2"], "nothing lost, nothing applied twice"
+    assert stored is not None
+    assert stored["applied"] == ["e-1", "e-2"], "nothing lost, nothing applied twice"
