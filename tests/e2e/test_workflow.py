@@ -63,11 +63,15 @@ async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
     intake = services.url("intake")
     police = httpx.AsyncClient(base_url=intake, timeout=15, auth=BearerAuth("police", sub=agent, org="Politie"))
     reporter = httpx.AsyncClient(base_url=intake, timeout=15, auth=BearerAuth("reporter", sub=filer))
-    async with police, reporter:
+    # The whole case file (timeline, every notification): an admin with a break-glass reason.
+    admin = httpx.AsyncClient(
+        base_url=intake, timeout=15, auth=BearerAuth("admin"), headers={"X-Break-Glass-Reason": "workflow e2e test"}
+    )
+    async with police, reporter, admin:
         created = await reporter.post("/v1/incidents", json=report, headers={"Idempotency-Key": uuid.uuid4().hex})
         assert created.status_code == 201, created.text
         case_id = created.json()["case_id"]
-        case = await _until(police, f"/v1/cases/{case_id}", lambda c: "police" in c["notifications"])
+        case = await _until(admin, f"/v1/cases/{case_id}", lambda c: "police" in c["notifications"])
         assert case["risk"]["level"] == "high"
         routed_before = {r["recipient"] for r in case["risk"]["routes"]}
         assert "om" not in routed_before, "the contract body at high goes to police, not to the OM"
@@ -120,13 +124,15 @@ async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
         assert (routed["trigger"], routed["level"]) == ("human", "critical")
         for recipient in (Recipient.OM, Recipient.JENV, Recipient.POLICE):
             await probe.wait_for(notify_topic(recipient), case_id, count=2 if recipient is Recipient.POLICE else 1)
-        case = await _until(police, f"/v1/cases/{case_id}", lambda c: _levels(c) == {"critical"})
+        case = await _until(admin, f"/v1/cases/{case_id}", lambda c: _levels(c) == {"critical"})
         assert case["risk"]["level"] == "critical"
         assert case["recommendation"]["level"] == "high"
-        assert case["decisions"][0]["reason"] == "wapen gezien bij de woning"
-        assert case["notes"][0]["text"] == text
-        assert case["notes"][0]["by"]["role"] == "police"
-        assert case["assignments"]["police"]["to"] == agent
+        seen = (await police.get(f"/v1/cases/{case_id}")).json()  # the police view: the working file beside it
+        assert (seen["view"], seen["level"], seen["recommended_level"]) == ("police", "critical", "high")
+        assert seen["decisions"][0]["reason"] == "wapen gezien bij de woning"
+        assert seen["notes"][0]["text"] == text
+        assert seen["notes"][0]["by"]["role"] == "police"
+        assert seen["assignments"]["police"]["to"] == agent
         summaries = [e["summary"] for e in case["timeline"]]
         assert any(s.startswith("police part assigned to") for s in summaries)
         assert "Note added by police (Politie)" in summaries
@@ -146,7 +152,7 @@ async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
                 )
                 assert acked.status_code == 200, acked.text
         await _until(
-            police,
+            admin,
             f"/v1/cases/{case_id}",
             lambda c: {n["status"] for n in c["notifications"].values()} == {"acknowledged"},
         )
@@ -166,7 +172,7 @@ async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
         await police.post(f"/v1/cases/{case_id}/close", json={"reason": "afgehandeld"})
         again_report = await reporter.post("/v1/incidents", json=report, headers={"Idempotency-Key": uuid.uuid4().hex})
         assert again_report.json()["case_id"] == case_id
-        case = await _until(police, f"/v1/cases/{case_id}", lambda c: c["status"] != "closed")
+        case = await _until(admin, f"/v1/cases/{case_id}", lambda c: c["status"] != "closed")
         assert "Reopened by a new report of the incident" in [e["summary"] for e in case["timeline"]]
         actions = [seen.json()["action"] for seen in await probe.wait_for(topics.CASE_WORKFLOW, case_id, count=7)]
         assert actions == ["assigned", "note_added", "closed", "note_added", "reopened", "closed", "reopened"]
