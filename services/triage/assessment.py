@@ -156,12 +156,7 @@ class CaseAssessment:
         if current is None:
             raise CaseNotYetAssessed(f"case {self.case_id} has no assessment yet")
         facts = current.facts
-        routing = RoutingFacts(
-            wants_aangifte=facts.wants_aangifte,
-            body_kind=facts.body_kind,
-            body_code=facts.body_code,
-            municipality=facts.burgemeester_municipality,
-        )
+        routing = _routing(facts)
         factors, level = current.factors, current.level
         last: Assessment | None = None
         for _, rule in fresh:
@@ -180,9 +175,7 @@ class CaseAssessment:
         if current is None:
             raise CaseNotYetAssessed(f"case {self.case_id} has no assessment yet")
         facts = current.facts
-        routing = RoutingFacts(
-            wants_aangifte=facts.wants_aangifte, body_kind=facts.body_kind, body_code=facts.body_code
-        )
+        routing = _routing(facts)
         newest = max(fresh, key=lambda d: d.decision_no)
         who = newest.decided_by_role + (f" ({newest.decided_by_org})" if newest.decided_by_org else "")
         assessment = domain.decided_by_person(
@@ -243,6 +236,15 @@ class CaseAssessment:
         while len(self.applied) > KEPT_APPLIED:
             del self.applied[next(iter(self.applied))]
         return decision
+
+
+def _routing(facts: CaseFacts) -> RoutingFacts:
+    return RoutingFacts(
+        wants_aangifte=facts.wants_aangifte,
+        body_kind=facts.body_kind,
+        body_code=facts.body_code,
+        municipality=facts.burgemeester_municipality,
+    )
 
 
 def _history_entry(incident: Incident, assessment: Assessment) -> HistoryEntry:

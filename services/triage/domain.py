@@ -267,6 +267,7 @@ def decided_by_person(
         wants_aangifte=facts.wants_aangifte,
         body_kind=facts.body_kind,
         body_code=facts.body_code,
+        municipality=facts.municipality,
     )
     routed = {r.recipient for r in routes}
     staying = tuple(

@@ -12,7 +12,7 @@ from shared.contracts.topics import Recipient
 from shared.contracts.workflow import CaseAssessed
 from tests.intake.events import triaged
 
-FACTS = RoutingFacts(wants_aangifte=False, body_kind=BodyKind.GEMEENTE, body_code="GM0344")
+FACTS = RoutingFacts(wants_aangifte=False, body_kind=BodyKind.GEMEENTE, body_code="GM0344", municipality="GM0344")
 FOUND = (Factor(code="explicit_threat", weight=2, explanation="test"),)
 
 
