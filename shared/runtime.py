@@ -115,13 +115,13 @@ class Runtime:
         ``per_case`` all of a case's events in a batch go to one call. Urgent topics are read in small batches whose
         cases are all handled at once (``urgent_batch_max_records``), so a burst of acute cases is not worked off one
         record and one commit at a time.
-        ``also``: further routine topics read by the same consumer (one group named ``name``, one batch), so a case's
-        events from all of them are applied with one load and one save.
+        ``also``: further topics of the same lane read by the same consumer (one group named ``name``, one batch), so
+        a case's events from all of them are applied with one load and one save (or, on the acute lane, in order).
         """
         also = dict(also or {})
         routine_topic = is_routine(topic)
-        if also and not (routine_topic and name and all(is_routine(t) for t in also)):
-            raise ValueError("only routine topics are read together, by a consumer with a name")
+        if also and not (name and all(is_routine(t) == routine_topic for t in also)):
+            raise ValueError("only topics of one lane are read together, by a consumer with a name")
         consumer = Consumer(
             service=self.service,
             topic=topic,

@@ -54,6 +54,15 @@ class AcuteLane:
     async def remember_report(self, reported: IncidentReported) -> None:
         await self._service.remember_reports(reported.case_id, [reported])
 
+    async def take_case(self, case_id: str, events: list[IncidentReported | CaseTriaged]) -> None:
+        """A case's urgent records of one batch: its report first (whatever the order they came in), then decisions."""
+        reports = [e for e in events if isinstance(e, IncidentReported)]
+        if reports:
+            await self._service.remember_reports(case_id, reports)
+        for decision in events:
+            if isinstance(decision, CaseTriaged):
+                await self.notify(decision)
+
     async def notify(self, decision: CaseTriaged) -> None:
         """The police notification stored and published; the other recipients in the background, so the next acute
         case never waits behind them (the main-topic copy covers a crash in between)."""

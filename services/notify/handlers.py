@@ -131,8 +131,16 @@ class NotifyHandlers:
         self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
         service = self._service
         consume = self._runtime.consume
-        consume(INCIDENT_URGENT, IncidentReported, self._acute.remember_report)
-        consume(CASE_TRIAGED_URGENT, CaseTriaged, self._acute.notify)
+        # One acute consumer for both urgent topics: a case's urgent report and decision arrive together (or the report
+        # in an earlier batch), so the decision never waits for another consumer to have stored the report.
+        self._runtime.consume(
+            INCIDENT_URGENT,
+            IncidentReported,
+            self._acute.remember_report,
+            per_case=self._acute.take_case,
+            also={CASE_TRIAGED_URGENT: (CaseTriaged, self._acute.notify)},
+            name="acute",
+        )
         consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported, per_case=service.remember_reports)
         consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged, per_case=service.notify)
         consume(NOTIFICATION_ACK, NotificationAck, self.on_notification_ack, per_case=service.apply_acks)
