@@ -33,6 +33,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from shared.errors import TransientError
+from shared.lanes import in_routine_work
 from shared.mongo import Document
 from shared.serial import BULK_CHUNK, SerialCollection, is_ferretdb, writing
 
@@ -62,6 +63,7 @@ class _Inserts:
     A caller's document waits while an earlier group is on its way, then goes with everything that queued meanwhile;
     each caller hears only its own document's outcome (``DuplicateKeyError`` when its ``_id`` exists). The callers
     hold their documents' locks, so no collection lock is taken (``SerialCollection.insert_many`` would wait for them).
+    Only routine work joins groups: acute work and requests insert at once, never queued behind a routine group.
     """
 
     def __init__(self, collection: SerialCollection) -> None:
@@ -70,6 +72,9 @@ class _Inserts:
         self._sending = asyncio.Lock()
 
     async def insert(self, document: Document) -> None:
+        if not in_routine_work():
+            await AsyncCollection.insert_one(self._collection, document)
+            return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((document, waiter))
         await asyncio.sleep(0)  # the others of this moment (the cases of a batch start together) join the group

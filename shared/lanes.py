@@ -143,6 +143,11 @@ def routine(gate: AcuteGate, case: str | None = None) -> Iterator[None]:
         _ROUTINE.reset(token)
 
 
+def in_routine_work() -> bool:
+    """Whether the current task does routine work (a routine consumer, a sweep), not acute work or a request."""
+    return _ROUTINE.get() is not None
+
+
 async def step_aside() -> None:
     """Before a store command: routine work waits while acute work is on its way; anything else goes on at once."""
     current = _ROUTINE.get()

@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.aggregates import AggregateStore, StaleAggregate
+from shared.lanes import AcuteGate, routine
 from shared.mongo import Document
 from shared.serial import SerialCollection
 from tests.support.endpoints import Endpoints
@@ -159,19 +160,28 @@ async def test_adding_an_aggregate_that_exists_is_refused_as_stale_and_keeps_the
     assert (stored.count, stored.applied) == (1, ["e1"]), "the retry loads what is stored and applies to it"
 
 
-async def test_new_aggregates_saved_at_the_same_moment_go_to_the_store_in_one_insert(fixture: Fixture) -> None:
+async def test_new_aggregates_routine_work_saves_at_the_same_moment_go_to_the_store_in_one_insert(
+    fixture: Fixture,
+) -> None:
     ids = [f"case-{n}" for n in range(12)]
-    await asyncio.gather(*(fixture.tallies.add(i, Tally(count=1, applied=[f"e-{i}"])) for i in ids))
+    with routine(AcuteGate(hold_s=5)):  # the cases of a routine batch
+        await asyncio.gather(*(fixture.tallies.add(i, Tally(count=1, applied=[f"e-{i}"])) for i in ids))
     assert fixture.commands.seen["insert"] == 1, "one insert for the twelve"
     stored = await fixture.db[fixture.tallies.collection.name].find({}).to_list()
     assert sorted(d["_id"] for d in stored) == sorted(ids)
 
 
+async def test_acute_work_inserts_at_once_and_joins_no_group(fixture: Fixture) -> None:
+    await asyncio.gather(*(fixture.tallies.add(f"acute-{n}", Tally(count=1)) for n in range(3)))
+    assert fixture.commands.seen["insert"] == 3, "each on its own, never queued behind a routine group"
+
+
 async def test_in_a_group_insert_only_the_aggregate_that_exists_is_refused(fixture: Fixture) -> None:
     await fixture.tallies.add("taken", Tally(count=7))
-    outcomes = await asyncio.gather(
-        *(fixture.tallies.add(i, Tally(count=1)) for i in ("fresh-1", "taken", "fresh-2")), return_exceptions=True
-    )
+    with routine(AcuteGate(hold_s=5)):
+        outcomes = await asyncio.gather(
+            *(fixture.tallies.add(i, Tally(count=1)) for i in ("fresh-1", "taken", "fresh-2")), return_exceptions=True
+        )
     assert [type(o).__name__ for o in outcomes] == ["NoneType", "StaleAggregate", "NoneType"]
     stored = {d["_id"]: d["count"] for d in await fixture.db[fixture.tallies.collection.name].find({}).to_list()}
     assert stored == {"taken": 7, "fresh-1": 1, "fresh-2": 1}, "the one that existed is left as it was"
