@@ -7,6 +7,7 @@ a clock skew of 30 s are checked. Dev mode: an Ed25519 key pair generated on fir
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -159,7 +160,7 @@ class TokenVerifier:
         self._issuer = issuer
         self._audience = audience
         self._key = public_key
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5) if jwks_url else None
         if isinstance(public_key, Ed25519PublicKey):
             self._algorithms = ["EdDSA"]
         elif isinstance(public_key, RSAPublicKey):
@@ -185,11 +186,28 @@ class TokenVerifier:
             raise RuntimeError(f"the JWT public key in {path} is neither Ed25519 nor RSA")
         return cls(issuer=settings.jwt_issuer, audience=settings.jwt_audience, public_key=key)
 
-    def verify(self, token: str) -> Principal:
+    async def verify_async(self, token: str) -> Principal:
+        """:meth:`verify` for the event loop: a JWKS look-up (an HTTP fetch when the cache is cold or the key is new)
+        runs in a worker thread, so a slow issuer delays this request only, never the others."""
+        if self._jwks is None:
+            return self.verify(token)
         try:
-            key: Any = self._key
-            if self._jwks is not None:
+            key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid token: {type(exc).__name__}") from exc
+        return self._decode(token, key)
+
+    def verify(self, token: str) -> Principal:
+        key: Any = self._key
+        if self._jwks is not None:
+            try:
                 key = self._jwks.get_signing_key_from_jwt(token).key
+            except jwt.PyJWTError as exc:
+                raise Unauthenticated(f"invalid token: {type(exc).__name__}") from exc
+        return self._decode(token, key)
+
+    def _decode(self, token: str, key: Any) -> Principal:
+        try:
             claims = jwt.decode(
                 token,
                 key,
@@ -226,19 +244,29 @@ def forbidden(detail: str = "your role may not do this") -> Problem:
 
 
 async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified caller, or 401 problem+json."""
+    """FastAPI dependency: the caller verified from the ``Authorization`` header, or 401 problem+json."""
+    return await _principal(request, query_token=False)
+
+
+async def page_principal(request: Request) -> Principal:
+    """For pages opened in a browser (the dashboard) only: the header, or ``?access_token=`` on a GET (RFC 6750
+    §2.3). Pages send ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``, and no access log is written,
+    so the token in the address goes nowhere else; APIs never accept it."""
+    return await _principal(request, query_token=True)
+
+
+async def _principal(request: Request, *, query_token: bool) -> Principal:
     verifier: TokenVerifier | None = getattr(request.app.state, "verifier", None)
     if verifier is None:
         raise _unauthenticated("this service has no token verifier")
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if not header and request.method == "GET" and "access_token" in request.query_params:
-        # RFC 6750 §2.3, for pages opened in a browser (the dashboard); APIs use the header.
+    if query_token and not header and request.method == "GET" and "access_token" in request.query_params:
         scheme, token = "bearer", request.query_params["access_token"]
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthenticated("a bearer token is required")
     try:
-        principal = verifier.verify(token.strip())
+        principal = await verifier.verify_async(token.strip())
     except Unauthenticated as exc:
         raise _unauthenticated(str(exc)) from exc
     reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
@@ -254,3 +282,4 @@ async def current_principal(request: Request) -> Principal:
 
 
 Authenticated = Annotated[Principal, Depends(current_principal)]
+AuthenticatedPage = Annotated[Principal, Depends(page_principal)]

@@ -2,7 +2,8 @@
 
 ``WEERBAAR_DATA_KEYS`` holds every key still needed to decrypt (``{"kid": "base64 of 32 bytes"}``);
 ``WEERBAAR_DATA_KEY_ID`` names the one that encrypts. Rotation: add a key, make it active, keep the old one until
-the data it sealed is re-sealed or erased. Dev mode has a fixed dev key; outside dev mode there is no default.
+the data it sealed is re-sealed (``weerbaar keys reseal``) or erased. Dev mode uses the checkout's generated
+key (``shared.keys``); outside dev mode there is no default.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.settings import CommonSettings
 
 PREFIX = "enc:v1"
-DEV_KEY_ID = "dev-1"
-DEV_KEY = base64.b64encode(b"weerbaar-dev-only-data-key-32byt").decode()
 
 
 class DecryptionError(Exception):
@@ -41,11 +40,8 @@ class DataCipher:
 
     @classmethod
     def from_settings(cls, settings: CommonSettings) -> DataCipher:
-        if settings.data_keys is None or not settings.data_key_id:
-            if not settings.dev_mode:
-                raise RuntimeError("WEERBAAR_DATA_KEYS and WEERBAAR_DATA_KEY_ID are required outside dev mode")
-            raw = settings.data_keys.get_secret_value() if settings.data_keys else json.dumps({DEV_KEY_ID: DEV_KEY})
-            return cls(parse_keys(raw), settings.data_key_id or DEV_KEY_ID)
+        if settings.data_keys is None or not settings.data_key_id:  # the settings refuse this already
+            raise RuntimeError("WEERBAAR_DATA_KEYS and WEERBAAR_DATA_KEY_ID are required")
         return cls(parse_keys(settings.data_keys.get_secret_value()), settings.data_key_id)
 
     def seal(self, plaintext: bytes, *, context: str) -> str:

@@ -38,3 +38,8 @@ ACUTE_YIELD_SECONDS = Counter(
     "Seconds routine work waited so that acute work had the store to itself",
     ["service"],
 )
+DEV_MODE = Gauge(
+    "weerbaar_dev_mode",
+    "1 while the service runs in development mode (keys generated per checkout, not for production)",
+    ["service"],
+)

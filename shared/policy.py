@@ -2,7 +2,7 @@
 
 Need-to-know: a case is readable by those who filed it and by the parties it was routed to (triage's routes);
 a burgemeester only for the own municipality; BZK never reads case content (aggregates only); an admin only with a
-break-glass reason, which the audit log records.
+break-glass reason, which the audit log records; so does an admin who acknowledges for a recipient or erases a case.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def decide(
         if not isinstance(resource, NotificationAccess):
             return _deny("no notification to decide on")
         if role is Role.ADMIN:
-            if action is Action.READ_AANGIFTE:  # the aangifte is case content
+            if action in (Action.READ_AANGIFTE, Action.ACK_NOTIFICATION):  # case content; acting for a recipient
                 return _break_glass(principal)
             return _allow("admin manages deliveries")
         if role.value != resource.recipient:
@@ -160,18 +160,21 @@ def decide(
     return gate
 
 
-def _break_glass(principal: Principal) -> Decision:
+def _break_glass(
+    principal: Principal,
+    refusal: str = "admin reads case content or acts for a recipient only with an X-Break-Glass-Reason",
+) -> Decision:
     if principal.break_glass_reason:
         return _allow("admin break-glass", break_glass=True)
-    return _deny("admin reads case content only with an X-Break-Glass-Reason")
+    return _deny(refusal)
 
 
 def _case(principal: Principal, action: Action, case: CaseAccess) -> Decision:
     role = principal.role
     filed = principal.sub in case.filed_by_subs
     if action is Action.ERASE_CASE:
-        if role is Role.ADMIN:
-            return _allow("admin erases the whole case on request")
+        if role is Role.ADMIN:  # the whole case, irreversible, on someone else's behalf: only with a reason
+            return _break_glass(principal, "admin erases a case only with an X-Break-Glass-Reason")
         if role in (Role.REPORTER, Role.OTWB) and filed:
             return Decision(True, "a filer erases the reports it filed", own_reports_only=True)
         return _deny("only a filer (its own reports) or an admin (the whole case) erases")

@@ -27,6 +27,8 @@ from shared.headers import SecurityHeaders
 from shared.http import install_problem_handlers
 from shared.kafka import EventPublisher, make_broker
 from shared.lanes import AcuteGate, is_routine
+from shared.limits import BodySizeLimit
+from shared.metrics import DEV_MODE
 from shared.periodic import Every
 from shared.progress import ConsumerProgress
 from shared.settings import CommonSettings
@@ -69,6 +71,7 @@ class Runtime:
         publisher = EventPublisher(broker, source=f"/weerbaar/{service}", timeout_s=settings.publish_timeout_s)
         client = mongo.make_client(settings.mongodb_uri, app_name=f"weerbaar-{service}")
         gate = AcuteGate(settings.acute_hold_s, service=service)
+        DEV_MODE.labels(service).set(1 if settings.dev_mode else 0)
         runtime = cls(
             service=service,
             settings=settings,
@@ -253,9 +256,12 @@ class Runtime:
         @router.get("/readyz")
         async def readyz() -> JSONResponse:
             problems = await self.readiness()
+            body: dict[str, Any] = {"status": "ready", "service": self.service}
+            if self.settings.dev_mode:  # never mistaken for production: keys are this checkout's generated ones
+                body["dev_mode"] = True
             if problems:
-                return JSONResponse({"status": "unready", "service": self.service, "reasons": problems}, 503)
-            return JSONResponse({"status": "ready", "service": self.service})
+                return JSONResponse({**body, "status": "unready", "reasons": problems}, 503)
+            return JSONResponse(body)
 
         @router.get("/metrics")
         async def metrics() -> Response:
@@ -268,6 +274,9 @@ class Runtime:
         app.state.runtime = self
         app.state.verifier = self.verifier
         install_problem_handlers(app)
+        # Outermost last: the headers go on every response, the 413 included; the size limit comes before anything
+        # reads the body (FastAPI reads it before the route's dependencies, authentication among them).
+        app.add_middleware(BodySizeLimit, max_bytes=self.settings.max_body_bytes)
         app.add_middleware(SecurityHeaders)
         app.include_router(self.ops_router())
         for router in routers:

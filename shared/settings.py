@@ -6,8 +6,18 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts.events import RiskLevel
+from shared.keys import dev_keys_dir, ensure_dev_keys
 
-DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-not-for-production"
+
+class MissingKeys(ValueError):
+    """Outside dev mode a secret setting has no value: the service refuses to start."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            f"missing {', '.join(names)}: outside development (WEERBAAR_DEV_MODE=false, the default) every key must be"
+            " configured; create them with `weerbaar keys create` (docs/security.md, key management)"
+        )
+        self.names = names
 
 
 class CommonSettings(BaseSettings):
@@ -20,8 +30,17 @@ class CommonSettings(BaseSettings):
     mongodb_db: str = "weerbaar"
     host: str = "127.0.0.1"
     log_level: str = "INFO"
-    dev_mode: bool = Field(default=True, description="Allows development defaults for secrets")
+    dev_mode: bool = Field(
+        default=False,
+        description="Development only: missing keys come from .cache/dev-keys (generated per checkout)",
+    )
+    dev_keys_dir: str | None = Field(
+        default=None, description="Dev mode only: where the checkout's generated keys live (default .cache/dev-keys)"
+    )
     pseudonym_key: SecretStr | None = Field(default=None, description="HMAC key for office-holder pseudonyms")
+    audit_key: SecretStr | None = Field(
+        default=None, description="HMAC key of the audit chain (kept out of the database)"
+    )
     retry_attempts: int = Field(default=5, ge=1, le=20, description="Attempts for a transient failure before DLQ")
     retry_backoff_s: float = Field(default=0.2, gt=0, le=30, description="First backoff; doubles per attempt")
     retry_patience_s: float = Field(
@@ -34,6 +53,9 @@ class CommonSettings(BaseSettings):
     outbox_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often unsent events are retried")
     outbox_full_scan_s: float = Field(
         default=300.0, gt=0, le=3600, description="Safety-net scan for unsent events when no flush has failed"
+    )
+    max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Larger request bodies get 413, before they are read"
     )
     readiness_timeout_s: float = Field(default=2.0, gt=0, le=30)
     jwt_public_key_file: str | None = Field(
@@ -96,23 +118,39 @@ class CommonSettings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _secrets_outside_dev(self) -> CommonSettings:
-        if self.pseudonym_key is None:
-            if not self.dev_mode:
-                raise ValueError("WEERBAAR_PSEUDONYM_KEY is required when WEERBAAR_DEV_MODE is false")
-            object.__setattr__(self, "pseudonym_key", SecretStr(DEV_PSEUDONYM_KEY))
-        if not self.dev_mode:
-            if not (self.jwt_public_key_file or self.jwks_url):
-                raise ValueError(
-                    "WEERBAAR_JWT_PUBLIC_KEY_FILE or WEERBAAR_JWKS_URL is required when WEERBAAR_DEV_MODE is false"
-                )
-            if self.data_keys is None or not self.data_key_id:
-                raise ValueError(
-                    "WEERBAAR_DATA_KEYS and WEERBAAR_DATA_KEY_ID are required when WEERBAAR_DEV_MODE is false"
-                )
+    def _keys_or_refuse(self) -> CommonSettings:
+        if self.dev_mode:
+            dev = ensure_dev_keys(dev_keys_dir(self.dev_keys_dir))
+            for name in self.secret_names():
+                if _blank(getattr(self, name)):
+                    object.__setattr__(self, name, SecretStr(dev[f"WEERBAAR_{name.upper()}"]))
+            if self.data_key_id is None:
+                object.__setattr__(self, "data_key_id", dev["WEERBAAR_DATA_KEY_ID"])
+            return self
+        missing = [f"WEERBAAR_{name.upper()}" for name in self.secret_names() if _blank(getattr(self, name))]
+        if not self.data_key_id:
+            missing.append("WEERBAAR_DATA_KEY_ID")
+        if not (self.jwt_public_key_file or self.jwks_url):
+            missing.append("WEERBAAR_JWT_PUBLIC_KEY_FILE or WEERBAAR_JWKS_URL")
+        if missing:
+            raise MissingKeys(missing)
         return self
+
+    def secret_names(self) -> tuple[str, ...]:
+        """The secret settings this service needs (a dev key fills each in dev mode)."""
+        return ("data_keys", "pseudonym_key", "audit_key")
 
     @property
     def pseudonym_secret(self) -> bytes:
         assert self.pseudonym_key is not None
         return self.pseudonym_key.get_secret_value().encode()
+
+    @property
+    def audit_secret(self) -> bytes:
+        assert self.audit_key is not None
+        return self.audit_key.get_secret_value().encode()
+
+
+def _blank(secret: SecretStr | None) -> bool:
+    """No value, or an empty one (a Secret template's unfilled entry): missing either way."""
+    return secret is None or not secret.get_secret_value().strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,10 @@ from shared.kafka import provision_topics
 from shared.mongo import Document
 from tests.support.endpoints import Endpoints, real_endpoints
 from tests.support.services import SERVICES, RunningServices, free_port, service_env, start_groups_at_end
+
+# Tests are development: settings built in-process use the checkout's generated keys (a test of production
+# behaviour passes dev_mode=False explicitly).
+os.environ.setdefault("WEERBAAR_DEV_MODE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 

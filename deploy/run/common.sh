@@ -7,6 +7,11 @@ declare -A PORTS=([intake]=8081 [triage]=8082 [notify]=8083 [reporting]=8084)
 
 log() { echo "[weerbaar] $*"; }
 
+# make run / make up / make test are development: the services use this checkout's generated keys (.cache/dev-keys)
+# and say so (a warning at start, /readyz, /metrics). Production sets WEERBAAR_DEV_MODE=false (the services' default)
+# and real keys; without them a service refuses to start.
+export WEERBAAR_DEV_MODE="${WEERBAAR_DEV_MODE:-true}"
+
 # docker | local | external: WEERBAAR_STACK wins; otherwise docker when an engine answers, else local.
 backend() {
   if [[ -n "${WEERBAAR_STACK:-}" ]]; then echo "$WEERBAAR_STACK"; return; fi

@@ -5,7 +5,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 infra_up() {
   case "$(backend)" in
-    docker) log "backend: docker compose"; docker compose -f "$ROOT/docker-compose.yml" up -d --build --wait ;;
+    docker) log "backend: docker compose"; "$BIN/weerbaar" keys dev >/dev/null; "$BIN/weerbaar" token --role admin >/dev/null
+            docker compose -f "$ROOT/docker-compose.yml" up -d --build --wait ;;
     local) log "backend: local (Kafka from Maven Central, FerretDB from the Go module proxy)"
            "$ROOT/deploy/local/stack.sh" up ;;
     external) log "backend: external (kafka ${WEERBAAR_KAFKA_BOOTSTRAP:-localhost:9092}," \

@@ -2,8 +2,8 @@
 
 from services.intake.app import SERVICE, create_app
 from services.intake.settings import Settings
-from shared.serve import serve
+from shared.serve import load_settings, serve
 
 if __name__ == "__main__":
-    settings = Settings()
+    settings = load_settings(SERVICE, Settings)
     serve(SERVICE, settings, create_app, port=settings.port)

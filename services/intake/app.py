@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from services.intake.deliveries import Deliveries
 from services.intake.handlers import IntakeHandlers
-from services.intake.limits import BodySizeLimit
 from services.intake.queue import CaseQueue
 from services.intake.service import IntakeService
 from services.intake.settings import Settings
@@ -65,6 +64,4 @@ def create_app(settings: Settings) -> FastAPI:
 
     runtime.every("intake_retention", settings.retention_sweep_interval_s, erase_expired)
     routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router())
-    app = runtime.build_app(title="weerbaar intake", routers=routers)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    return app
+    return runtime.build_app(title="weerbaar intake", routers=routers)

@@ -50,9 +50,14 @@ from shared.contracts.incident import (
 from shared.contracts.topics import Recipient
 from shared.crypto import DataCipher
 from shared.mongo import Document
+from shared.reseal import SealedField
 
 ERASED = "erased"
 """What an erased report's sealed content is replaced with."""
+
+
+SEALED_FIELDS = (SealedField("cases", "reports[].sealed", "intake/case/{id}"),)
+"""Where intake keeps sealed values (``weerbaar keys reseal``); the context is :func:`case_context`."""
 
 
 def case_context(case_id: str) -> str:

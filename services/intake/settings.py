@@ -9,7 +9,6 @@ from shared.settings import CommonSettings
 
 class Settings(CommonSettings):
     port: int = Field(default=8081, validation_alias="WEERBAAR_INTAKE_PORT")
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Larger request bodies get 413")
     rate_limit_per_minute: int = Field(
         default=60, ge=1, le=100_000, description="POST /v1/incidents per token (sub) per minute; 429 beyond"
     )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 
 from shared.contracts.topics import Recipient
 from shared.settings import CommonSettings
-
-DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-not-for-production"  # noqa: S105 - dev mode only, refused otherwise
 
 
 class Settings(CommonSettings):
@@ -29,13 +27,8 @@ class Settings(CommonSettings):
     breaker_failures: int = Field(default=5, ge=1, le=100, description="Consecutive failures that open the circuit")
     breaker_reset_s: float = Field(default=30.0, gt=0, le=3600, description="Open circuit waits this long to probe")
 
-    @model_validator(mode="after")
-    def _webhook_secret_outside_dev(self) -> Settings:
-        if self.webhook_secret is None:
-            if self.webhook_urls and not self.dev_mode:
-                raise ValueError("WEERBAAR_WEBHOOK_SECRET is required for webhooks when WEERBAAR_DEV_MODE is false")
-            object.__setattr__(self, "webhook_secret", SecretStr(DEV_WEBHOOK_SECRET))
-        return self
+    def secret_names(self) -> tuple[str, ...]:
+        return (*super().secret_names(), "webhook_secret")
 
     @property
     def webhook_key(self) -> bytes:

@@ -42,12 +42,20 @@ from shared.contracts.topics import Recipient
 from shared.crypto import DataCipher
 from shared.errors import TransientError
 from shared.mongo import Document
+from shared.reseal import SealedField
 from shared.serial import SerialCollection
 
 ERASED = "erased"
 CASES = "notify_cases"
 CASES_KNOWN = 20_000
 NOTIFICATIONS = "notify_notifications"
+SEALED_FIELDS = (
+    SealedField(CASES, "report", "notify/case/{id}"),
+    SealedField(CASES, "outbox[]", "notify/outbox/{id}"),
+    SealedField(NOTIFICATIONS, "sealed", "notify/notification/{id}"),
+    SealedField(NOTIFICATIONS, "outbox[]", "notify/outbox/{id}"),
+)
+"""Where notify keeps sealed values (``weerbaar keys reseal``), with the contexts its documents seal them under."""
 
 
 class Sealer:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -102,11 +102,14 @@ class ReportingHandlers:
         )
 
     def router(self) -> APIRouter:
-        # Aggregates only (bzk, jenv, admin); every route on this router is guarded the same way.
-        router = APIRouter(
-            tags=["reports"],
-            dependencies=[Depends(require(Action.READ_REPORTS))],
-            responses={401: {"description": "no or invalid bearer token"}, 403: {"description": "role not allowed"}},
+        # Aggregates only (bzk, jenv, admin); every route is guarded the same way, the page also by ?access_token=.
+        responses: dict[int | str, dict[str, Any]] = {
+            401: {"description": "no or invalid bearer token"},
+            403: {"description": "role not allowed"},
+        }
+        router = APIRouter(tags=["reports"], dependencies=[Depends(require(Action.READ_REPORTS))], responses=responses)
+        pages = APIRouter(
+            tags=["reports"], dependencies=[Depends(require(Action.READ_REPORTS, page=True))], responses=responses
         )
 
         @router.get("/v1/reports/summary")
@@ -134,7 +137,7 @@ class ReportingHandlers:
             }
             return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
 
-        @router.get("/dashboard", response_class=HTMLResponse)
+        @pages.get("/dashboard", response_class=HTMLResponse)
         async def dashboard_page(
             start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
             end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
@@ -148,9 +151,12 @@ class ReportingHandlers:
                 threshold=self._settings.disclosure_threshold,
                 window_text=window,
             )
-            return HTMLResponse(page)
+            return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
-        return router
+        both = APIRouter()
+        both.include_router(router)
+        both.include_router(pages)
+        return both
 
 
 def _as_csv(cells: list[ReportCell], dims: tuple[str, ...]) -> str:

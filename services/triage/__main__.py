@@ -5,10 +5,10 @@ import sys
 from services.triage.app import SERVICE, create_app
 from services.triage.errors import PolicyError
 from services.triage.settings import Settings
-from shared.serve import serve
+from shared.serve import load_settings, serve
 
 if __name__ == "__main__":
-    settings = Settings()
+    settings = load_settings(SERVICE, Settings)
     try:
         serve(SERVICE, settings, create_app, port=settings.port)
     except PolicyError as exc:

@@ -19,7 +19,7 @@ from shared.contracts.incident import IncidentReport
 from shared.kafka import EventPublisher, make_broker
 from shared.mongo import Document
 from shared.pseudonym import office_holder_ref
-from shared.settings import DEV_PSEUDONYM_KEY
+from shared.settings import CommonSettings
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
 from tests.support.services import RunningServices
@@ -27,6 +27,7 @@ from tests.triage.evaluation import Case, level_scores, load_cases, table
 
 pytestmark = pytest.mark.e2e
 
+DEV_PSEUDONYM_KEY = CommonSettings(dev_mode=True).pseudonym_secret  # the services run in dev mode
 CHOSEN = ("calm-01-parking-mail", "storm-03-je-gaat-eraan", "dox-01-house-photo", "wpn-02-gun-and-address")
 CASES = {case.id: case for case in load_cases() if case.id in CHOSEN}
 
@@ -114,7 +115,7 @@ async def test_the_whole_evaluation_set_passes_through_the_running_services(
         posted: dict[str, str] = {}
         for case in cases:
             body = _unlinked(case)
-            ref = office_holder_ref(IncidentReport.model_validate(body).office_holder, key=DEV_PSEUDONYM_KEY.encode())
+            ref = office_holder_ref(IncidentReport.model_validate(body).office_holder, key=DEV_PSEUDONYM_KEY)
             for entry in case.history:
                 await history.record(entry, office_holder_ref=ref)
             posted[case.id] = await _post(client, body)

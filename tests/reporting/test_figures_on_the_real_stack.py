@@ -200,6 +200,7 @@ def test_replay_rebuilds_the_same_figures_as_the_live_projection(
         WEERBAAR_KAFKA_BOOTSTRAP=endpoints.kafka_bootstrap,
         WEERBAAR_MONGODB_URI=endpoints.mongodb_uri,
         WEERBAAR_MONGODB_DB=f"test_{run_id}",
+        WEERBAAR_DEV_MODE="true",
     )
     year = published.data.year
     args = ["--target-db", f"test_{run_id}_replay", "--from", f"{year}-01-01", "--to", f"{year}-12-31", "--json"]

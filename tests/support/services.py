@@ -92,6 +92,7 @@ def service_env(*, kafka: str, mongo: str, db: str, group_prefix: str, ports: di
             "WEERBAAR_OUTBOX_INTERVAL_S": "0.5",
             "WEERBAAR_RETRY_BACKOFF_S": "0.05",
             "WEERBAAR_DEV_JWT_DIR": str(DEV_JWT_DIR),
+            "WEERBAAR_DEV_MODE": "true",  # the checkout's generated keys (shared.keys), as `make run` uses
             "WEERBAAR_RATE_LIMIT_PER_MINUTE": "300",
             "PYTHONUNBUFFERED": "1",
         }
