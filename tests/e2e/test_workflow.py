@@ -148,7 +148,7 @@ async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
                 acked = await notify.post(
                     f"/v1/notifications/{delivery['notification_id']}/ack",
                     json={"acknowledged_by": "test desk", "recipient": recipient},
-                    headers=headers("admin"),
+                    headers={**headers("admin"), "X-Break-Glass-Reason": "test desk acknowledges for the liaisons"},
                 )
                 assert acked.status_code == 200, acked.text
         await _until(
