@@ -31,6 +31,7 @@ class Action(StrEnum):
     ASSESS_CASE = "case.assess"
     CLOSE_CASE = "case.close"
     REOPEN_CASE = "case.reopen"
+    RECORD_FOLLOWUP = "case.followup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,8 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.ASSESS_CASE: frozenset({Role.POLICE, Role.OM, Role.BURGEMEESTER}),
     Action.CLOSE_CASE: frozenset({Role.OTWB, Role.POLICE, Role.OM}),
     Action.REOPEN_CASE: frozenset({Role.OTWB, Role.POLICE, Role.OM}),
+    # Each party its own kinds (services/intake/work.py FOLLOWUP_ROLES): support (OTWB, CCV), justice and protection.
+    Action.RECORD_FOLLOWUP: frozenset({Role.OTWB, Role.POLICE, Role.OM, Role.BURGEMEESTER, Role.CCV}),
 }
 
 WORKFLOW_ACTIONS = frozenset(
@@ -111,6 +114,7 @@ WORKFLOW_ACTIONS = frozenset(
         Action.ASSESS_CASE,
         Action.CLOSE_CASE,
         Action.REOPEN_CASE,
+        Action.RECORD_FOLLOWUP,
     }
 )
 

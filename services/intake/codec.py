@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from services.intake.domain import Case
@@ -32,6 +32,7 @@ from shared.contracts.events import (
     ErasureReason,
     Factor,
     FollowupKind,
+    MeasureAuthority,
     NotificationState,
     ReportSource,
     RiskLevel,
@@ -295,20 +296,31 @@ def _delivery_of(document: Document) -> Delivery:
 
 
 def _followup(followup: Followup) -> Document:
-    return {
+    document: Document = {
         "kind": followup.kind.value,
         "organisation": followup.organisation,
         "outcome": followup.outcome,
         "at": followup.at,
     }
+    if followup.authority is not None:  # a protective measure: who ordered what, until when
+        document.update(
+            authority=followup.authority.value,
+            measure=followup.measure,
+            until=None if followup.until is None else followup.until.isoformat(),
+        )
+    return document
 
 
 def _followup_of(document: Document) -> Followup:
+    authority, until = document.get("authority"), document.get("until")
     return Followup(
         kind=FollowupKind(document["kind"]),
         organisation=document["organisation"],
         outcome=document["outcome"],
         at=document["at"],
+        authority=None if authority is None else MeasureAuthority(authority),
+        measure=document.get("measure"),
+        until=None if until is None else date.fromisoformat(until),
     )
 
 

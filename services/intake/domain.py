@@ -294,7 +294,15 @@ class Case(CaseWork):
             return False
         self.status = advance(self.status, CaseStatus.IN_FOLLOW_UP)
         self.followups.append(
-            Followup(kind=event.kind, organisation=event.organisation, outcome=event.outcome, at=event.occurred)
+            Followup(
+                kind=event.kind,
+                organisation=event.organisation,
+                outcome=event.outcome,
+                at=event.occurred,
+                authority=event.authority,
+                measure=event.measure,
+                until=event.until,
+            )
         )
         self.stage_times.setdefault("in_follow_up", event.occurred)
         self._add_to_timeline(_entry(event, f"Follow-up by {event.organisation}: {event.kind.value}"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from shared.contracts.envelope import Record
@@ -11,6 +11,7 @@ from shared.contracts.events import (
     ErasureReason,
     Factor,
     FollowupKind,
+    MeasureAuthority,
     NotificationState,
     ReportSource,
     RiskLevel,
@@ -136,6 +137,9 @@ class Followup:
     organisation: str
     outcome: str
     at: datetime
+    authority: MeasureAuthority | None = None
+    measure: str | None = None
+    until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

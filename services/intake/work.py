@@ -8,10 +8,10 @@ one write. Refusals are ``CaseConflict`` (HTTP 409) and say why.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from services.intake.errors import CaseConflict
+from services.intake.errors import CaseConflict, NotAllowed
 from services.intake.values import (
     Actor,
     Assignment,
@@ -25,11 +25,32 @@ from services.intake.values import (
     TimelineEntry,
 )
 from shared.contracts.envelope import to_record
-from shared.contracts.events import Event, NotificationState, RiskLevel, new_id
+from shared.contracts.events import (
+    CaseFollowup,
+    Event,
+    FollowupKind,
+    MeasureAuthority,
+    NotificationState,
+    RiskLevel,
+    new_id,
+)
 from shared.contracts.topics import Recipient
 from shared.contracts.workflow import CaseAssessed, CaseWorkflow, WorkflowAction
 
 SOURCE = "/weerbaar/intake"
+
+FOLLOWUP_ROLES: dict[FollowupKind, frozenset[str]] = {
+    FollowupKind.AANGIFTE_REGISTERED: frozenset({"police"}),
+    FollowupKind.SUSPECT_IDENTIFIED: frozenset({"police"}),
+    FollowupKind.OM_DECISION: frozenset({"om"}),
+    FollowupKind.MEASURE_TAKEN: frozenset({"police", "om", "burgemeester"}),
+    FollowupKind.OTWB_AFTERCARE: frozenset({"otwb"}),
+    FollowupKind.CCV_SCAN_REQUESTED: frozenset({"otwb", "ccv"}),
+    FollowupKind.CCV_SCAN_DONE: frozenset({"ccv"}),
+    # Bewaken en Beveiligen: on the authority of OM, burgemeester or NCTV; the police carry out and record them.
+    FollowupKind.PROTECTIVE_MEASURE: frozenset({"police", "om", "burgemeester"}),
+}
+"""Who records which follow-up over HTTP (each party its own)."""
 
 SETTLED = frozenset({NotificationState.ACKNOWLEDGED, NotificationState.ESCALATED})
 """A notification that had to be acknowledged no longer holds a case open once it was acknowledged or escalated."""
@@ -57,6 +78,8 @@ class CaseWork:
         def _applied(self, event: Event, now: datetime) -> None: ...
 
         def _add_to_timeline(self, entry: TimelineEntry, *, first: bool = False) -> None: ...
+
+        def record_followup(self, event: CaseFollowup, *, now: datetime) -> bool: ...
 
     @property
     def closed(self) -> bool:
@@ -103,6 +126,38 @@ class CaseWork:
             decided_by_org=by.org,
         )
         self._record(event, now, f"Level decided by {by.label()}: {level.value} (triage recommended {recommended})")
+        return event
+
+    def add_followup(
+        self,
+        kind: FollowupKind,
+        *,
+        by: Actor,
+        now: datetime,
+        outcome: str = "",
+        authority: MeasureAuthority | None = None,
+        measure: str | None = None,
+        until: date | None = None,
+    ) -> CaseFollowup:
+        """A follow-up recorded over HTTP by the party it belongs to (``FOLLOWUP_ROLES``), on the follow-up topic
+        like a liaison's; support and protection may be recorded on a closed case too (aftercare goes on)."""
+        allowed = FOLLOWUP_ROLES[kind]
+        if by.role not in allowed:
+            raise NotAllowed(f"a {kind.value} is recorded by {', '.join(sorted(allowed))}, not by {by.role}")
+        if authority is not None and by.role in ("om", "burgemeester") and authority.value != by.role:
+            raise NotAllowed(f"a {by.role} records the measures it ordered itself, not those of the {authority.value}")
+        event = CaseFollowup(
+            occurred=now,
+            case_id=self.case_id,
+            kind=kind,
+            organisation=by.org or by.role,
+            outcome=outcome,
+            authority=authority,
+            measure=measure,
+            until=until,
+        )
+        self.record_followup(event, now=now)
+        self.outbox.append(Outgoing(event.event_id, to_record(event, source=SOURCE)))
         return event
 
     def pending_acknowledgements(self, ack_levels: Collection[RiskLevel]) -> list[Recipient]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -20,7 +20,7 @@ from services.intake.queue import CaseQueue, Filters, Page
 from services.intake.store import CaseRepository
 from services.intake.values import Actor
 from shared.auth import Principal
-from shared.contracts.events import RiskLevel
+from shared.contracts.events import FollowupKind, RiskLevel
 from shared.contracts.topics import Recipient
 from shared.policy import Action
 
@@ -78,6 +78,14 @@ class Workflow:
             principal,
             Action.ASSESS_CASE,
             lambda c, now: c.decide_level(level, reason, by=actor_of(principal), now=now),
+        )
+
+    async def add_followup(self, case_id: str, principal: Principal, *, kind: FollowupKind, **fields: Any) -> Done:
+        return await self._act(
+            case_id,
+            principal,
+            Action.RECORD_FOLLOWUP,
+            lambda c, now: c.add_followup(kind, by=actor_of(principal), now=now, **fields),
         )
 
     async def close(self, case_id: str, principal: Principal, *, reason: str) -> Done:

@@ -7,20 +7,20 @@ the queue) on the case's timeline.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as Path_
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.intake.errors import CaseConflict, CaseNotFound, NotAllowed
 from services.intake.queue import Filters
 from services.intake.workflow import Done, Workflow
 from shared.audit import AuditLog
 from shared.auth import Principal, forbidden
-from shared.contracts.events import RiskLevel
+from shared.contracts.events import FollowupKind, MeasureAuthority, RiskLevel
 from shared.contracts.topics import Recipient
 from shared.guard import require
 from shared.http import Problem, problem_responses
@@ -51,6 +51,23 @@ class AssessmentBody(_Body):
 
 class ReasonBody(_Body):
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class FollowupBody(_Body):
+    kind: FollowupKind
+    outcome: str = Field(default="", max_length=200, description="e.g. dagvaarding, strafbeschikking, sepot")
+    authority: MeasureAuthority | None = Field(default=None, description="protective_measure: who ordered it")
+    measure: str | None = Field(default=None, min_length=1, max_length=200, description="protective_measure: what")
+    until: date | None = Field(default=None, description="protective_measure: until when")
+
+    @model_validator(mode="after")
+    def _measure(self) -> FollowupBody:
+        protective = self.kind is FollowupKind.PROTECTIVE_MEASURE
+        if protective and (self.authority is None or self.measure is None):
+            raise ValueError("a protective_measure needs its authority (om, burgemeester, nctv) and what it is")
+        if not protective and (self.authority or self.measure or self.until):
+            raise ValueError("authority, measure and until belong to a protective_measure only")
+        return self
 
 
 class CaseChanged(BaseModel):
@@ -194,6 +211,26 @@ class WorkflowRoutes:
                 level=decision.level,
                 recommended_level=decision.recommended_level,
             )
+
+        @router.post(
+            "/cases/{case_id}/followups", status_code=201, response_model=CaseChanged, responses=_ACTION_ERRORS
+        )
+        async def add_followup(
+            case_id: CaseId,
+            body: FollowupBody,
+            principal: Annotated[Principal, Depends(require(Action.RECORD_FOLLOWUP))],
+        ) -> CaseChanged:
+            """Record a follow-up of your own: OTWB aftercare, a CCV scan requested or done, a protective measure
+            (who ordered it: OM, burgemeester or NCTV; what; until when), or police and OM follow-ups. Published on
+            `weerbaar.case.followup.v1` like a liaison's and counted by reporting."""
+            fields = body.model_dump(exclude={"kind"})
+            done = await self._done(
+                principal,
+                Action.RECORD_FOLLOWUP,
+                case_id,
+                workflow.add_followup(case_id, principal, kind=body.kind, **fields),
+            )
+            return _changed(done)
 
         @router.post("/cases/{case_id}/close", response_model=CaseChanged, responses=_ACTION_ERRORS)
         async def close(

@@ -21,6 +21,7 @@ from services.notify import domain
 from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
 from shared.contracts.envelope import Record
 from shared.contracts.events import (
+    JUSTICE_FOLLOWUPS,
     CaseTriaged,
     Envelope,
     FollowupKind,
@@ -286,7 +287,10 @@ class CaseNotifications:
         return sent
 
     def record_followup(self, kind: FollowupKind) -> None:
-        """Police or OM reported a follow-up: the clock stops (setting it twice changes nothing)."""
+        """Police or OM reported a follow-up: the clock stops (setting it twice changes nothing). Support and
+        protection (aftercare, a CCV scan, a protective measure) do not answer for the aangifte: the clock runs on."""
+        if kind not in JUSTICE_FOLLOWUPS:
+            return
         self.followup_received = True
         self.last_followup_kind = kind
 

@@ -43,6 +43,9 @@ DIMENSIONS: dict[str, str] = {
     "aangifte_wanted": "ja/nee: the office holder wants to file an aangifte",
     "aangifte_filed": "ja/nee: the police registered an aangifte",
     "followup_outcome": "furthest follow-up: geen, aangifte_opgenomen, maatregel, verdachte_in_beeld, om_*",
+    "otwb_aftercare": "ja/nee: OTWB recorded aftercare",
+    "ccv_scan": "geen, aangevraagd, uitgevoerd: the CCV security scan",
+    "protective_measure": "ja/nee: a protective measure was ordered (OM, burgemeester or NCTV)",
 }
 # Never dimensions: they would cross role with a single municipality (each municipality has one burgemeester).
 REFUSED = frozenset({"municipality", "gemeente", "body_code", "body", "municipality_code", "office_holder"})

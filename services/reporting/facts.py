@@ -102,6 +102,8 @@ class FactSheet:
     first_ack_at: datetime | None = None
     followup_stage: str = NO_FOLLOWUP
     aangifte_filed: bool = False
+    support: frozenset[str] = frozenset()
+    """Support and protection follow-ups seen (kinds): OTWB aftercare, CCV scan requested/done, protective measure."""
 
     @staticmethod
     def concerns(event: BaseModel) -> bool:
@@ -112,7 +114,9 @@ class FactSheet:
 
     def take(self, event: BaseModel) -> bool:
         """Fold one event in; True when the facts changed."""
-        before = (self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed)
+        before = (
+            self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed, self.support,
+        )  # fmt: skip
         if isinstance(event, CaseTriaged):
             part = TriagePart.of(event)
             if self.triage is None or part.later_than(self.triage):
@@ -126,7 +130,11 @@ class FactSheet:
         elif isinstance(event, CaseFollowup):
             self.followup_stage = furthest_stage([self.followup_stage, stage_of(event.kind.value, event.outcome)])
             self.aangifte_filed = self.aangifte_filed or event.kind is FollowupKind.AANGIFTE_REGISTERED
-        after = (self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed)
+            if event.kind.value in SUPPORT_KINDS:
+                self.support = self.support | {event.kind.value}
+        after = (
+            self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed, self.support,
+        )  # fmt: skip
         return after != before
 
     def take_all(self, events: Iterable[BaseModel]) -> bool:
@@ -155,6 +163,7 @@ class FactSheet:
             "aangifte_wanted": YES if triage.wants_aangifte else NO,
             "aangifte_filed": YES if self.aangifte_filed else NO,
             "followup_outcome": self.followup_stage,
+            **support_dims(self.support),
         }
         return Fact(
             case_id=self.case_id,
@@ -165,6 +174,28 @@ class FactSheet:
             minutes_to_notification=_minutes(triage.reported_at, self.first_sent_at),
             minutes_to_acknowledgement=_minutes(triage.reported_at, self.first_ack_at),
         )
+
+
+SUPPORT_KINDS = frozenset(
+    {
+        FollowupKind.OTWB_AFTERCARE.value,
+        FollowupKind.CCV_SCAN_REQUESTED.value,
+        FollowupKind.CCV_SCAN_DONE.value,
+        FollowupKind.PROTECTIVE_MEASURE.value,
+    }
+)
+
+
+def support_dims(support: frozenset[str]) -> dict[str, str]:
+    """The support and protection a case got, as figures may show it (no who, what or until)."""
+    scan = "uitgevoerd" if FollowupKind.CCV_SCAN_DONE.value in support else "geen"
+    if scan == "geen" and FollowupKind.CCV_SCAN_REQUESTED.value in support:
+        scan = "aangevraagd"
+    return {
+        "otwb_aftercare": YES if FollowupKind.OTWB_AFTERCARE.value in support else NO,
+        "ccv_scan": scan,
+        "protective_measure": YES if FollowupKind.PROTECTIVE_MEASURE.value in support else NO,
+    }
 
 
 def stage_of(kind: str, outcome: str) -> str:

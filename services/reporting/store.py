@@ -40,6 +40,8 @@ class FactSheetCodec:
             document["followup_stage"] = sheet.followup_stage
         if sheet.aangifte_filed:
             document["aangifte_filed"] = True
+        if sheet.support:
+            document["support"] = sorted(sheet.support)
         return document
 
     def from_document(self, document: Document) -> FactSheet:
@@ -73,6 +75,7 @@ class FactSheetCodec:
             first_ack_at=document.get("first_ack_at"),
             followup_stage=stage,
             aangifte_filed=filed,
+            support=frozenset(document.get("support") or ()),
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import uuid4
@@ -204,10 +204,35 @@ class NotificationAck(Event):
 
 
 class FollowupKind(StrEnum):
+    # Police and OM: the aangifte and its prosecution.
     AANGIFTE_REGISTERED = "aangifte_registered"
     SUSPECT_IDENTIFIED = "suspect_identified"
     OM_DECISION = "om_decision"
     MEASURE_TAKEN = "measure_taken"
+    # Support and protection (seed, questions 6 and 8).
+    OTWB_AFTERCARE = "otwb_aftercare"
+    CCV_SCAN_REQUESTED = "ccv_scan_requested"
+    CCV_SCAN_DONE = "ccv_scan_done"
+    PROTECTIVE_MEASURE = "protective_measure"
+
+
+JUSTICE_FOLLOWUPS = frozenset(
+    {
+        FollowupKind.AANGIFTE_REGISTERED,
+        FollowupKind.SUSPECT_IDENTIFIED,
+        FollowupKind.OM_DECISION,
+        FollowupKind.MEASURE_TAKEN,
+    }
+)
+"""The follow-ups of police and OM: what the aangifte's follow-up clock waits for (support does not stop it)."""
+
+
+class MeasureAuthority(StrEnum):
+    """Who ordered a protective measure (Bewaken en Beveiligen: on the authority of OM, burgemeester or NCTV)."""
+
+    OM = "om"
+    BURGEMEESTER = "burgemeester"
+    NCTV = "nctv"
 
 
 class CaseFollowup(Event):
@@ -217,6 +242,13 @@ class CaseFollowup(Event):
     kind: FollowupKind
     organisation: str = Field(max_length=200)
     outcome: str = Field(default="", max_length=200, description="e.g. dagvaarding, strafbeschikking, sepot")
+    authority: MeasureAuthority | None = Field(
+        default=None, description="protective_measure: who ordered it (OM, burgemeester or NCTV)"
+    )
+    measure: str | None = Field(
+        default=None, max_length=200, description="protective_measure: what (e.g. cameratoezicht woning); no names"
+    )
+    until: date | None = Field(default=None, description="protective_measure: until when (inclusive)")
 
 
 class Notification(Event):

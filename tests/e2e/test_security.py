@@ -123,6 +123,7 @@ async def test_every_endpoint_allows_exactly_the_roles_the_policy_names(
             acts("police", "om", "burgemeester"),
             json={"level": "critical", "reason": "matrix"},
         ),
+        Call("intake", "POST", f"{case_path}/followups", acts("otwb"), 201, {"kind": "otwb_aftercare"}),
         # A critical case with unacknowledged notifications: whoever may close it is refused by its state (409).
         Call("intake", "POST", f"{case_path}/close", acts("otwb", "police", "om"), 409, {"reason": "matrix"}),
         Call("intake", "POST", f"{case_path}/reopen", acts("otwb", "police", "om"), json={"reason": "matrix"}),

@@ -1,6 +1,7 @@
 """The workflow of the people who act, on the real broker and store, chained as they would use it:
 queue → assign → note → a human decision upgrading the level (new notifications flowing) → close (refused until the
-critical notifications were acknowledged) → reopen by a new report, and an explicit close and reopen."""
+critical notifications were acknowledged) → reopen by a new report, with support and protection follow-ups on
+the way and an explicit close and reopen."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts import topics
 from shared.contracts.topics import Recipient, notify_topic
+from shared.mongo import Document
 from tests.support.auth import BearerAuth, headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
@@ -27,6 +30,7 @@ WATCHED = [
     topics.CASE_WORKFLOW,
     topics.CASE_ASSESSED,
     topics.CASE_TRIAGED,
+    topics.CASE_FOLLOWUP,
     *(notify_topic(r) for r in Recipient),
 ]
 
@@ -54,8 +58,8 @@ def _levels(case: dict[str, Any]) -> set[str]:
     return {n["level"] for n in case["notifications"].values()}
 
 
-async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
-    services: RunningServices, probe: TopicProbe
+async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_report(
+    services: RunningServices, probe: TopicProbe, store: AsyncDatabase[Document]
 ) -> None:
     filer = f"test-reporter-{uuid.uuid4().hex[:8]}"
     agent = f"agent-{uuid.uuid4().hex[:8]}"
@@ -139,6 +143,33 @@ async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
         assert any(s.startswith("Level decided by police (Politie): critical") for s in summaries)
         assert {r["recipient"] for r in case["risk"]["routes"]} >= routed_before, "nobody notified is dropped"
 
+        # Support and protection: OTWB aftercare and a protective measure on the burgemeester's authority, on the
+        # follow-up topic like a liaison's, in the case file, and counted by reporting (no who, what or until there).
+        async with httpx.AsyncClient(base_url=intake, timeout=15, auth=BearerAuth("otwb", org="OTWB")) as otwb:
+            aftercare = await otwb.post(f"/v1/cases/{case_id}/followups", json={"kind": "otwb_aftercare"})
+        assert aftercare.status_code == 201, aftercare.text
+        measure = {
+            "kind": "protective_measure",
+            "authority": "burgemeester",
+            "measure": "cameratoezicht woning",
+            "until": "2027-01-31",
+        }
+        protected = await police.post(f"/v1/cases/{case_id}/followups", json=measure)
+        assert protected.status_code == 201, protected.text
+        assert (await police.post(f"/v1/cases/{case_id}/followups", json={"kind": "ccv_scan_done"})).status_code == 403
+        followups = await probe.wait_for(topics.CASE_FOLLOWUP, case_id, count=2)
+        assert {f.json()["kind"] for f in followups} == {"otwb_aftercare", "protective_measure"}
+        seen = await _until(police, f"/v1/cases/{case_id}", lambda c: len(c["followups"]) == 2)
+        assert seen["followups"][1]["authority"] == "burgemeester"
+        assert seen["followups"][1]["until"] == "2027-01-31"
+        deadline = time.monotonic() + 60
+        while (fact := await store["reporting_facts"].find_one({"_id": case_id})) is None or len(
+            fact.get("support", [])
+        ) < 2:
+            assert time.monotonic() < deadline, fact
+            await asyncio.sleep(0.3)
+        assert fact["support"] == ["otwb_aftercare", "protective_measure"]
+
         # Closing waits for the critical notifications: refused, then accepted once each was acknowledged.
         refused = await police.post(f"/v1/cases/{case_id}/close", json={"reason": "afgehandeld"})
         assert refused.status_code == 409, refused.text
@@ -168,7 +199,7 @@ async def test_queue_assign_note_override_close_and_reopen_by_a_new_report(
 
         # Reopen by hand and close again, then a new report of the same incident reopens the case by itself.
         reopened = await police.post(f"/v1/cases/{case_id}/reopen", json={"reason": "nieuwe informatie"})
-        assert (reopened.status_code, reopened.json()["status"]) == (200, "notified")
+        assert (reopened.status_code, reopened.json()["status"]) == (200, "in_follow_up")
         await police.post(f"/v1/cases/{case_id}/close", json={"reason": "afgehandeld"})
         again_report = await reporter.post("/v1/incidents", json=report, headers={"Idempotency-Key": uuid.uuid4().hex})
         assert again_report.json()["case_id"] == case_id

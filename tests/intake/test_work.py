@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.intake.codec import CaseCodec
 from services.intake.domain import Case
-from services.intake.errors import CaseConflict
+from services.intake.errors import CaseConflict, NotAllowed
 from services.intake.values import Actor, CaseStatus
-from shared.contracts.events import ErasureReason, NotificationState, NotificationStatus, RiskLevel
-from shared.contracts.topics import CASE_ASSESSED, CASE_WORKFLOW, Recipient
+from shared.contracts.events import (
+    ErasureReason,
+    FollowupKind,
+    MeasureAuthority,
+    NotificationState,
+    NotificationStatus,
+    RiskLevel,
+)
+from shared.contracts.topics import CASE_ASSESSED, CASE_FOLLOWUP, CASE_WORKFLOW, Recipient
 from tests.intake.events import bulk_report, triaged
 from tests.intake.fakes import CIPHER
 
@@ -128,3 +135,31 @@ def test_erasure_drops_what_people_wrote() -> None:
     case.add_note("naam en adres", by=POLICE, now=NOW)
     case.erase(now=NOW, reason=ErasureReason.REQUEST)
     assert case.notes[0].text == ""
+
+
+def test_each_party_records_its_own_follow_ups() -> None:
+    case = _case(RiskLevel.HIGH)
+    otwb = Actor(sub="duty-1", role="otwb", org="OTWB")
+    case.add_followup(FollowupKind.OTWB_AFTERCARE, by=otwb, now=NOW)
+    measure = case.add_followup(
+        FollowupKind.PROTECTIVE_MEASURE,
+        by=POLICE,
+        now=NOW,
+        authority=MeasureAuthority.BURGEMEESTER,
+        measure="cameratoezicht woning",
+        until=date(2027, 1, 31),
+    )
+    assert (measure.topic, measure.authority, measure.until) == (
+        CASE_FOLLOWUP,
+        MeasureAuthority.BURGEMEESTER,
+        date(2027, 1, 31),
+    )
+    assert [f.kind for f in case.followups] == [FollowupKind.OTWB_AFTERCARE, FollowupKind.PROTECTIVE_MEASURE]
+    assert case.status is CaseStatus.IN_FOLLOW_UP
+    with pytest.raises(NotAllowed):
+        case.add_followup(FollowupKind.CCV_SCAN_DONE, by=otwb, now=NOW)
+    om = Actor(sub="om-1", role="om", org="OM")
+    with pytest.raises(NotAllowed):
+        case.add_followup(FollowupKind.PROTECTIVE_MEASURE, by=om, now=NOW, authority=MeasureAuthority.NCTV, measure="x")
+    back = CaseCodec(CIPHER).from_document({**CaseCodec(CIPHER).to_document(case), "_id": case.case_id})
+    assert back.followups == case.followups

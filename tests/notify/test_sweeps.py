@@ -90,3 +90,15 @@ async def test_a_missing_followup_is_flagged_once_and_not_after_a_followup() -> 
         police.notification_id,
         flagged,
     )
+
+
+async def test_support_follow_ups_do_not_stop_the_aangifte_clock() -> None:
+    notify = Notify()
+    case_id = await _notified(notify)
+    support = [
+        CaseFollowup(case_id=case_id, kind=FollowupKind.OTWB_AFTERCARE, organisation="OTWB"),
+        CaseFollowup(case_id=case_id, kind=FollowupKind.CCV_SCAN_DONE, organisation="CCV"),
+    ]
+    await notify.service.record_followups(case_id, support)
+    notify.clock.advance(3601)
+    assert await notify.service.flag_overdue_followups() == 1, "aftercare and a scan do not answer for the aangifte"

@@ -144,3 +144,31 @@ def test_windows_widen_to_whole_months() -> None:
     assert high is not None
     assert (low.year, low.month, low.day) == (2024, 3, 1)
     assert (high.year, high.month, high.day) == (2025, 1, 1)
+
+
+def test_support_and_protection_are_counted_without_who_what_or_until() -> None:
+    from services.reporting.facts import FactSheet
+    from shared.contracts.events import CaseFollowup, FollowupKind, MeasureAuthority
+    from tests.intake.events import triaged
+
+    sheet = FactSheet("case-support")
+    sheet.take(triaged("case-support"))
+    assert sheet.take(CaseFollowup(case_id="case-support", kind=FollowupKind.CCV_SCAN_REQUESTED, organisation="OTWB"))
+    measure = CaseFollowup(
+        case_id="case-support",
+        kind=FollowupKind.PROTECTIVE_MEASURE,
+        organisation="Politie",
+        authority=MeasureAuthority.NCTV,
+        measure="beveiliging woning",
+    )
+    assert sheet.take(measure)
+    assert not sheet.take(measure), "the same follow-up again changes nothing"
+    fact = sheet.fact()
+    assert fact is not None
+    dims = {k: fact.dims[k] for k in ("otwb_aftercare", "ccv_scan", "protective_measure", "followup_outcome")}
+    assert dims == {
+        "otwb_aftercare": "nee",
+        "ccv_scan": "aangevraagd",
+        "protective_measure": "ja",
+        "followup_outcome": "geen",
+    }
