@@ -7,8 +7,9 @@ from typing import Any, TypeVar
 
 from services.intake.codec import CaseCodec, report_facts, timeline_entry
 from services.intake.domain import Case
+from services.intake.guidance import for_reporter
 from services.intake.values import TimelineEntry
-from shared.contracts import projections
+from shared.contracts import prefill, projections
 from shared.contracts.incident import IncidentReport
 from shared.contracts.projections import CONTENT_FIELDS, Assessed
 from shared.need_to_know import CASE_FIELDS, View
@@ -16,16 +17,6 @@ from shared.policy import CaseAccess
 
 T = TypeVar("T")
 _INTERNAL = ("filed_by_subs", "filed_by_orgs", "timeline_chunks")
-
-
-GUIDANCE = {
-    "received": "Uw melding is ontvangen en wordt beoordeeld.",
-    "triaged": "Uw melding is beoordeeld; de betrokken instanties worden geïnformeerd.",
-    "notified": "De betrokken instanties zijn geïnformeerd en nemen zo nodig contact met u op.",
-    "in_follow_up": "Politie of OM heeft de opvolging gemeld; zij houden u op de hoogte.",
-    "closed": "De zaak is afgesloten. Bel het OTWB (24/7) als er opnieuw iets gebeurt.",
-}
-"""What a filer is told at each status of its case (the same for every filer: it reveals nothing of the case)."""
 
 
 def case_view(
@@ -91,16 +82,22 @@ def routed_view(
 
 
 def filer_view(case: Case, codec: CaseCodec, *, sub: str) -> dict[str, Any]:
-    """A filer's own reports (as filed), the status and guidance: nothing of other filers, reports or the routing."""
+    """A filer's own reports (as filed, each with its modelaangifte when an aangifte is wanted), the stage of the
+    case, what happens next and the help that fits it (``services/intake/guidance.py``): nothing of other filers'
+    reports."""
     reports = []
     for entry in case.filed_by(sub):
         report = codec.open_report(case.case_id, entry.content)
-        reports.append({**report_facts(entry), "report": report, "erased": report is None})
+        shown = {**report_facts(entry), "report": report, "erased": report is None}
+        if report is not None and entry.facts.wants_aangifte:
+            filed = IncidentReport.model_validate(report)
+            shown["modelaangifte"] = prefill.build(filed, reported_at=entry.received_at).model_dump(mode="json")
+        reports.append(shown)
     return {
         "case_id": case.case_id,
         "view": View.FILER.value,
         "status": case.status.value,
-        "guidance": GUIDANCE[case.status.value],
+        "guidance": for_reporter(case),
         "reports": reports,
     }
 

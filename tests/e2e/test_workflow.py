@@ -92,6 +92,18 @@ async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_rep
         assert report["office_holder"]["name"] not in str(item)
         mine = (await reporter.get("/v1/cases")).json()
         assert [i["case_id"] for i in mine["items"]] == [case_id], "a reporter lists only their own reports"
+        # The office holder's own view: where the case stands, what comes next, help that fits, the modelaangifte.
+        own = (await reporter.get(f"/v1/cases/{case_id}")).json()
+        assert (own["view"], own["guidance"]["stage"], own["guidance"]["label"]) == (
+            "filer",
+            "police_informed",
+            "Politie geïnformeerd",
+        )
+        help_ids = [r["id"] for r in own["guidance"]["resources"]]
+        assert {"otwb_hulplijn", "steunpakket_online_agressie", "stappenplan_melding_aangifte"} <= set(help_ids)
+        aangifte = own["reports"][0]["modelaangifte"]
+        assert aangifte["facts"] == report["incident"]["description"]
+        assert "notes" not in own, "the working file is not the filer's"
         async with httpx.AsyncClient(base_url=intake, timeout=15) as anyone:
             others = await anyone.get("/v1/cases", headers=headers("reporter"))
             bzk = await anyone.get("/v1/cases", headers=headers("bzk"))
@@ -194,6 +206,7 @@ async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_rep
         assert again.json()["changed"] is False
         assert (await police.post(f"/v1/cases/{case_id}/notes", json={"text": "nazorg"})).status_code == 201
         assert (await police.post(f"/v1/cases/{case_id}/assign", json={"to": agent})).status_code == 409
+        assert (await reporter.get(f"/v1/cases/{case_id}")).json()["guidance"]["stage"] == "closed"
         listed = (await police.get("/v1/cases?status=closed&per_page=200")).json()
         assert case_id in [i["case_id"] for i in listed["items"]]
 
