@@ -20,6 +20,7 @@ from rich.table import Table
 
 from services.reporting import domain as reporting_domain
 from services.reporting import queries
+from services.reporting.app import disclosure_of
 from services.reporting.population import load_population
 from services.reporting.publishing import STANDARD_BREAKDOWNS
 from services.reporting.replay import replay as rebuild_projection
@@ -318,7 +319,7 @@ async def _replay(
                 store,
                 reporting_domain.parse_group_by(",".join(dims)),
                 *window,
-                threshold=settings.disclosure_threshold,
+                disclosure=disclosure_of(settings),
                 population=population,
             )
             figures[",".join(dims)] = [c.model_dump() for c in cells]

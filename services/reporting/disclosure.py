@@ -1,5 +1,11 @@
 """Disclosure control of a table of cells (pure).
 
+Two methods (docs/reporting.md). ``consistent`` (the default): primary suppression of small cells, and every shown
+count randomly rounded to a multiple of ``base`` by a draw that depends only on the secret and on *which* cases (or
+office holders) make up the cell, so the same cell gets the same value in every table, query and snapshot, and a
+margin minus the shown cells is never an exact value. ``per_table`` is the method it replaced, kept to show the
+attacks it allowed (tests/reporting/test_disclosure_attacks.py): exact counts, and per table:
+
 Primary suppression hides a cell whose incidents or distinct office holders fall under the threshold. Secondary
 suppression then makes sure no hidden value can be recovered by subtraction from a margin (the same table asked for
 with one dimension fewer): along every dimension, each line of cells holds either no hidden cell or at least two,
@@ -9,9 +15,17 @@ is the cell itself, so the coarser table suppresses it by the primary rule.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Method(StrEnum):
+    CONSISTENT = "consistent"
+    PER_TABLE = "per_table"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +37,34 @@ class RawCell:
     affected: int
     minutes_to_notification: tuple[float, ...] = field(default=())
     minutes_to_acknowledgement: tuple[float, ...] = field(default=())
+    cases: frozenset[str] = field(default=frozenset())
+    refs: frozenset[str] = field(default=frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class Rounding:
+    """Random rounding to a multiple of ``base``, unbiased, with the draw keyed by the cell's contributors.
+
+    ``n = base*q + r`` is published as ``base*(q+1)`` with probability ``r/base``, else ``base*q``. The "probability"
+    is a keyed hash (HMAC-SHA256 with ``secret``) of the sorted contributors: deterministic, so asking again (or
+    asking another table holding the same cell) gives the same value and averaging gains nothing.
+    """
+
+    secret: bytes
+    base: int = 5
+
+    def draw(self, label: str, contributors: Iterable[str]) -> float:
+        message = "\x1f".join([label, *sorted(contributors)]).encode()
+        digest = hmac.new(self.secret, message, hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    def round(self, n: int, label: str, contributors: Iterable[str]) -> int:
+        if self.base <= 1:
+            return n
+        q, r = divmod(n, self.base)
+        if r == 0:
+            return n
+        return self.base * (q + 1) if self.draw(label, contributors) < r / self.base else self.base * q
 
 
 def primary(cells: Sequence[RawCell], *, threshold: int) -> set[int]:

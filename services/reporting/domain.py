@@ -7,14 +7,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from services.reporting.disclosure import RawCell, protect
+from services.reporting.disclosure import Method, RawCell, Rounding, primary, protect
 from services.reporting.errors import RefusedDimension, UnknownDimension
 from services.reporting.facts import LOCAL, Fact
+from services.reporting.periods import Calendar
 from services.reporting.population import Population
 from shared.contracts.events import ReportCell
 
 __all__ = [
     "DIMENSIONS",
+    "Disclosure",
     "RawCell",
     "cell_key",
     "parse_group_by",
@@ -46,6 +48,10 @@ DIMENSIONS: dict[str, str] = {
     "otwb_aftercare": "ja/nee: OTWB recorded aftercare",
     "ccv_scan": "geen, aangevraagd, uitgevoerd: the CCV security scan",
     "protective_measure": "ja/nee: a protective measure was ordered (OM, burgemeester or NCTV)",
+    "directed_at": "person, office, both, unknown: aimed at the person or at the office",
+    "platform": "online incidents: x, facebook, instagram, tiktok, youtube, linkedin, whatsapp, telegram, email, "
+    "other, onbekend; n.v.t. for offline incidents",
+    "council_term": "municipal council term of the incident, election day to election day (e.g. 2022-2026)",
 }
 # Never dimensions: they would cross role with a single municipality (each municipality has one burgemeester).
 REFUSED = frozenset({"municipality", "gemeente", "body_code", "body", "municipality_code", "office_holder"})
@@ -79,9 +85,24 @@ def window(start: date | None, end: date | None) -> tuple[datetime | None, datet
     return low, high
 
 
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """How figures are protected (docs/reporting.md); ``per_table`` is the old method, kept for the attack suite."""
+
+    threshold: int
+    rounding: Rounding
+    method: Method = Method.CONSISTENT
+    lag_days: int = 0
+
+    def calendar(self, now: datetime) -> Calendar | None:
+        """Closed periods only (consistent); the old method published every period at once."""
+        return Calendar.at(now, self.lag_days) if self.method is Method.CONSISTENT else None
+
+
 @dataclass
 class _Tally:
     incidents: int = 0
+    cases: set[str] = field(default_factory=set)
     refs: set[str] = field(default_factory=set)
     notification: list[float] = field(default_factory=list)
     acknowledgement: list[float] = field(default_factory=list)
@@ -95,6 +116,7 @@ def tabulate(facts: Iterable[Fact], group_by: Sequence[str]) -> list[RawCell]:
             key = tuple(kind if d == "type" else fact.dims[d] for d in group_by)
             tally = tallies[key]
             tally.incidents += 1
+            tally.cases.add(fact.case_id)
             tally.refs.add(fact.office_holder_ref)
             if fact.minutes_to_notification is not None:
                 tally.notification.append(fact.minutes_to_notification)
@@ -107,6 +129,8 @@ def tabulate(facts: Iterable[Fact], group_by: Sequence[str]) -> list[RawCell]:
             affected=len(t.refs),
             minutes_to_notification=tuple(sorted(t.notification)),
             minutes_to_acknowledgement=tuple(sorted(t.acknowledgement)),
+            cases=frozenset(t.cases),
+            refs=frozenset(t.refs),
         )
         for key, t in tallies.items()
     ]
@@ -127,23 +151,37 @@ def _percentiles(values: Sequence[float], threshold: int) -> tuple[float | None,
     return percentile(values, 0.5), percentile(values, 0.9)
 
 
-def report(cells: Sequence[RawCell], *, threshold: int, population: Population | None = None) -> list[ReportCell]:
-    """Cells fit for publication: suppressed (primary and secondary) or with counts, share and response times."""
-    hidden = protect(cells, threshold=threshold)
+def report(
+    cells: Sequence[RawCell],
+    *,
+    threshold: int,
+    population: Population | None = None,
+    rounding: Rounding | None = None,
+) -> list[ReportCell]:
+    """Cells fit for publication: suppressed, or with counts, share and response times.
+
+    With ``rounding`` (the consistent method): small cells suppressed, every shown count randomly rounded by its
+    contributors. Without it (the old per-table method): exact counts, with secondary suppression in this table.
+    """
+    hidden = primary(cells, threshold=threshold) if rounding else protect(cells, threshold=threshold)
     out: list[ReportCell] = []
     for i, cell in enumerate(cells):
         if i in hidden:
             out.append(ReportCell(dims=cell.dims, incidents=None, affected_office_holders=None, suppressed=True))
             continue
+        incidents, affected = cell.incidents, cell.affected
+        if rounding:
+            incidents = rounding.round(incidents, "incidents", cell.cases)
+            affected = rounding.round(affected, "affected", cell.refs)
         size = population.of(cell.dims) if population else None
         notify_p50, notify_p90 = _percentiles(cell.minutes_to_notification, threshold)
         ack_p50, ack_p90 = _percentiles(cell.minutes_to_acknowledgement, threshold)
         out.append(
             ReportCell(
                 dims=cell.dims,
-                incidents=cell.incidents,
-                affected_office_holders=cell.affected,
-                share_affected=round(cell.affected / size, 4) if size else None,
+                incidents=incidents,
+                affected_office_holders=affected,
+                share_affected=round(affected / size, 4) if size else None,
                 minutes_to_notification_p50=notify_p50,
                 minutes_to_notification_p90=notify_p90,
                 minutes_to_acknowledgement_p50=ack_p50,

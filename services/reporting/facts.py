@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from services.reporting.geography import UNKNOWN, province_of
+from services.reporting.periods import council_term
 from shared.contracts.events import CaseFollowup, CaseTriaged, FollowupKind, NotificationState, NotificationStatus
+from shared.contracts.incident import DirectedAt
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 ONLINE_CHANNELS = frozenset({"online"})
 YES, NO = "ja", "nee"
+NOT_ONLINE = "n.v.t."  # the platform of an offline incident
 
 # Follow-up stages, furthest last; an OM decision is refined by its (known) outcome.
 NO_FOLLOWUP = "geen"
@@ -54,6 +57,8 @@ class TriagePart:
     reported_at: datetime
     impact_on_functioning: bool
     wants_aangifte: bool
+    directed_at: str = DirectedAt.UNKNOWN.value
+    platform: str | None = None
 
     @classmethod
     def of(cls, event: CaseTriaged) -> TriagePart:
@@ -73,6 +78,8 @@ class TriagePart:
             reported_at=stored_time(facts.reported_at),
             impact_on_functioning=facts.impact_on_functioning,
             wants_aangifte=facts.wants_aangifte,
+            directed_at=facts.directed_at.value,
+            platform=facts.platform.value if facts.platform else None,
         )
 
     def later_than(self, other: TriagePart) -> bool:
@@ -164,6 +171,9 @@ class FactSheet:
             "aangifte_filed": YES if self.aangifte_filed else NO,
             "followup_outcome": self.followup_stage,
             **support_dims(self.support),
+            "directed_at": triage.directed_at,
+            "platform": (triage.platform or UNKNOWN) if triage.channel in ONLINE_CHANNELS else NOT_ONLINE,
+            "council_term": council_term(local.date()),
         }
         return Fact(
             case_id=self.case_id,

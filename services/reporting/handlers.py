@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
 from typing import Annotated, Any
@@ -14,12 +12,15 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from services.reporting import dashboard, domain, queries
+from services.reporting.domain import Disclosure
 from services.reporting.errors import UnknownDimension
+from services.reporting.export import as_csv
+from services.reporting.monitor import Monitor
+from services.reporting.periods import InvalidWindow
 from services.reporting.population import Population
 from services.reporting.projection import SOURCES, Projection
 from services.reporting.publishing import StatsPublisher
 from services.reporting.queries import Facts
-from services.reporting.settings import Settings
 from shared.contracts.events import ReportCell, ReportStats
 from shared.contracts.topics import REPORT_STATS
 from shared.guard import require
@@ -28,15 +29,6 @@ from shared.policy import Action
 from shared.runtime import Runtime
 
 log = structlog.get_logger("weerbaar.reporting")
-
-FIGURE_FIELDS = (
-    "share_affected",
-    "minutes_to_notification_p50",
-    "minutes_to_notification_p90",
-    "minutes_to_acknowledgement_p50",
-    "minutes_to_acknowledgement_p90",
-)
-
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # a report window outside these is a mistake (422)
 
@@ -47,16 +39,18 @@ class ReportingHandlers:
         runtime: Runtime,
         projection: Projection,
         facts: Facts,
-        settings: Settings,
+        disclosure: Disclosure,
         population: Population,
         stats: StatsPublisher,
+        monitor: Monitor,
     ) -> None:
         self._runtime = runtime
         self._projection = projection
         self._facts = facts
-        self._settings = settings
+        self._disclosure = disclosure
         self._population = population
         self._stats = stats
+        self._monitor = monitor
 
     def register(self) -> None:
         self._runtime.produces(REPORT_STATS, ReportStats, "One report cell (compacted: latest value per key)")
@@ -92,14 +86,14 @@ class ReportingHandlers:
         return await self.table(dims, start, end)
 
     async def table(self, dims: tuple[str, ...], start: date | None, end: date | None) -> list[ReportCell]:
-        return await queries.figures(
-            self._facts,
-            dims,
-            start,
-            end,
-            threshold=self._settings.disclosure_threshold,
-            population=self._population,
-        )
+        try:
+            return await queries.figures(
+                self._facts, dims, start, end, disclosure=self._disclosure, population=self._population
+            )
+        except InvalidWindow as exc:
+            raise Problem(
+                422, "Invalid request", str(exc), code=exc.code, errors=[{"field": exc.field, "message": str(exc)}]
+            ) from exc
 
     def router(self) -> APIRouter:
         # Aggregates only (bzk, jenv, admin); every route is guarded the same way, the page also by ?access_token=.
@@ -122,8 +116,8 @@ class ReportingHandlers:
             cells = await self.summary(start, end, group_by)
             dims = domain.parse_group_by(group_by)
             if accept and "text/csv" in accept:
-                return Response(_as_csv(cells, dims), media_type="text/csv")
-            low, high = domain.window(start, end)
+                return Response(as_csv(cells, dims), media_type="text/csv")
+            low, high = queries.window(self._disclosure, start, end)
             body = {
                 "from": start.isoformat() if start else None,
                 "to": end.isoformat() if end else None,
@@ -132,7 +126,9 @@ class ReportingHandlers:
                     "to_exclusive": high.isoformat() if high else None,
                 },
                 "group_by": list(dims),
-                "threshold": self._settings.disclosure_threshold,
+                "threshold": self._disclosure.threshold,
+                "method": self._disclosure.method.value,
+                "rounding_base": self._disclosure.rounding.base if self._disclosure.method == "consistent" else 1,
                 "cells": [c.model_dump() for c in cells],
             }
             return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
@@ -143,35 +139,26 @@ class ReportingHandlers:
             end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,
         ) -> HTMLResponse:
             tables = {chart: await self.table(dims, start, end) for chart, dims, _, _ in dashboard.CHARTS}
+            trends = {name: await self.table(dims, None, None) for name, dims in dashboard.TRENDS.items()}
             totals = await self.table((), start, end)
-            window = f"{start or 'begin'} t/m {end or 'heden'}" if start or end else "alle meldingen"
+            window = f"{start} t/m {end}" if start or end else "alle gepubliceerde perioden"
             page = dashboard.render(
                 tables,
                 totals[0] if totals else None,
-                threshold=self._settings.disclosure_threshold,
+                threshold=self._disclosure.threshold,
                 window_text=window,
+                trends=trends,
+                monitor=self._monitor,
+                rounding_base=self._disclosure.rounding.base if self._disclosure.method == "consistent" else 1,
             )
             return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+        @router.get("/v1/reports/monitor")
+        async def monitor() -> Monitor:
+            """The monitor's published national figures (reference data with source; not weerbaar's counts)."""
+            return self._monitor
 
         both = APIRouter()
         both.include_router(router)
         both.include_router(pages)
         return both
-
-
-def _as_csv(cells: list[ReportCell], dims: tuple[str, ...]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*dims, "incidents", "affected_office_holders", "suppressed", *FIGURE_FIELDS])
-    for cell in cells:
-        figures = cell.model_dump(include=set(FIGURE_FIELDS))
-        writer.writerow(
-            [
-                *(cell.dims.get(d, "") for d in dims),
-                "" if cell.incidents is None else cell.incidents,
-                "" if cell.affected_office_holders is None else cell.affected_office_holders,
-                str(cell.suppressed).lower(),
-                *("" if figures[f] is None else figures[f] for f in FIGURE_FIELDS),
-            ]
-        )
-    return out.getvalue()

@@ -7,7 +7,8 @@ from typing import Protocol
 
 import structlog
 
-from services.reporting import domain
+from services.reporting import domain, queries
+from services.reporting.domain import Disclosure
 from services.reporting.population import Population
 from services.reporting.queries import Facts
 from shared.contracts.events import Envelope, ReportCell, ReportStats
@@ -30,6 +31,11 @@ STANDARD_BREAKDOWNS: tuple[tuple[str, ...], ...] = (
     ("year", "impact_on_functioning"),
     ("year", "aangifte_wanted"),
     ("year", "aangifte_filed"),
+    ("year", "directed_at"),
+    ("year", "gender", "directed_at"),
+    ("year", "platform"),
+    ("council_term",),
+    ("council_term", "role"),
 )
 
 
@@ -43,10 +49,11 @@ class StatsPublisher:
     """Publishes the standard cells that changed; run by ``runtime.every`` whenever ``due`` is set (facts changed),
     at most once per debounce interval (longer when a tabulation was slow), routine work like any other."""
 
-    def __init__(self, facts: Facts, publisher: Publishes, *, threshold: int, population: Population) -> None:
+    def __init__(self, facts: Facts, publisher: Publishes, *, disclosure: Disclosure, population: Population) -> None:
         self._facts = facts
         self._publisher = publisher
-        self._threshold = threshold
+        self._disclosure = disclosure
+        self._threshold = disclosure.threshold
         self._population = population
         self.due = asyncio.Event()
         self.due.set()  # at start: every cell, as the facts read from the store give it
@@ -56,12 +63,16 @@ class StatsPublisher:
         self.due.set()
 
     async def publish_changes(self) -> int:
-        """Publish every standard cell whose value changed since the last publication; returns how many."""
+        """Publish every standard cell whose value changed since the last publication; returns how many.
+
+        Only closed periods are tabulated (consistent method): a report about an open month changes nothing here
+        until the month is published with all the others, and a late one moves rounded values, not single units.
+        """
         facts = await self._facts.facts_between(None, None)
         current: dict[str, tuple[tuple[str, ...], ReportCell]] = {}
         for breakdown in STANDARD_BREAKDOWNS:
-            raw = domain.tabulate(facts, breakdown)
-            for cell in domain.report(raw, threshold=self._threshold, population=self._population):
+            tabulated = queries.tabulate(facts, breakdown, disclosure=self._disclosure, population=self._population)
+            for cell in tabulated:
                 current[domain.cell_key(cell.dims)] = (breakdown, cell)
         for key in self._published.keys() - current.keys():  # a cell emptied by a re-triage
             emptied = ReportCell(dims=self._published[key].dims, incidents=None, affected_office_holders=None)

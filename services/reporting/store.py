@@ -14,6 +14,7 @@ from services.reporting.facts import NO_FOLLOWUP, Fact, FactSheet, TriagePart, f
 from services.reporting.geography import UNKNOWN
 from shared.aggregates import AggregateStore
 from shared.contracts.events import FollowupKind
+from shared.contracts.incident import DirectedAt
 from shared.errors import TransientError
 from shared.mongo import Document
 from shared.serial import SerialCollection
@@ -62,6 +63,8 @@ class FactSheetCodec:
                 reported_at=document["reported_at"],
                 impact_on_functioning=bool(document["impact_on_functioning"]),
                 wants_aangifte=bool(document["wants_aangifte"]),
+                directed_at=str(document.get("directed_at") or DirectedAt.UNKNOWN.value),
+                platform=document.get("platform"),
             )
         stage, filed = document.get("followup_stage", NO_FOLLOWUP), bool(document.get("aangifte_filed"))
         if "followups" in document:  # written before follow-ups were folded into their stage

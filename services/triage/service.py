@@ -25,6 +25,7 @@ from shared.aggregates import StaleAggregate
 from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
+from shared.contracts.incident import Channel, platform_of
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
 from shared.contracts.workflow import CaseAssessed
 from shared.pseudonym import office_holder_ref
@@ -83,6 +84,8 @@ def facts_of(event: IncidentReported, *, pseudonym_key: bytes) -> CaseFacts:
         impact_on_functioning=report.incident.impact_on_functioning,
         wants_aangifte=report.wants_aangifte,
         burgemeester_municipality=burgemeester_municipality(report),
+        directed_at=report.incident.directed_at,
+        platform=platform_of(report.incident.platform) if report.incident.channel is Channel.ONLINE else None,
     )
 
 

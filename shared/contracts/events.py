@@ -14,9 +14,11 @@ from shared.contracts.aangifte import Aangifte
 from shared.contracts.incident import (
     BodyKind,
     Channel,
+    DirectedAt,
     Gender,
     IncidentReport,
     IncidentType,
+    Platform,
     Role,
 )
 from shared.contracts.topics import Recipient
@@ -152,6 +154,8 @@ class CaseFacts(BaseModel):
         description="The municipality whose burgemeester is the local authority (shared/contracts/authority.py); "
         "None when not known (then no burgemeester is routed)",
     )
+    directed_at: DirectedAt = DirectedAt.UNKNOWN
+    platform: Platform | None = Field(default=None, description="Online incidents: the platform (fixed vocabulary)")
 
 
 class CaseTriaged(Event):

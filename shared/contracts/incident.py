@@ -62,6 +62,56 @@ class Gender(StrEnum):
     ONBEKEND = "onbekend"
 
 
+class DirectedAt(StrEnum):
+    """Whether the aggression was aimed at the person (looks, gender, family, private life) or at the office."""
+
+    PERSON = "person"
+    OFFICE = "office"
+    BOTH = "both"
+    UNKNOWN = "unknown"
+
+
+class Platform(StrEnum):
+    """Where an online incident happened: a fixed vocabulary for figures (the report's free text is mapped onto it)."""
+
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    TIKTOK = "tiktok"
+    YOUTUBE = "youtube"
+    LINKEDIN = "linkedin"
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+    EMAIL = "email"
+    OTHER = "other"
+
+
+_PLATFORM_WORDS: tuple[tuple[Platform, tuple[str, ...]], ...] = (
+    (Platform.X, ("twitter", "x.com", "tweet")),
+    (Platform.FACEBOOK, ("facebook", "fb", "messenger")),
+    (Platform.INSTAGRAM, ("instagram", "insta")),
+    (Platform.TIKTOK, ("tiktok", "tik tok")),
+    (Platform.YOUTUBE, ("youtube",)),
+    (Platform.LINKEDIN, ("linkedin",)),
+    (Platform.WHATSAPP, ("whatsapp", "whats app")),
+    (Platform.TELEGRAM, ("telegram",)),
+    (Platform.EMAIL, ("e-mail", "email", "mail")),
+)
+
+
+def platform_of(text: str | None) -> Platform | None:
+    """The platform a report's free-text ``platform`` names, ``other`` when none is recognised, None when empty."""
+    if not text or not text.strip():
+        return None
+    words = re.sub(r"[^a-z0-9.\- ]", " ", text.lower())
+    if words.strip() == "x":
+        return Platform.X
+    for platform, names in _PLATFORM_WORDS:
+        if any(re.search(rf"(^|[^a-z]){re.escape(name)}($|[^a-z])", words) for name in names):
+            return platform
+    return Platform.OTHER
+
+
 class ReporterKind(StrEnum):
     SELF = "self"
     ON_BEHALF = "on_behalf"
@@ -180,6 +230,10 @@ class Incident(BaseModel):
     impact_on_functioning: bool = False
     municipality: str | None = Field(
         default=None, pattern=r"^GM\d{4}$", description="Municipality (GMnnnn) where it happened, when known"
+    )
+    directed_at: DirectedAt = Field(
+        default=DirectedAt.UNKNOWN,
+        description="Aimed at the person (appearance, gender, family, private life), at the office, or both",
     )
 
     @field_validator("occurred_at")

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 
 from services.reporting import queries
 from services.reporting.book import FactBook
+from services.reporting.disclosure import Method, Rounding
+from services.reporting.domain import Disclosure
 from services.reporting.facts import FactSheet
 from services.reporting.population import load_population
 from services.reporting.projection import Projection
@@ -33,6 +35,9 @@ from tests.reporting.population_fixture import generate
 
 REPORTED = datetime(2026, 3, 2, 9, 30, 0, 123456, tzinfo=UTC)
 THRESHOLD = 5
+
+# Exact figures (the projection is under test here, not disclosure control: tests/reporting/test_disclosure.py)
+EXACT = Disclosure(threshold=1, rounding=Rounding(b"test", base=1), method=Method.PER_TABLE)
 
 
 def triaged(case_id: str, number: int = 1, level: RiskLevel = RiskLevel.MEDIUM) -> CaseTriaged:
@@ -226,7 +231,7 @@ async def test_figures_from_the_book_equal_counts_computed_from_a_generated_popu
             await live.apply(event.case_id, [event])
     population = load_population(None)
     for dims in (("role", "gender"), ("risk_level",), ("period",)):
-        cells = await queries.figures(book, dims, None, None, threshold=1, population=population)
+        cells = await queries.figures(book, dims, None, None, disclosure=EXACT, population=population)
         got = {tuple(c.dims[d] for d in dims): (c.incidents, c.affected_office_holders) for c in cells}
         assert got == data.expected(*dims)
     assert cases.scans == 1
@@ -240,7 +245,7 @@ async def test_stats_publish_only_the_cells_that_changed() -> None:
     await book.load()
     live = projection(cases, book)
     published = RecordingPublisher()
-    stats = StatsPublisher(book, published, threshold=1, population=load_population(None))
+    stats = StatsPublisher(book, published, disclosure=EXACT, population=load_population(None))
     await live.apply("case-0008", [triaged("case-0008")])
     first = await stats.publish_changes()
     assert first == len(published.published) > 0
