@@ -39,6 +39,9 @@ STANDARD_BREAKDOWNS: tuple[tuple[str, ...], ...] = (
 )
 
 
+PUBLISH_AT_ONCE = 64
+
+
 class Publishes(Protocol):
     """``shared.kafka.EventPublisher``, or a recording fake in unit tests."""
 
@@ -77,14 +80,19 @@ class StatsPublisher:
         for key in self._published.keys() - current.keys():  # a cell emptied by a re-triage
             emptied = ReportCell(dims=self._published[key].dims, incidents=None, affected_office_holders=None)
             current[key] = (tuple(sorted(emptied.dims)), emptied.model_copy(update={"suppressed": True}))
-        count = 0
-        for key, (breakdown, cell) in current.items():
-            if self._published.get(key) == cell:
-                continue
+        changed = [
+            (key, breakdown, cell) for key, (breakdown, cell) in current.items() if self._published.get(key) != cell
+        ]
+
+        async def send(key: str, breakdown: tuple[str, ...], cell: ReportCell) -> None:
             stats = ReportStats(cell_key=key, cell=cell, breakdown=breakdown, threshold=self._threshold)
             await self._publisher.publish(stats, key=key)
             self._published[key] = cell
-            count += 1
+
+        # One key appears once per run, so the cells may be in flight together (the acks are what takes time).
+        for start in range(0, len(changed), PUBLISH_AT_ONCE):
+            await asyncio.gather(*(send(*item) for item in changed[start : start + PUBLISH_AT_ONCE]))
+        count = len(changed)
         if count:
             log.info("stats_published", cells=count)
         return count

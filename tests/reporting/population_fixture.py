@@ -64,6 +64,15 @@ class Generated:
             refs[key].add(case.ref)
         return {k: (incidents[k], len(refs[k])) for k in incidents}
 
+    def contributors(self, *dims: str) -> dict[tuple[str, ...], tuple[set[str], set[str]]]:
+        """The cases and the office holders behind each cell (the rounding's cell key)."""
+        cells: dict[tuple[str, ...], tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+        for case in self.cases:
+            cases, refs = cells[tuple(_value(case, d, self.year) for d in dims)]
+            cases.add(case.case_id)
+            refs.add(case.ref)
+        return dict(cells)
+
     def response_percentiles(self, level: str) -> tuple[float, float] | None:
         minutes = [c.sent_after_min for c in self.cases if c.risk_level == level and c.sent_after_min is not None]
         if len(minutes) < 5:
