@@ -175,7 +175,14 @@ def horizontal_chart(chart: str, rows: Sequence[Sequence[Bar]], *, width: int = 
 
 
 def line_chart(
-    chart: str, series: Sequence[Series], xs: Sequence[int], *, width: int = 560, height: int = 260, unit: str = "%"
+    chart: str,
+    series: Sequence[Series],
+    xs: Sequence[int],
+    *,
+    width: int = 560,
+    height: int = 270,
+    unit: str = "%",
+    legend_w: int = 125,
 ) -> str:
     """Lines over years; a suppressed point is drawn as a hatched square on the axis, marked as such."""
     values = [p.value for s in series for p in s.points if p.value is not None]
@@ -187,13 +194,14 @@ def line_chart(
         return 50 + (x - low_x) / span * (width - 80)
 
     def sy(v: float) -> float:
-        return height - 40 - v / top * (height - 70)
+        return height - 40 - v / top * (height - 85)
 
     parts = [f'<line class="axis" x1="50" y1="{sy(0):.1f}" x2="{width - 20}" y2="{sy(0):.1f}" stroke="#9aa7b4"/>']
     for x in xs:
         parts.append(f'<text class="axis" x="{sx(x):.1f}" y="{height - 22}">{x}</text>')
+    digits = 0 if top >= 10 else 1 if top >= 1 else 2
     for tick in (0.0, top / 2.3, top / 1.15):
-        parts.append(f'<text class="axis tick" x="24" y="{sy(tick) + 4:.1f}">{tick:.0f}{unit}</text>')
+        parts.append(f'<text class="axis tick" x="40" y="{sy(tick) + 4:.1f}">{tick:.{digits}f}{unit}</text>')
     for row, line in enumerate(series):
         shown = [p for p in line.points if p.value is not None]
         if len(shown) > 1:
@@ -223,12 +231,18 @@ def line_chart(
                 f'{geometry} fill="{line.colour}"><title>{escape(line.name)} {p.x}: {p.value:g}{unit}'
                 f"{escape(p.note)}</title></{shape}>"
             )
-        legend_y = 14 + row * 15
+        per_row = max(1, (width - 50) // legend_w)
+        legend_x, legend_y = 50 + (row % per_row) * legend_w, 12 + (row // per_row) * 14
         style = ' stroke-dasharray="6 4"' if line.dashed else ""
         parts.append(
-            f'<line x1="{width - 250}" y1="{legend_y - 4}" x2="{width - 230}" y2="{legend_y - 4}" '
+            f'<line x1="{legend_x}" y1="{legend_y - 4}" x2="{legend_x + 18}" y2="{legend_y - 4}" '
             f'stroke="{line.colour}" stroke-width="2"{style}/>'
-            f'<text class="legend" x="{width - 225}" y="{legend_y}">{escape(line.name)}</text>'
+            f'<text class="legend" x="{legend_x + 22}" y="{legend_y}">{escape(line.name)}</text>'
+        )
+    if any(p.value is None for line in series for p in line.points):
+        parts.append(
+            f'<rect x="50" y="{height - 14}" width="10" height="10" fill="url(#hatch)" stroke="#5a6a7a"/>'
+            f'<text class="legend" x="64" y="{height - 5}">niet getoond: minder dan de drempel (privacy)</text>'
         )
     return _svg(chart, width, height, parts)
 
@@ -347,7 +361,7 @@ def shares_trend(trends: Mapping[str, Sequence[ReportCell]], monitor: Monitor) -
     xs = sorted({p.x for line in lines for p in line.points})
     if not xs:
         return '<p class="empty">Nog geen gegevens.</p>'
-    return line_chart("shares", lines, xs, width=1000)
+    return line_chart("shares", lines, xs, width=1000, legend_w=240)
 
 
 def term_bars(cells: Sequence[ReportCell], threshold: int) -> str:
