@@ -108,7 +108,7 @@ def incident(rng: random.Random, *, now: datetime | None = None, acute: bool | N
         "repeated_contact": rng.random() < 0.2,
     }
     on_behalf = rng.random() < 0.3
-    return {
+    report: dict[str, Any] = {
         "reported_by": (
             {"kind": "on_behalf", "organisation": rng.choice(["griffie", "OTWB"])} if on_behalf else {"kind": "self"}
         ),
@@ -129,3 +129,11 @@ def incident(rng: random.Random, *, now: datetime | None = None, acute: bool | N
         },
         "wants_aangifte": acute or rng.random() < 0.12,
     }
+    # Drawn last, so the fields above come out as before. Online aggression against women is more often personal.
+    personal = 0.6 if gender == "vrouw" else 0.35
+    report["incident"]["directed_at"] = rng.choices(
+        ["person", "office", "both"], weights=[personal, 1 - personal, 0.15]
+    )[0]
+    if online:
+        report["incident"]["platform"] = rng.choice(["X", "Facebook", "Instagram", "TikTok", "WhatsApp", "e-mail"])
+    return report
