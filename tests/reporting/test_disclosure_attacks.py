@@ -9,6 +9,7 @@ where each one does, which shows that the attacks are real and that the method i
 from __future__ import annotations
 
 import asyncio
+import calendar
 import random
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -187,7 +188,8 @@ def _window_attack(reporting: Reporting, year: int) -> tuple[int | None, list[in
     """March vrouw from January-February against January-March; then from the quarter minus its months."""
     statuses = []
     spans = []
-    for end in (f"{year}-02-28", f"{year}-03-31"):
+    february_ends = f"{year}-02-{calendar.monthrange(year, 2)[1]}"
+    for end in (february_ends, f"{year}-03-31"):
         response = reporting.get("gender", f"{year}-01-01", end)
         statuses.append(response.status_code)
         if response.status_code == 200:
@@ -198,7 +200,7 @@ def _window_attack(reporting: Reporting, year: int) -> tuple[int | None, list[in
     # Refused: the attacker falls back on the published periods, the quarter minus its first two months.
     quarter, base = reporting.table("gender", f"{year}-01-01", f"{year}-03-31")
     march = span(quarter.get(("vrouw",)), base=base, threshold=THRESHOLD)
-    for month_start, month_end in ((f"{year}-01-01", f"{year}-01-31"), (f"{year}-02-01", f"{year}-02-28")):
+    for month_start, month_end in ((f"{year}-01-01", f"{year}-01-31"), (f"{year}-02-01", february_ends)):
         cells, _ = reporting.table("gender", month_start, month_end)
         march = march - span(cells.get(("vrouw",)), base=base, threshold=THRESHOLD)
     return march.meet(Span(0, float("inf"))).exact, statuses
