@@ -100,7 +100,8 @@ async def test_reported_incident_is_triaged_notified_and_counted(
     assert "name" not in str(fact)
     # Counted: reporting publishes the case's month once it is closed (docs/reporting.md), never while it is open.
     period = fact["occurred_at"].astimezone(LOCAL).strftime("%Y-%m")
-    published = Calendar.at(datetime.now(UTC), ReportingSettings().release_lag_days).month_closed(fact["occurred_at"])
+    lag = ReportingSettings.model_fields["release_lag_days"].default  # the services run with the defaults
+    published = Calendar.at(datetime.now(UTC), lag).month_closed(fact["occurred_at"])
     async with httpx.AsyncClient(base_url=services.url("reporting"), timeout=10, headers=headers("bzk")) as reports:
         response = await reports.get("/v1/reports/summary", params={"group_by": "period"})
     assert response.status_code == 200

@@ -24,7 +24,6 @@ from services.reporting.app import disclosure_of
 from services.reporting.settings import Settings as ReportingSettings
 from shared.auth import Role
 from shared.contracts.topics import REPORT_STATS
-from shared.settings import DEV_PSEUDONYM_KEY
 from tests.reporting.population_fixture import Generated, generate, publish
 from tests.support.auth import headers, token
 from tests.support.endpoints import Endpoints
@@ -33,8 +32,9 @@ from tests.support.services import ROOT, RunningServices
 
 pytestmark = pytest.mark.integration
 THRESHOLD = 5
-# The services run in dev mode: the rounding's key derives from the dev pseudonym key, so the test can compute it.
-ROUNDING = disclosure_of(ReportingSettings(pseudonym_key=DEV_PSEUDONYM_KEY)).rounding
+# The services run in dev mode: the rounding's key derives from the checkout's dev pseudonym key, so the test can
+# compute it (the services' environment has no WEERBAAR_* but the ones tests/support/services.py sets).
+ROUNDING = disclosure_of(ReportingSettings(dev_mode=True, pseudonym_key=None)).rounding
 BASE = ROUNDING.base
 POPULATION = yaml.safe_load((ROOT / "services/reporting/population.yaml").read_text())["roles"]
 
