@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -86,23 +87,20 @@ class EventPublisher:
 async def provision_topics(
     bootstrap: str, *, partitions: int = DEFAULT_PARTITIONS, replication_factor: int = 1
 ) -> list[str]:
-    """Create every contract topic that does not exist yet; returns the names created.
+    """Create every contract topic that does not exist yet, with its retention policy; returns the names created.
 
-    Production clusters use ``replication_factor=3`` with the brokers' ``min.insync.replicas=2`` (deploy/).
+    Topics that exist get their policy (``topics.policy_of``) set again, so an install whose topics were created
+    before they had one (or whose policy changed) keeps only what it should. Production clusters use
+    ``replication_factor=3`` with the brokers' ``min.insync.replicas=2`` (deploy/).
     """
     wanted = [
-        NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
-        for name in topics.MAIN_TOPICS
-        + tuple(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS)
-        + topics.DELIVERY_DLQ_TOPICS
-    ] + [
         NewTopic(
             name,
-            num_partitions=partitions,
+            num_partitions=topics.policy_of(name).partitions or partitions,
             replication_factor=replication_factor,
-            topic_configs={"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+            topic_configs=topics.policy_of(name).configs(),
         )
-        for name in topics.COMPACTED_TOPICS
+        for name in topics.ALL_TOPICS
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-provision")
     await admin.start()
@@ -112,6 +110,11 @@ async def provision_topics(
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently: fine
                 await admin.create_topics(missing)
+        present = [t for t in wanted if t.name in existing]
+        if present:
+            await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, t.name, configs=t.topic_configs) for t in present]
+            )
         return [t.name for t in missing]
     finally:
         await admin.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, Literal
 
 
 class Recipient(StrEnum):
@@ -36,6 +37,9 @@ CASE_ERASED: Final = "weerbaar.case.erased.v1"
 # the human decision on a case's level, which triage turns into routes (shared/contracts/workflow.py).
 CASE_WORKFLOW: Final = "weerbaar.case.workflow.v1"
 CASE_ASSESSED: Final = "weerbaar.case.assessed.v1"
+
+# The audit chain's head, anchored outside the database (shared/audit.py): append-only, kept forever, one partition.
+AUDIT_ANCHORS: Final = "weerbaar.audit.anchors.v1"
 
 DLQ_SUFFIX: Final = ".dlq"
 
@@ -78,6 +82,7 @@ MAIN_TOPICS: Final[tuple[str, ...]] = (
     CASE_ASSESSED,
 )
 COMPACTED_TOPICS: Final[tuple[str, ...]] = (REPORT_STATS,)
+AUDIT_TOPICS: Final[tuple[str, ...]] = (AUDIT_ANCHORS,)
 CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     INCIDENT_REPORTED,
     INCIDENT_URGENT,
@@ -94,6 +99,77 @@ DELIVERY_DLQ_TOPICS: Final[tuple[str, ...]] = tuple(dlq_topic(notify_topic(r)) f
 ALL_TOPICS: Final[tuple[str, ...]] = (
     *MAIN_TOPICS,
     *COMPACTED_TOPICS,
+    *AUDIT_TOPICS,
     *(dlq_topic(t) for t in CONSUMED_TOPICS),
     *DELIVERY_DLQ_TOPICS,
 )
+
+
+# --- retention: every topic keeps what it carries only as long as its content needs -------------------------------
+
+DAY_MS: Final = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPolicy:
+    """How long a topic keeps its records (set when the topic is created, and on every provisioning run)."""
+
+    cleanup: Literal["delete", "compact"]
+    retention_days: int | None
+    """None: kept forever (``retention.ms=-1``)."""
+    why: str
+    partitions: int | None = None
+    """None: the cluster's default for weerbaar topics."""
+
+    def configs(self) -> dict[str, str]:
+        if self.cleanup == "compact":
+            return {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "retention.ms": "-1"}
+        retention = "-1" if self.retention_days is None else str(self.retention_days * DAY_MS)
+        return {"cleanup.policy": "delete", "retention.ms": retention}
+
+
+REPORT_DAYS: Final = 30
+"""Topics with personal data (reports, recipients' payloads, dead letters of them): long enough for every consumer to
+catch up after an outage and for a dead letter to be looked into, not longer."""
+FACT_DAYS: Final = 730
+"""Non-personal facts (assessments, delivery states, follow-ups): as long as a closed case is kept (the retention
+period of intake's sweep), so reporting can be rebuilt from the log (``weerbaar replay``)."""
+
+_PERSONAL = TopicPolicy("delete", REPORT_DAYS, "the report with personal data; consumers keep their own copy")
+_FACTS = TopicPolicy("delete", FACT_DAYS, "non-personal facts of a case; reporting replays them")
+_URGENT = TopicPolicy("delete", 7, "a copy of the main topic's record for the acute lane; useless after hours")
+POLICIES: Final[dict[str, TopicPolicy]] = {
+    INCIDENT_REPORTED: _PERSONAL,
+    INCIDENT_URGENT: _URGENT,
+    CASE_TRIAGED: _FACTS,
+    CASE_TRIAGED_URGENT: _URGENT,
+    ACUTE_SIGNAL: TopicPolicy("delete", 1, "keys only: a heads-up for the next seconds"),
+    NOTIFICATION_STATUS: _FACTS,
+    NOTIFICATION_ACK: _FACTS,
+    CASE_FOLLOWUP: _FACTS,
+    **{
+        notify_topic(r): TopicPolicy(
+            "delete", REPORT_DAYS, "a recipient's payload with personal data; the liaison keeps its own copy"
+        )
+        for r in Recipient
+    },
+    CASE_ERASED: TopicPolicy("delete", None, "an erasure must outlive every copy it erases; it holds only ids"),
+    CASE_WORKFLOW: TopicPolicy(
+        "delete", 90, "who did what with a case (staff ids, organisations); the case file in intake keeps the state"
+    ),
+    CASE_ASSESSED: _FACTS,
+    REPORT_STATS: TopicPolicy("compact", None, "aggregate cells, one record per cell: the latest value is the state"),
+    AUDIT_ANCHORS: TopicPolicy(
+        "delete", None, "the audit chain's anchors: append-only, never compacted, never deleted", partitions=1
+    ),
+}
+DLQ_POLICY: Final = TopicPolicy("delete", REPORT_DAYS, "failed records (possibly personal) until looked into")
+
+
+def policy_of(topic: str) -> TopicPolicy:
+    """The retention policy of any weerbaar topic (dead letters and per-municipality topics included)."""
+    if topic.endswith(DLQ_SUFFIX):
+        return DLQ_POLICY
+    if topic.startswith("weerbaar.notify.burgemeester."):
+        return POLICIES[notify_topic(Recipient.BURGEMEESTER)]
+    return POLICIES[topic]

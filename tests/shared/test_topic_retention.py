@@ -1,0 +1,65 @@
+"""Every topic keeps its records only as long as its content needs: the policy as the real broker has it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from shared.contracts import topics
+from shared.kafka import provision_topics
+from tests.support.endpoints import Endpoints
+
+
+def test_every_topic_has_a_policy_and_personal_data_is_kept_30_days_at_most() -> None:
+    for name in topics.ALL_TOPICS:
+        assert topics.policy_of(name).why
+    personal = [
+        topics.INCIDENT_REPORTED,
+        topics.INCIDENT_URGENT,
+        *(topics.notify_topic(r) for r in topics.Recipient),
+        topics.burgemeester_topic("GM0344"),
+        *(topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS),
+    ]
+    for name in personal:
+        days = topics.policy_of(name).retention_days
+        assert days is not None
+        assert days <= topics.REPORT_DAYS, name
+    anchors = topics.policy_of(topics.AUDIT_ANCHORS)
+    assert anchors.configs() == {"cleanup.policy": "delete", "retention.ms": "-1"}
+    assert anchors.partitions == 1
+
+
+async def _configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    responses: list[Any] = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    )
+    for response in responses:
+        for resource in response.resources:
+            # (error_code, error_message, resource_type, resource_name, [(name, value, read_only, ...), ...])
+            found[resource[3]] = {entry[0]: entry[1] for entry in resource[4]}
+    return found
+
+
+@pytest.mark.integration
+async def test_the_broker_keeps_every_topic_by_its_policy(endpoints: Endpoints) -> None:
+    await provision_topics(endpoints.kafka_bootstrap)  # topics made before they had a policy get it too
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap, client_id="test-retention")
+    await admin.start()
+    try:
+        configs = await _configs(admin, list(topics.ALL_TOPICS))
+        anchors = await admin.describe_topics([topics.AUDIT_ANCHORS])
+    finally:
+        await admin.close()
+    for name in topics.ALL_TOPICS:
+        policy = topics.policy_of(name)
+        for key, value in policy.configs().items():
+            assert configs[name][key] == value, f"{name}: {key}={configs[name][key]}, the policy says {value}"
+    assert configs[topics.INCIDENT_REPORTED]["retention.ms"] == str(30 * topics.DAY_MS)
+    assert configs[topics.REPORT_STATS]["cleanup.policy"] == "compact"
+    assert configs[topics.AUDIT_ANCHORS]["cleanup.policy"] == "delete"
+    assert configs[topics.AUDIT_ANCHORS]["retention.ms"] == "-1"
+    assert len(anchors[0]["partitions"]) == 1
