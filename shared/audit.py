@@ -1,16 +1,21 @@
-"""Append-only, hash-chained audit log of every read and change of case data (collection ``audit``).
+"""Append-only, keyed hash chain of every read and change of case data (collection ``audit``).
 
 Each entry has a sequence number as its ``_id`` (an insert with a taken number fails, so the chain never forks), the
-previous entry's hash and its own hash over its canonical JSON. ``verify`` recomputes the chain: an edited entry
-breaks its own hash, a deleted one leaves a gap, and the ``audit_head`` record catches a deleted tail. No personal
-data goes in: who (sub, role, organisation), when, what (action, case id), why (break-glass reason), the outcome.
+previous entry's hash and its own: an HMAC-SHA256 over its canonical JSON with ``WEERBAAR_AUDIT_KEY``, a key the
+database never holds, so someone with database credentials alone cannot recompute the chain after an edit. The head
+is anchored outside the database (``shared.anchors``: an append-only topic), so even a rewrite with the key shows
+against the anchors. ``verify`` recomputes the chain and names the first broken entry: an edited entry breaks its
+own hash, a deleted one leaves a gap, ``audit_head`` and the anchors catch a deleted tail. No personal data goes in:
+who (sub, role, organisation), when, what (action, case id), why (break-glass reason), the outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,9 +33,25 @@ GENESIS = "0" * 64
 _HASHED = ("seq", "at", "service", "sub", "role", "org", "action", "case_id", "outcome", "reason", "prev_hash")
 
 
-def entry_hash(entry: dict[str, Any]) -> str:
+def entry_hash(entry: dict[str, Any], key: bytes) -> str:
     canonical = json.dumps({k: entry.get(k) for k in _HASHED}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def anchor_mac(key: bytes, *, log: str, seq: int, digest: str) -> str:
+    """What proves an anchor was written by a holder of the audit key (not forged onto the topic)."""
+    return hmac.new(key, f"anchor|{log}|{seq}|{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The chain's head as it was at one moment, kept outside the database."""
+
+    log: str
+    """The database whose ``audit`` collection it anchors."""
+    seq: int
+    hash: str
+    mac: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +59,19 @@ class Verdict:
     ok: bool
     entries: int
     problem: str = ""
+    broken: int | None = None
+    """The first entry found broken (missing, altered, not chained, or not what an anchor says)."""
+    anchors: int = 0
+
+
+def _broken(count: int, seq: int, problem: str, anchors: int = 0) -> Verdict:
+    return Verdict(False, count, problem, seq, anchors)
 
 
 class AuditLog:
-    def __init__(self, db: AsyncDatabase[Document], *, service: str) -> None:
+    def __init__(self, db: AsyncDatabase[Document], *, service: str, key: bytes) -> None:
+        self.name = db.name
+        self._key = key
         self.entries: AsyncCollection[Document] = SerialCollection(db, "audit")
         self.head: AsyncCollection[Document] = SerialCollection(db, "audit_head")
         self._service = service
@@ -107,7 +137,7 @@ class AuditLog:
             for base in bases[len(written) :]:
                 seq += 1
                 entry = {**base, "seq": seq, "prev_hash": prev}
-                entry["hash"] = prev = entry_hash(entry)
+                entry["hash"] = prev = entry_hash(entry, self._key)
                 chained.append(entry)
             try:
                 await self.entries.insert_many([{"_id": e["seq"], **e} for e in chained], ordered=True)
@@ -150,21 +180,41 @@ class AuditLog:
         cursor = self.entries.find({"case_id": case_id}, {"_id": 0}).sort("seq", 1).limit(limit)
         return await cursor.to_list(None)
 
-    async def verify(self) -> Verdict:
-        """Walk the whole chain; the first problem found, if any."""
+    async def current_head(self) -> tuple[int, str] | None:
+        """The newest entry's number and hash, as the head record has them."""
+        head = await self.head.find_one({"_id": "head"})
+        return None if head is None else (int(head["seq"]), str(head["hash"]))
+
+    def anchor(self, seq: int, digest: str) -> Anchor:
+        return Anchor(self.name, seq, digest, anchor_mac(self._key, log=self.name, seq=seq, digest=digest))
+
+    async def verify(self, anchors: Sequence[Anchor] = ()) -> Verdict:
+        """Walk the whole chain, then hold it against the anchors of this log; the first problem found, if any."""
+        mine = sorted((a for a in anchors if a.log == self.name), key=lambda a: a.seq)
+        for anchor in mine:
+            if not hmac.compare_digest(
+                anchor.mac, anchor_mac(self._key, log=anchor.log, seq=anchor.seq, digest=anchor.hash)
+            ):
+                return _broken(0, anchor.seq, f"the anchor of entry {anchor.seq} is not signed with the audit key")
+        anchored = {a.seq: a.hash for a in mine}
         expected_prev, expected_seq, count = GENESIS, 1, 0
         async for entry in self.entries.find({}).sort("seq", 1):
             count += 1
             if entry.get("seq") != expected_seq or entry.get("_id") != expected_seq:
-                return Verdict(False, count, f"entry {expected_seq} is missing (found {entry.get('seq')})")
+                return _broken(count, expected_seq, f"entry {expected_seq} is missing (found {entry.get('seq')})")
             if entry.get("prev_hash") != expected_prev:
-                return Verdict(False, count, f"entry {expected_seq} does not chain onto its predecessor")
-            if entry_hash(entry) != entry.get("hash"):
-                return Verdict(False, count, f"entry {expected_seq} was altered")
+                return _broken(count, expected_seq, f"entry {expected_seq} does not chain onto its predecessor")
+            if not hmac.compare_digest(entry_hash(entry, self._key), str(entry.get("hash"))):
+                return _broken(count, expected_seq, f"entry {expected_seq} was altered (its keyed hash does not match)")
+            if expected_seq in anchored and anchored[expected_seq] != entry["hash"]:
+                return _broken(count, expected_seq, f"entry {expected_seq} is not what its anchor says: rewritten")
             expected_prev, expected_seq = str(entry["hash"]), expected_seq + 1
+        last = expected_seq - 1
+        if mine and mine[-1].seq > last:
+            return _broken(count, last + 1, f"entries {last + 1}..{mine[-1].seq} are missing: anchored, then deleted")
         head = await self.head.find_one({"_id": "head"})
-        if head is not None and (int(head["seq"]) != expected_seq - 1 or head["hash"] != expected_prev):
-            return Verdict(False, count, f"the log ends at {expected_seq - 1} but its head says {head['seq']}")
+        if head is not None and (int(head["seq"]) != last or head["hash"] != expected_prev):
+            return _broken(count, last + 1, f"the log ends at {last} but its head says {head['seq']}")
         if head is None and count:
-            return Verdict(False, count, "the head record is missing")
-        return Verdict(True, count)
+            return _broken(count, last + 1, "the head record is missing")
+        return Verdict(True, count, anchors=len(mine))

@@ -24,10 +24,10 @@ def _service_documents() -> dict[Path, str]:
     from services.triage.settings import Settings as TriageSettings
 
     apps = {
-        "intake": intake_app(IntakeSettings()),
-        "triage": triage_app(TriageSettings()),
-        "notify": notify_app(NotifySettings()),
-        "reporting": reporting_app(ReportingSettings()),
+        "intake": intake_app(IntakeSettings(dev_mode=True)),
+        "triage": triage_app(TriageSettings(dev_mode=True)),
+        "notify": notify_app(NotifySettings(dev_mode=True)),
+        "reporting": reporting_app(ReportingSettings(dev_mode=True)),
     }
     return {
         ASYNCAPI_DIR / f"{name}.json": json.dumps(

@@ -31,12 +31,14 @@ from shared.contracts.topics import dlq_topic
 from shared.kafka import provision_topics
 from shared.settings import CommonSettings
 from weerbaar import demo as demo_data
+from weerbaar.audit import audit_app
 from weerbaar.keys import keys_app
 
 app = typer.Typer(help="weerbaar command line", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and re-drive dead-lettered messages", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,10 @@ from services.intake.settings import Settings
 from services.intake.store import CaseStore
 from services.intake.workflow import Workflow
 from services.intake.workflow_routes import WorkflowRoutes
+from shared.anchors import AnchorReader, AuditAnchoring, AuditWatch
 from shared.audit import AuditLog
-from shared.contracts.events import ErasureReason
-from shared.contracts.topics import CASE_ASSESSED, CASE_WORKFLOW
+from shared.contracts.events import AuditAnchored, ErasureReason
+from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_WORKFLOW
 from shared.contracts.workflow import CaseAssessed, CaseWorkflow
 from shared.runtime import Runtime
 
@@ -26,7 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     runtime = Runtime.create(settings, service=SERVICE)
     store = CaseStore(runtime.db, runtime.cipher)
     runtime.forgetful.append(store.cases.forget)
-    audit = AuditLog(runtime.db, service=SERVICE)
+    audit = AuditLog(runtime.db, service=SERVICE, key=settings.audit_secret)
     runtime.on_startup.append(store.ensure_indexes)
     runtime.on_startup.append(audit.ensure_indexes)
     deliveries = Deliveries(
@@ -63,5 +64,12 @@ def create_app(settings: Settings) -> FastAPI:
                 await audit.record(None, "case.erase", case_id=case_id, reason="retention period passed")
 
     runtime.every("intake_retention", settings.retention_sweep_interval_s, erase_expired)
+    # The audit chain (every service writes it; intake keeps watch): its head anchored outside the database, and
+    # the whole chain verified against the anchors on a schedule (a failure counts in the metric alerts watch).
+    runtime.produces(AUDIT_ANCHORS, AuditAnchored, "The audit chain's head, anchored outside the database")
+    anchoring = AuditAnchoring(audit, runtime.publisher, service=SERVICE)
+    runtime.every("audit_anchor", settings.audit_anchor_interval_s, anchoring.anchor)
+    watch = AuditWatch(audit, AnchorReader(settings.kafka_bootstrap), service=SERVICE)
+    runtime.every("audit_verify", settings.audit_verify_interval_s, watch.check)
     routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router())
     return runtime.build_app(title="weerbaar intake", routers=routers)

@@ -16,6 +16,12 @@ class Settings(CommonSettings):
         default=730, ge=1, description="Closed cases are anonymised this many days after they were last updated"
     )
     retention_sweep_interval_s: float = Field(default=3600.0, gt=0, description="How often the retention sweep runs")
+    audit_anchor_interval_s: float = Field(
+        default=60.0, gt=0, le=3600, description="How often the audit chain's head is anchored outside the database"
+    )
+    audit_verify_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often the whole audit chain is verified against its anchors"
+    )
     outbox_confirm_after_s: float = Field(
         default=10.0,
         gt=0,

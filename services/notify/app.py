@@ -21,7 +21,7 @@ def create_app(settings: Settings) -> FastAPI:
     """Wire notify; nothing connects until the app starts."""
     runtime = Runtime.create(settings, service=SERVICE)
     store = NotifyStore(runtime.db, runtime.cipher)
-    audit = AuditLog(runtime.db, service=SERVICE)
+    audit = AuditLog(runtime.db, service=SERVICE, key=settings.audit_secret)
     runtime.on_startup.append(store.ensure_indexes)
     runtime.on_startup.append(audit.ensure_indexes)
     runtime.forgetful.append(store.forget)

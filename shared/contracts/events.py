@@ -333,3 +333,23 @@ CASE_EVENTS: tuple[type[Event], ...] = (
     CaseFollowup,
     PoliceNotification,
 )
+
+
+class AuditAnchored(Envelope):
+    """The audit chain's head at one moment, kept outside the database (append-only topic, never compacted).
+
+    ``mac`` is an HMAC with the audit key over log, seq and hash: an anchor cannot be forged without the key, and a
+    chain rewritten in the database no longer matches the anchors written before.
+    """
+
+    ce_type: ClassVar[str] = "nl.weerbaar.audit.anchored.v1"
+    topic: ClassVar[str] = topics.AUDIT_ANCHORS
+
+    log: str = Field(min_length=1, max_length=64, description="The database whose audit collection is anchored")
+    seq: int = Field(ge=1, description="The newest entry's number")
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="The newest entry's keyed hash")
+    mac: str = Field(pattern=r"^[0-9a-f]{64}$")
+    service: str = Field(max_length=40, description="The service that anchored it")
+
+    def subject(self) -> str:
+        return self.log

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -18,6 +17,7 @@ from shared.auth import DEFAULT_DEV_DIR, ensure_dev_keys
 from shared.crypto import DataCipher, parse_keys
 from shared.keys import fresh_key_set
 from shared.mongo import Document
+from tests.support.cli import operator_env, weerbaar
 from tests.support.endpoints import Endpoints
 from tests.support.services import ROOT, SERVICES, RunningServices, free_port
 
@@ -33,15 +33,7 @@ SECRETS = {
 
 def _production_env(endpoints: Endpoints, db: str, **extra: str) -> dict[str, str]:
     """An operator's environment: broker and store, no dev mode (the default), only the keys given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEERBAAR_")}
-    env.update(
-        WEERBAAR_KAFKA_BOOTSTRAP=endpoints.kafka_bootstrap,
-        WEERBAAR_MONGODB_URI=endpoints.mongodb_uri,
-        WEERBAAR_MONGODB_DB=db,
-        PYTHONUNBUFFERED="1",
-        **extra,
-    )
-    return env
+    return operator_env(endpoints, db, **extra)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -102,18 +94,6 @@ def test_dev_mode_is_announced_in_the_log_on_readyz_and_in_metrics(services: Run
         assert '"level": "warning"' in log
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from weerbaar.cli import main; main()", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_rotation_reseals_every_stored_personal_field_with_the_new_key(
     endpoints: Endpoints, store: AsyncDatabase[Document], tmp_path: Path
 ) -> None:
@@ -121,7 +101,7 @@ async def test_rotation_reseals_every_stored_personal_field_with_the_new_key(
     store = store.client[f"{store.name}_keys"]  # a database of its own: the running services' data has other keys
     env_file = tmp_path / "weerbaar.env"
     env = _production_env(endpoints, store.name, WEERBAAR_JWKS_URL="https://idp.example/jwks")
-    assert _cli("keys", "create", "--out", str(env_file), env=env).returncode == 0
+    assert weerbaar("keys", "create", "--out", str(env_file), env=env).returncode == 0
     assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     first = _env(env_file)
     old = DataCipher(parse_keys(first["WEERBAAR_DATA_KEYS"]), first["WEERBAAR_DATA_KEY_ID"])
@@ -141,12 +121,12 @@ async def test_rotation_reseals_every_stored_personal_field_with_the_new_key(
         {"_id": notification_id, "sealed": old.seal_json(report, context=f"notify/notification/{notification_id}")}
     )
 
-    rotated = _cli("keys", "rotate", "--env-file", str(env_file), env=env)
+    rotated = weerbaar("keys", "rotate", "--env-file", str(env_file), env=env)
     assert rotated.returncode == 0, rotated.stderr
     second = _env(env_file)
     assert second["WEERBAAR_DATA_KEY_ID"] != first["WEERBAAR_DATA_KEY_ID"]
     assert second["WEERBAAR_PSEUDONYM_KEY"] == first["WEERBAAR_PSEUDONYM_KEY"]
-    resealed = _cli("keys", "reseal", env={**env, **second})
+    resealed = weerbaar("keys", "reseal", env={**env, **second})
     assert resealed.returncode == 0, resealed.stderr
     assert "resealed 4 value(s)" in resealed.stdout
     assert "0 remaining" in resealed.stdout
@@ -165,7 +145,7 @@ async def test_rotation_reseals_every_stored_personal_field_with_the_new_key(
     assert only_new.open_json(notify_case["report"], context=f"notify/case/{case_id}") == report
     assert only_new.open_json(notify_case["outbox"][0], context=f"notify/outbox/{case_id}") == {"v": 1}
     assert only_new.open_json(notification["sealed"], context=f"notify/notification/{notification_id}") == report
-    again = _cli("keys", "reseal", env={**env, **second})
+    again = weerbaar("keys", "reseal", env={**env, **second})
     assert "resealed 0 value(s)" in again.stdout
 
 

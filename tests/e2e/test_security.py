@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.audit import AuditLog
 from shared.mongo import Document
+from shared.settings import CommonSettings
 from tests.support.auth import headers, token
 from tests.support.samples import body
 from tests.support.services import SERVICES, RunningServices
@@ -315,7 +316,7 @@ async def test_the_audit_chain_detects_an_edited_or_deleted_entry(
     try:
         await copy_db["audit"].insert_many(entries)
         await copy_db["audit_head"].insert_one(head)
-        log = AuditLog(copy_db, service="test")
+        log = AuditLog(copy_db, service="test", key=CommonSettings().audit_secret)  # the services' dev key
         intact = await log.verify()
         assert intact.ok, intact.problem
         middle = entries[len(entries) // 2]["_id"]

@@ -15,6 +15,7 @@ from tests.support.endpoints import Endpoints
 pytestmark = pytest.mark.integration
 
 REQUESTS = 60
+KEY = b"test-audit-key"
 
 
 async def test_concurrent_appends_from_two_writers_make_one_verified_chain(endpoints: Endpoints) -> None:
@@ -22,7 +23,7 @@ async def test_concurrent_appends_from_two_writers_make_one_verified_chain(endpo
     client = mongo.make_client(endpoints.mongodb_uri, app_name=f"weerbaar-{app}")
     try:
         db = client[f"test_audit_{uuid.uuid4().hex[:8]}"]
-        intake, notify = AuditLog(db, service="intake"), AuditLog(db, service="notify")
+        intake, notify = AuditLog(db, service="intake", key=KEY), AuditLog(db, service="notify", key=KEY)
         entries = await asyncio.gather(
             *((intake if n % 2 else notify).record(None, "case.read", case_id=f"case-{n}") for n in range(REQUESTS))
         )
