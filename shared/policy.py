@@ -32,6 +32,7 @@ class Action(StrEnum):
     CLOSE_CASE = "case.close"
     REOPEN_CASE = "case.reopen"
     RECORD_FOLLOWUP = "case.followup"
+    USE_DESK = "desk.use"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,8 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.REOPEN_CASE: frozenset({Role.OTWB, Role.POLICE, Role.OM}),
     # Each party its own kinds (services/intake/work.py FOLLOWUP_ROLES): support (OTWB, CCV), justice and protection.
     Action.RECORD_FOLLOWUP: frozenset({Role.OTWB, Role.POLICE, Role.OM, Role.BURGEMEESTER, Role.CCV}),
+    # The OTWB duty officer's page (intake /desk); each action on it is authorised as over the API as well.
+    Action.USE_DESK: frozenset({Role.OTWB}),
 }
 
 WORKFLOW_ACTIONS = frozenset(

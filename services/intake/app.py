@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.intake.deliveries import Deliveries
+from services.intake.desk import DeskRoutes
 from services.intake.handlers import IntakeHandlers
 from services.intake.queue import CaseQueue
 from services.intake.service import IntakeService
@@ -71,5 +72,6 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.every("audit_anchor", settings.audit_anchor_interval_s, anchoring.anchor)
     watch = AuditWatch(audit, AnchorReader(settings.kafka_bootstrap), service=SERVICE)
     runtime.every("audit_verify", settings.audit_verify_interval_s, watch.check)
-    routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router())
+    desk = DeskRoutes(store, service, workflow, audit=audit, verifier=runtime.verifier)
+    routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router(), desk.router())
     return runtime.build_app(title="weerbaar intake", routers=routers)

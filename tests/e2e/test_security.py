@@ -115,6 +115,7 @@ async def test_every_endpoint_allows_exactly_the_roles_the_policy_names(
         Call("intake", "GET", f"/v1/cases/{filed.case_id}", reads_case),
         Call("intake", "GET", f"/v1/audit?case_id={filed.case_id}", lambda r: r == "admin"),
         Call("intake", "GET", "/v1/cases", lambda r: r != "bzk"),
+        Call("intake", "GET", "/desk", lambda r: r == "otwb"),
         Call("intake", "POST", f"{case_path}/assign", acts("otwb", "police", "om", "burgemeester"), json={"to": "p1"}),
         Call("intake", "POST", f"{case_path}/notes", acts("otwb", "police", "om", "burgemeester"), 201, {"text": "x"}),
         Call(
