@@ -59,7 +59,7 @@ bench: venv
 	$(BIN)/python -m bench
 
 docs: venv
-	$(BIN)/weerbaar contracts
+	WEERBAAR_DEV_MODE=true $(BIN)/weerbaar contracts  # builds the apps to read their topics: no keys needed
 
 demo: venv
 	$(BIN)/weerbaar demo --count 50
