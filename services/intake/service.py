@@ -219,7 +219,7 @@ class IntakeService:
         await self._deliveries.publish(case)
         return True
 
-    async def expired_closed_cases(self, *, retention_days: int, limit: int = 100) -> list[str]:
+    async def expired_closed_cases(self, *, retention_days: float, limit: int = 100) -> list[str]:
         cutoff = datetime.now(UTC) - timedelta(days=retention_days)
         return await self._store.closed_before(cutoff, limit=limit)
 

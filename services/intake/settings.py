@@ -12,8 +12,8 @@ class Settings(CommonSettings):
     rate_limit_per_minute: int = Field(
         default=60, ge=1, le=100_000, description="POST /v1/incidents per token (sub) per minute; 429 beyond"
     )
-    retention_days_closed: int = Field(
-        default=730, ge=1, description="Closed cases are anonymised this many days after they were last updated"
+    retention_days_closed: float = Field(
+        default=730, gt=0, description="Closed cases are anonymised this many days after closing (fractions allowed)"
     )
     retention_sweep_interval_s: float = Field(default=3600.0, gt=0, description="How often the retention sweep runs")
     audit_anchor_interval_s: float = Field(
