@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.ready_probe_collections.append(COLLECTION)  # readiness reads what reporting writes
     runtime.forgetful += [store.sheets.forget, book.forget]  # another process may own those cases now
     runtime.every("stats", settings.stats_debounce_s, stats.publish_changes, wake=stats.due)
+    runtime.every("stats-calendar", 600, stats.new_day)  # a closed period is released without waiting for facts
     projection = Projection(store, book)
     handlers = ReportingHandlers(runtime, projection, book, disclosure, population, stats, load_monitor())
     handlers.register()

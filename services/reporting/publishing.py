@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 import structlog
 
 from services.reporting import domain, queries
 from services.reporting.domain import Disclosure
+from services.reporting.periods import LOCAL
 from services.reporting.population import Population
 from services.reporting.queries import Facts
 from shared.contracts.events import Envelope, ReportCell, ReportStats
@@ -52,8 +55,18 @@ class StatsPublisher:
     """Publishes the standard cells that changed; run by ``runtime.every`` whenever ``due`` is set (facts changed),
     at most once per debounce interval (longer when a tabulation was slow), routine work like any other."""
 
-    def __init__(self, facts: Facts, publisher: Publishes, *, disclosure: Disclosure, population: Population) -> None:
+    def __init__(
+        self,
+        facts: Facts,
+        publisher: Publishes,
+        *,
+        disclosure: Disclosure,
+        population: Population,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._facts = facts
+        self._clock = clock
+        self._day = clock().astimezone(LOCAL).date()
         self._publisher = publisher
         self._disclosure = disclosure
         self._threshold = disclosure.threshold
@@ -65,6 +78,13 @@ class StatsPublisher:
     def mark_dirty(self) -> None:
         self.due.set()
 
+    async def new_day(self) -> None:
+        """Periods close with time, not with facts: on a new day, tabulate again (a period may be released now)."""
+        today = self._clock().astimezone(LOCAL).date()
+        if today != self._day:
+            self._day = today
+            self.due.set()
+
     async def publish_changes(self) -> int:
         """Publish every standard cell whose value changed since the last publication; returns how many.
 
@@ -74,7 +94,9 @@ class StatsPublisher:
         facts = await self._facts.facts_between(None, None)
         current: dict[str, tuple[tuple[str, ...], ReportCell]] = {}
         for breakdown in STANDARD_BREAKDOWNS:
-            tabulated = queries.tabulate(facts, breakdown, disclosure=self._disclosure, population=self._population)
+            tabulated = queries.tabulate(
+                facts, breakdown, disclosure=self._disclosure, population=self._population, now=self._clock()
+            )
             for cell in tabulated:
                 current[domain.cell_key(cell.dims)] = (breakdown, cell)
         for key in self._published.keys() - current.keys():  # a cell emptied by a re-triage

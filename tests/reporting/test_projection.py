@@ -254,3 +254,27 @@ async def test_stats_publish_only_the_cells_that_changed() -> None:
     assert 0 < await stats.publish_changes() < first + 5
     keys = {key for key, _ in published.published}
     assert "risk_level=high|year=2026" in keys
+
+
+async def test_a_period_that_closes_is_published_without_waiting_for_new_facts() -> None:
+    cases = FakeCases()
+    book = FactBook(cases)
+    await book.load()
+    now = [datetime(2026, 3, 20, tzinfo=UTC)]  # the cases are of March 2026
+    consistent = Disclosure(threshold=1, rounding=Rounding(b"test", base=1), lag_days=7)
+    published = RecordingPublisher()
+    stats = StatsPublisher(
+        book, published, disclosure=consistent, population=load_population(None), clock=lambda: now[0]
+    )
+    for n in range(3):
+        await projection(cases, book).apply(f"case-{n:04d}", [triaged(f"case-{n:04d}")])
+    await stats.publish_changes()
+    assert not [key for key, _ in published.published if "2026" in (key or "")]  # March is open
+    stats.due.clear()
+    await stats.new_day()
+    assert not stats.due.is_set()  # the same day: nothing to do
+    now[0] = datetime(2026, 4, 8, 9, tzinfo=UTC)
+    await stats.new_day()
+    assert stats.due.is_set()
+    await stats.publish_changes()
+    assert "period=2026-03" in {key for key, _ in published.published}
