@@ -167,10 +167,20 @@ class CaseWork:
             key=lambda r: r.value,
         )
 
+    def decided_level_underway(self, ack_levels: Collection[RiskLevel]) -> bool:
+        """A person decided a level that must be acknowledged, and no notification at that level has come back yet
+        (triage and notify are still routing it): closing now would skip the acknowledgements it needs."""
+        if not self.decisions or self.decisions[-1].level not in ack_levels:
+            return False
+        decided = self.decisions[-1].level
+        return not any(d.level is decided for d in self.notifications.values())
+
     def close(self, reason: str, *, by: Actor, now: datetime, ack_levels: Collection[RiskLevel]) -> bool:
         """Close the case; False when it was closed already. Refused while a notification awaits acknowledgement."""
         if self.closed:
             return False
+        if self.decided_level_underway(ack_levels):
+            raise CaseConflict("the decided level is still being routed: its notifications must be acknowledged first")
         waiting = self.pending_acknowledgements(ack_levels)
         if waiting:
             names = ", ".join(r.value for r in waiting)

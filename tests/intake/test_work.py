@@ -163,3 +163,13 @@ def test_each_party_records_its_own_follow_ups() -> None:
         case.add_followup(FollowupKind.PROTECTIVE_MEASURE, by=om, now=NOW, authority=MeasureAuthority.NCTV, measure="x")
     back = CaseCodec(CIPHER).from_document({**CaseCodec(CIPHER).to_document(case), "_id": case.case_id})
     assert back.followups == case.followups
+
+
+def test_a_case_just_decided_critical_is_not_closed_before_its_notifications_come_back() -> None:
+    case = _case(RiskLevel.MEDIUM)
+    _notified(case, Recipient.POLICE, NotificationState.SENT, RiskLevel.MEDIUM)
+    case.decide_level(RiskLevel.CRITICAL, "wapen", by=POLICE, now=NOW)
+    with pytest.raises(CaseConflict, match="still being routed"):
+        case.close("klaar", by=POLICE, now=NOW, ack_levels=CRITICAL)
+    _notified(case, Recipient.POLICE, NotificationState.ACKNOWLEDGED, RiskLevel.CRITICAL)
+    assert case.close("klaar", by=POLICE, now=NOW, ack_levels=CRITICAL)
