@@ -20,7 +20,7 @@ from faststream.message import StreamMessage
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.arrivals import Arrivals
 from shared.contracts.envelope import Record, header_text, parse_value
 from shared.contracts.topics import dlq_topic
@@ -56,7 +56,9 @@ class DeadLetters:
         self._service = service
 
     async def send(self, record: ConsumerRecord[Any, Any], *, reason: str, kind: str, attempts: int) -> None:
-        headers = {name: bytes(value) for name, value in (record.headers or ())}
+        # Traced, the dead letter's send writes its own W3C context (under the original's): not a second copy of it.
+        replaced = tracing.W3C if tracing.enabled() else ()
+        headers = {name: bytes(value) for name, value in (record.headers or ()) if name not in replaced}
         headers.update(
             {
                 "dlq_reason": reason[:2000].encode(),
@@ -171,11 +173,9 @@ class Consumer:
     async def _case_at_once(self, case: str, records: list[ConsumerRecord[Any, Any]]) -> bool:
         """The fast path: True when every record of the case was handled by one call of ``case_handler``."""
         assert self.case_handler is not None
+        headers = [{n: bytes(v) for n, v in (r.headers or ())} for r in records]
         try:
-            events = [
-                parse_value(self._route(r.topic)[0], r.value, {n: bytes(v) for n, v in (r.headers or ())})
-                for r in records
-            ]
+            events = [parse_value(self._route(r.topic)[0], r.value, h) for r, h in zip(records, headers, strict=True)]
         except Exception:  # noqa: BLE001 - a bad record: the one-by-one path dead-letters it with its reason
             return False
         if self.gate is not None:
@@ -184,6 +184,7 @@ class Consumer:
         with (
             structlog.contextvars.bound_contextvars(topic=records[0].topic, case_id=case, batch=len(records)),
             routine(self.gate, case) if self.gate is not None else contextlib.nullcontext(),
+            tracing.processing(records[0].topic, case, headers),
         ):
             try:
                 await self.case_handler(case, events)
@@ -191,6 +192,7 @@ class Consumer:
                 raise
             except Exception as exc:  # noqa: BLE001 - the one-by-one path retries and dead-letters
                 log.info("case_batch_falls_back", error=type(exc).__name__)
+                tracing.note({"weerbaar.outcome": "falls_back", "error.type": type(exc).__name__})
                 return False
             finally:
                 metrics.HANDLE_SECONDS.labels(self.service, records[0].topic).observe(time.perf_counter() - started)
@@ -212,6 +214,7 @@ class Consumer:
                 case_id=header_text(headers, "ce_subject"),
             ),
             routine(self.gate, case) if self.gate is not None else contextlib.nullcontext(),
+            tracing.processing(record.topic, case, [headers]),
         ):
             started = time.perf_counter()
             try:
@@ -240,6 +243,7 @@ class Consumer:
                 impatient = self.lane_patience_s is not None and waited >= self.lane_patience_s
                 if isinstance(exc, NotYetVisible) and impatient:
                     metrics.MESSAGES.labels(self.service, record.topic, "left_to_main_lane").inc()
+                    tracing.note({"weerbaar.outcome": "left_to_main_lane"})
                     log.warning("left_to_main_lane", attempt=attempt, error=type(exc).__name__)
                     return
                 waiting = isinstance(exc, NotYetVisible) and waited < self.retry.patience_s
@@ -281,6 +285,7 @@ class Consumer:
                 log.error("dead_letter_failed", error=type(exc).__name__)
                 await asyncio.sleep(self.retry.max_backoff_s)
         metrics.MESSAGES.labels(self.service, record.topic, "dead_lettered").inc()
+        tracing.note({"weerbaar.outcome": "dead_lettered", "weerbaar.error_kind": kind})
         log.warning("event_dead_lettered", kind=kind, attempts=attempts)
 
 

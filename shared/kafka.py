@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
+from shared import tracing
 from shared.contracts import topics
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import Envelope
@@ -50,15 +51,16 @@ class EventPublisher:
         """Send one record and wait for the broker's acknowledgement (acks=all)."""
         try:
             # aiokafka waits for a broker without limit; bound it so callers can retry or defer.
-            await asyncio.wait_for(
-                self._broker.publish(
-                    record.value,
-                    record.topic,
-                    key=record.key,
-                    headers={name: value.decode() for name, value in record.headers.items()},
-                ),
-                self._timeout_s,
-            )
+            with tracing.sending(record.headers):
+                await asyncio.wait_for(
+                    self._broker.publish(
+                        record.value,
+                        record.topic,
+                        key=record.key,
+                        headers={name: value.decode() for name, value in record.headers.items()},
+                    ),
+                    self._timeout_s,
+                )
         except (TimeoutError, KafkaError, OSError) as exc:
             raise Unavailable(f"publish to {record.topic} failed: {type(exc).__name__}") from exc
 

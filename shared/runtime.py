@@ -11,13 +11,14 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import mongo
+from shared import mongo, tracing
 from shared.arrivals import Arrivals
 from shared.auth import TokenVerifier
 from shared.consuming import Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
@@ -270,7 +271,14 @@ class Runtime:
         return router
 
     def build_app(self, *, title: str, routers: tuple[APIRouter, ...] = ()) -> FastAPI:
-        app = FastAPI(title=title, lifespan=self.lifespan)
+        # FastAPI's own OpenTelemetry spans: on when tracing is configured (shared.tracing), free when it is not.
+        telemetry: TelemetryConfig = {
+            "exclude": tracing.ops_path,
+            "metrics": False,
+            "logs": False,
+            "auto_configure": False,
+        }
+        app = FastAPI(title=title, lifespan=self.lifespan, telemetry=telemetry)
         app.state.runtime = self
         app.state.verifier = self.verifier
         install_problem_handlers(app)

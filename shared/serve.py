@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from shared import tracing
 from shared.logging import configure_logging
 from shared.settings import CommonSettings
 
@@ -41,6 +42,8 @@ def serve(service: str, settings: S, create_app: Callable[[S], FastAPI], *, port
             detail="WEERBAAR_DEV_MODE=true: keys not configured come from this checkout's .cache/dev-keys; "
             "never run production like this",
         )
+    if tracing.configure(service, settings):
+        structlog.get_logger("weerbaar.serve").info("tracing_on", otlp_endpoint=settings.otlp_endpoint)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts.events import RiskLevel
@@ -110,6 +110,14 @@ class CommonSettings(BaseSettings):
         default=frozenset({RiskLevel.CRITICAL}),
         description="Levels whose notifications must be acknowledged (notify escalates; intake closes a case only "
         'once they were acknowledged or escalated). JSON list, e.g. ["critical","high"]',
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WEERBAAR_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OTLP/HTTP collector that receives traces (/v1/traces is appended); none: tracing off",
+    )
+    trace_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, description="Share of new traces kept (a trace continued from a caller follows it)"
     )
     group_prefix: str = Field(
         default="weerbaar",

@@ -54,6 +54,14 @@ def _dig(command: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
+def command_shape(event: monitoring.CommandStartedEvent) -> tuple[str, str, str]:
+    """(collection, command, filter shape) of a command; the shape is ``-`` where a command has no filter."""
+    path = _FILTERS.get(event.command_name)
+    named = event.command.get(event.command_name)
+    collection = named if isinstance(named, str) else "-"  # ping, hello, getMore name no collection
+    return collection, event.command_name, shape(_dig(event.command, path)) if path else "-"
+
+
 class StoreTimer(monitoring.CommandListener):
     """A PyMongo command listener that feeds ``weerbaar_store_seconds``."""
 
@@ -62,15 +70,8 @@ class StoreTimer(monitoring.CommandListener):
         self._pending: dict[tuple[int, int], tuple[str, str, str]] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        path = _FILTERS.get(event.command_name)
-        if path is None:
-            return
-        collection = str(event.command.get(event.command_name, "?"))
-        self._pending[(event.request_id, event.operation_id or 0)] = (
-            collection,
-            event.command_name,
-            shape(_dig(event.command, path)) if path else "-",
-        )
+        if event.command_name in _FILTERS:
+            self._pending[(event.request_id, event.operation_id or 0)] = command_shape(event)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         self._observe(event, "ok")

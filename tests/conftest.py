@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.kafka import provision_topics
 from shared.mongo import Document
 from tests.support.endpoints import Endpoints, real_endpoints
+from tests.support.otlp import TraceReceiver
 from tests.support.services import SERVICES, RunningServices, free_port, service_env, start_groups_at_end
 
 # Tests are development: settings built in-process use the checkout's generated keys (a test of production
@@ -45,22 +46,29 @@ async def store(endpoints: Endpoints, run_id: str) -> AsyncIterator[AsyncDatabas
 
 
 @pytest.fixture(scope="session")
-def services(endpoints: Endpoints, run_id: str) -> Iterator[RunningServices]:
-    """The four services as real processes, sharing this run's database."""
+def traces() -> Iterator[TraceReceiver]:
+    """An OTLP receiver in the test process that the services under test export their spans to."""
+    receiver = TraceReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def services(endpoints: Endpoints, run_id: str, traces: TraceReceiver) -> Iterator[RunningServices]:
+    """The four services as real processes, sharing this run's database, tracing to ``traces``."""
     log_dir = ARTIFACTS / f"services-{run_id}"
     log_dir.mkdir(parents=True, exist_ok=True)
     ports = {service: free_port() for service in SERVICES}
-    running = RunningServices(
-        env=service_env(
-            kafka=endpoints.kafka_bootstrap,
-            mongo=endpoints.mongodb_uri,
-            db=f"test_{run_id}",
-            group_prefix=f"test-{run_id}",
-            ports=ports,
-        ),
+    env = service_env(
+        kafka=endpoints.kafka_bootstrap,
+        mongo=endpoints.mongodb_uri,
+        db=f"test_{run_id}",
+        group_prefix=f"test-{run_id}",
         ports=ports,
-        log_dir=log_dir,
     )
+    env.update({"WEERBAAR_OTLP_ENDPOINT": traces.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"})
+    running = RunningServices(env=env, ports=ports, log_dir=log_dir)
     asyncio.run(start_groups_at_end(endpoints.kafka_bootstrap, f"test-{run_id}"))
     for service in SERVICES:
         running.start(service)

@@ -11,6 +11,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import BaseModel, ValidationError
 
+from shared import tracing
 from shared.contracts.events import Envelope
 from shared.errors import InvalidEvent
 
@@ -50,7 +51,11 @@ class Record:
 
 
 def to_record(event: Envelope, *, source: str, topic: str | None = None, key: str | None = None) -> Record:
-    """Map an event model to a Kafka record with CloudEvents headers; key = subject = case id."""
+    """Map an event model to a Kafka record with CloudEvents headers; key = subject = case id.
+
+    Made inside a trace, the record carries it as the distributed-tracing extension (``ce_traceparent``,
+    ``ce_tracestate``): an event that waits in an outbox is published in the trace it was made in.
+    """
     subject = key or event.subject()
     cloud_event = CloudEvent(
         attributes={
@@ -60,6 +65,7 @@ def to_record(event: Envelope, *, source: str, topic: str | None = None, key: st
             "subject": subject,
             "time": event.occurred,
             "datacontenttype": CONTENT_TYPE,
+            **tracing.origin(),
         },
         data=event.model_dump_json().encode(),
     )
