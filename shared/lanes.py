@@ -53,6 +53,9 @@ class AcuteGate:
         self._closed_since: float | None = None
         self._open_until = float("-inf")
         self._changed = asyncio.Event()  # a hold came or went: waiters look again
+        if service:  # at 0 from the start (a board shows "none yet" instead of "no data")
+            metrics.ACUTE_YIELDS.labels(service)
+            metrics.ACUTE_YIELD_SECONDS.labels(service)
 
     def hold(self, key: str | None = None) -> str:
         """Acute work for ``key`` (a case id) is on its way; returns the key (a fresh one when none was given)."""

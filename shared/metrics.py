@@ -43,3 +43,34 @@ DEV_MODE = Gauge(
     "1 while the service runs in development mode (keys generated per checkout, not for production)",
     ["service"],
 )
+OUTBOX_UNSENT = Gauge(
+    "weerbaar_outbox_unsent",
+    "Aggregates holding events the broker has not acknowledged (waiting for the outbox relay)",
+    ["service"],
+)
+CONSUMER_IDLE = Gauge(
+    "weerbaar_consumer_idle_seconds",
+    "Seconds since a consumer group with lag last moved a partition (0 while it has no lag)",
+    ["service", "group"],
+)
+READY = Gauge(
+    "weerbaar_ready",
+    "1 when the service is ready (broker, store, partitions held, progress), else 0; judged at each scrape",
+    ["service"],
+)
+NOTIFICATIONS = Counter(
+    "weerbaar_notifications",
+    "Notification states published (sent, acknowledged, escalated, failed, followup_overdue)",
+    ["recipient", "level", "state"],
+)
+ESCALATIONS_EXHAUSTED = Counter(
+    "weerbaar_escalations_exhausted",
+    "Notifications re-sent for the last time (WEERBAAR_ACK_MAX_RESENDS) without an acknowledgement",
+    ["recipient", "level"],
+)
+ACUTE_POLICE_SECONDS = Histogram(
+    "weerbaar_acute_police_seconds",
+    "From a report's arrival at intake to its police notification acknowledged by the broker (first sending)",
+    ["level"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)

@@ -68,17 +68,20 @@ class ConsumerProgress:
         Judged per group, not per partition: one consumer works through its partitions one fetch at a time, so a
         busy consumer may leave one partition waiting for minutes while it makes progress on another.
         """
+        problems: dict[str, str] = {}
+        for group, (lag, idle) in self._groups().items():
+            if lag > 0 and idle >= self._stall_s:
+                problems[f"progress:{group}"] = f"no progress for {idle:.0f} s with lag {lag}"
+        return problems
+
+    def _groups(self) -> dict[str, tuple[int, float]]:
+        """Per consumer group: its lag, and the seconds since any of its partitions moved."""
         now = self._clock()
         groups: dict[str, tuple[int, float]] = {}
         for (group, _, _), state in self._state.items():
             lag, moved_at = groups.get(group, (0, float("-inf")))
             groups[group] = (lag + state.lag, max(moved_at, state.moved_at))
-        problems: dict[str, str] = {}
-        for group, (lag, moved_at) in groups.items():
-            idle = now - moved_at
-            if lag > 0 and idle >= self._stall_s:
-                problems[f"progress:{group}"] = f"no progress for {idle:.0f} s with lag {lag}"
-        return problems
+        return {group: (lag, now - moved_at) for group, (lag, moved_at) in groups.items()}
 
     def total_lag(self) -> int:
         return sum(state.lag for state in self._state.values())
@@ -103,6 +106,12 @@ class ConsumerProgress:
                 self.observe(group, tp, position=int(position), high=int(ends.get(tp, position)))
                 live.add((group, tp.topic, tp.partition))
         self.forget_except(live)
+        self.export_idle()
+
+    def export_idle(self) -> None:
+        """``weerbaar_consumer_idle_seconds`` per group: how long a group with lag has not moved (alerting)."""
+        for group, (lag, idle) in self._groups().items():
+            metrics.CONSUMER_IDLE.labels(self._service, group).set(idle if lag > 0 else 0.0)
 
     async def sample_quietly(self) -> None:
         """One sample (``shared.periodic``); a broker that is away shows in the readiness check, not here."""

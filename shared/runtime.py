@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import mongo, tracing
+from shared import metrics, mongo, tracing
 from shared.arrivals import Arrivals
 from shared.auth import TokenVerifier
 from shared.consuming import Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
@@ -142,6 +142,11 @@ class Runtime:
             name=name,
         )
         self.consumed[topic] = model
+        # Every outcome at 0 from the start: an alert's increase() sees the first dead letter, a board shows none.
+        outcomes = ("ok", "retried", "dead_lettered") + (() if routine_topic else ("left_to_main_lane",))
+        for read in consumer.topics:
+            for outcome in outcomes:
+                metrics.MESSAGES.labels(self.service, read, outcome)
         self.consumed.update({other: other_model for other, (other_model, _) in also.items()})
         group = f"{self.settings.group_prefix}-{self.service}-{name or topic.removeprefix('weerbaar.')}"
         batching = (
@@ -202,6 +207,7 @@ class Runtime:
                 problems[f"consumer:{sub.topics[0] if sub.topics else '?'}"] = "holds no partitions"
         if self.progress is not None:
             problems.update(self.progress.stalled())
+        metrics.READY.labels(self.service).set(0 if problems else 1)
         return problems
 
     async def _run_startup_hooks(self) -> None:
@@ -265,7 +271,8 @@ class Runtime:
             return JSONResponse(body)
 
         @router.get("/metrics")
-        async def metrics() -> Response:
+        async def scrape() -> Response:
+            await self.readiness()  # weerbaar_ready as of this scrape
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return router

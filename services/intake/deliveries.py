@@ -74,3 +74,4 @@ class Deliveries:
             async with self._store.case(case_id, shed_published=True):
                 pass
         metrics.OUTBOX_PENDING.labels(self._service).set(len(self._unsent) + len(self._store.published))
+        metrics.OUTBOX_UNSENT.labels(self._service).set(len(self._unsent))

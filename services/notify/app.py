@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.notify.acute import AcuteLane
 from services.notify.handlers import NotifyHandlers
-from services.notify.sending import Outboxes, Sender
+from services.notify.sending import Outboxes, Sender, count_from_zero
 from services.notify.service import NotifyService, policy_of
 from services.notify.settings import Settings
 from services.notify.store import CASES, NOTIFICATIONS, NotifyStore
@@ -26,6 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.on_startup.append(audit.ensure_indexes)
     runtime.forgetful.append(store.forget)
     runtime.ready_probe_collections += [CASES, NOTIFICATIONS]  # readiness reads what notify writes
+    count_from_zero()
     sender = Sender(runtime.publisher, source=f"/weerbaar/{SERVICE}", service=SERVICE)
     outboxes = Outboxes(
         store,

@@ -15,9 +15,13 @@ from services.notify.model import Outgoing
 from services.notify.ports import Publisher, Repository
 from shared import metrics
 from shared.contracts.envelope import Record, header_text, to_record
+from shared.contracts.events import NotificationState, NotificationStatus, PoliceNotification, RiskLevel, utcnow
+from shared.contracts.topics import Recipient
 from shared.errors import TransientError
 
 log = structlog.get_logger("weerbaar.notify.sending")
+
+ACUTE_LEVELS = frozenset({RiskLevel.HIGH, RiskLevel.CRITICAL})
 
 
 class Sender:
@@ -65,10 +69,35 @@ class Sender:
         await self._publisher.send_many(list(fresh.values()))
         for key, record in fresh.items():
             metrics.PUBLISHED.labels(self._service, record.topic).inc()
+            _count(record)
             self._published[key] = None
             self._published.move_to_end(key)
         while len(self._published) > self._remember:
             self._published.popitem(last=False)
+
+
+def count_from_zero() -> None:
+    """Create every notification series at 0, so an alert's ``increase()`` sees the first escalation too."""
+    for recipient in Recipient:
+        for level in RiskLevel:
+            metrics.ESCALATIONS_EXHAUSTED.labels(recipient.value, level.value)
+            for state in NotificationState:
+                metrics.NOTIFICATIONS.labels(recipient.value, level.value, state.value)
+    for level in ACUTE_LEVELS:
+        metrics.ACUTE_POLICE_SECONDS.labels(level.value)
+
+
+def _count(record: Record) -> None:
+    """What operators watch: notification states by recipient and level; the acute lane's report → police time."""
+    kind = header_text(record.headers, "ce_type")
+    if kind == NotificationStatus.ce_type:
+        status = NotificationStatus.model_validate_json(record.value)
+        metrics.NOTIFICATIONS.labels(status.recipient.value, status.level.value, status.status.value).inc()
+    elif kind == PoliceNotification.ce_type:
+        police = PoliceNotification.model_validate_json(record.value)
+        if police.resend_no == 0 and police.reported_at is not None and police.level in ACUTE_LEVELS:
+            waited = (utcnow() - police.reported_at).total_seconds()
+            metrics.ACUTE_POLICE_SECONDS.labels(police.level.value).observe(max(waited, 0.0))
 
 
 def _identity(record: Record) -> tuple[str, str]:
@@ -138,6 +167,7 @@ class Outboxes:
         self._last_scan = time.monotonic()
         cases, notifications = await self._store.with_outbox(limit)
         metrics.OUTBOX_PENDING.labels(self._service).set(len(cases) + len(notifications))
+        metrics.OUTBOX_UNSENT.labels(self._service).set(len(cases) + len(notifications))
         sent = 0
         for case_id in cases:
             sent += await self.flush_case(case_id)

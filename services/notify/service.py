@@ -20,6 +20,7 @@ from services.notify.model import CaseNotifications, NotifyPolicy, Outgoing, Sen
 from services.notify.ports import Repository
 from services.notify.sending import Outboxes, Sender
 from services.notify.settings import Settings
+from shared import metrics
 from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, utcnow
 from shared.contracts.topics import Recipient
 
@@ -176,6 +177,8 @@ class NotifyService:
                 notification.outbox += self._sender.records(events)
             if events:
                 fired += 1
+                if notification.due_at is None:  # the last re-send: nobody chases it any more
+                    metrics.ESCALATIONS_EXHAUSTED.labels(notification.recipient.value, notification.level.value).inc()
                 log.warning(
                     "notification_escalated",
                     recipient=notification.recipient.value,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
 from shared.contracts.envelope import to_record
@@ -163,3 +164,16 @@ async def test_an_erased_case_loses_its_payloads_and_is_notified_no_more() -> No
     assert len(notify.publisher.records) == published
     with pytest.raises(NotificationNotFound):
         await notify.service.acknowledge(notify.store.sent(case_id)[0].notification_id, recipient=None, by="desk")
+
+
+async def test_published_states_and_the_report_to_police_time_are_counted_once() -> None:
+    sent = {"recipient": "police", "level": "critical", "state": "sent"}
+    before_sent = REGISTRY.get_sample_value("weerbaar_notifications_total", sent) or 0.0
+    before_timed = REGISTRY.get_sample_value("weerbaar_acute_police_seconds_count", {"level": "critical"}) or 0.0
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify(case_id, [decision(case_id)])
+    await notify.service.notify(case_id, [decision(case_id)])  # redelivered: nothing new is published
+    assert REGISTRY.get_sample_value("weerbaar_notifications_total", sent) == before_sent + 1
+    assert REGISTRY.get_sample_value("weerbaar_acute_police_seconds_count", {"level": "critical"}) == before_timed + 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from prometheus_client import REGISTRY
+
 from shared.contracts.events import CaseFollowup, FollowupKind, RiskLevel
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
 from tests.notify.harness import ACK_TIMEOUT_S, Notify, ack, decision, new_case, reported
@@ -102,3 +104,16 @@ async def test_support_follow_ups_do_not_stop_the_aangifte_clock() -> None:
     await notify.service.record_followups(case_id, support)
     notify.clock.advance(3601)
     assert await notify.service.flag_overdue_followups() == 1, "aftercare and a scan do not answer for the aangifte"
+
+
+async def test_the_last_resend_counts_as_an_exhausted_escalation() -> None:
+    labels = {"recipient": "bzk", "level": "critical"}
+    before = REGISTRY.get_sample_value("weerbaar_escalations_exhausted_total", labels) or 0.0
+    notify = Notify()
+    case_id = await _notified(notify)
+    silent = [n for n in notify.store.sent(case_id) if n.recipient is not Recipient.BZK]
+    await notify.service.apply_acks(case_id, [ack(case_id, n.notification_id, n.recipient) for n in silent])
+    for _ in range(2):  # the harness's policy re-sends twice
+        notify.clock.advance(ACK_TIMEOUT_S + 1)
+        await notify.service.escalate_due()
+    assert REGISTRY.get_sample_value("weerbaar_escalations_exhausted_total", labels) == before + 1

@@ -77,3 +77,17 @@ def test_an_unreachable_store_or_broker_is_an_outage_not_a_reason_to_dead_letter
     assert is_outage(Unavailable("publish failed"))
     assert not is_outage(ConnectionError("the handler's own bug"))
     assert not is_outage(TransientError("not yet visible"))
+
+
+def test_a_group_with_lag_exports_how_long_it_has_not_moved_and_zero_once_it_caught_up() -> None:
+    clock = Clock()
+    tracker = progress(clock)
+    labels = {"service": "unit", "group": "g-idle"}
+    tracker.observe("g-idle", TP, position=10, high=20)
+    clock.now += 42
+    tracker.observe("g-idle", TP, position=10, high=20)
+    tracker.export_idle()
+    assert REGISTRY.get_sample_value("weerbaar_consumer_idle_seconds", labels) == 42
+    tracker.observe("g-idle", TP, position=20, high=20)
+    tracker.export_idle()
+    assert REGISTRY.get_sample_value("weerbaar_consumer_idle_seconds", labels) == 0
