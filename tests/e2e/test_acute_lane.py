@@ -18,7 +18,7 @@ from shared.contracts.topics import Recipient, notify_topic
 from tests.support.auth import BearerAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
-from tests.support.samples import unique_body
+from tests.support.samples import acute_body, unique_body
 from tests.support.services import SERVICES, RunningServices
 from weerbaar import demo
 
@@ -34,13 +34,7 @@ async def test_critical_report_travels_the_acute_lane_to_the_police(
     watched = [topics.ACUTE_SIGNAL, topics.INCIDENT_URGENT, topics.CASE_TRIAGED_URGENT, notify_topic(Recipient.POLICE)]
     probe = TopicProbe(endpoints.kafka_bootstrap, watched)
     await probe.start()
-    acute = unique_body(
-        **{
-            "incident.indicators": {"home_visited": True, "weapon_mentioned": True, "approach_intent": True},
-            "incident.types": ["threat", "home_visit"],
-            "incident.channel": "at_home",
-        }
-    )
+    acute = acute_body()
     async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
         response = await client.post("/v1/incidents", json=acute, headers={"Idempotency-Key": uuid.uuid4().hex})
     case_id = response.json()["case_id"]

@@ -16,7 +16,7 @@ from tests.support.auth import BearerAuth
 from tests.support.endpoints import Endpoints
 from tests.support.otlp import CLIENT, PRODUCER, SERVER, ReceivedSpan, TraceReceiver
 from tests.support.probe import TopicProbe
-from tests.support.samples import unique_body
+from tests.support.samples import acute_body, unique_body
 from tests.support.services import RunningServices
 
 pytestmark = pytest.mark.e2e
@@ -58,13 +58,7 @@ async def test_one_trace_follows_an_acute_report_from_intake_to_the_police(
     trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     probe = TopicProbe(endpoints.kafka_bootstrap, [POLICE])
     await probe.start()
-    acute = unique_body(
-        **{
-            "incident.indicators": {"home_visited": True, "weapon_mentioned": True, "approach_intent": True},
-            "incident.types": ["threat", "home_visit"],
-            "incident.channel": "at_home",
-        }
-    )
+    acute = acute_body()
     async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
         response = await client.post(
             "/v1/incidents",

@@ -43,3 +43,14 @@ def unique_body(**changes: Any) -> dict[str, Any]:
     """The contract body for an office holder of its own, so reports of different tests never merge."""
     name = f"T. Test-{uuid.uuid4().hex[:10]}"
     return body(**{"office_holder.name": name, **changes})
+
+
+def acute_body() -> dict[str, Any]:
+    """A report that triage rates critical (a home visit with a weapon and intent to approach): the acute lane."""
+    return unique_body(
+        **{
+            "incident.indicators": {"home_visited": True, "weapon_mentioned": True, "approach_intent": True},
+            "incident.types": ["threat", "home_visit"],
+            "incident.channel": "at_home",
+        }
+    )
