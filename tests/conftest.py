@@ -67,7 +67,15 @@ def services(endpoints: Endpoints, run_id: str, traces: TraceReceiver) -> Iterat
         group_prefix=f"test-{run_id}",
         ports=ports,
     )
-    env.update({"WEERBAAR_OTLP_ENDPOINT": traces.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"})
+    # Traced, but only what a test asks for: a request with a sampled `traceparent` (ratio 0 for everything else,
+    # so the suite's other tests do not pay for spans nobody reads).
+    env.update(
+        {
+            "WEERBAAR_OTLP_ENDPOINT": traces.endpoint,
+            "WEERBAAR_TRACE_SAMPLE_RATIO": "0",
+            "OTEL_BSP_SCHEDULE_DELAY": "500",
+        }
+    )
     running = RunningServices(env=env, ports=ports, log_dir=log_dir)
     asyncio.run(start_groups_at_end(endpoints.kafka_bootstrap, f"test-{run_id}"))
     for service in SERVICES:

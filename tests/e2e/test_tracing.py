@@ -3,6 +3,7 @@ notification, with reporting in the same trace (the services export to an OTLP r
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import Callable
@@ -110,26 +111,46 @@ async def test_one_trace_follows_an_acute_report_from_intake_to_the_police(
         assert not any(value in text for value in personal), f"personal data in {span.service}: {span.name}"
 
 
-async def test_a_routine_report_starts_its_trace_at_intake_and_keeps_it_through_the_batches(
+async def test_a_routine_report_keeps_its_trace_through_the_batches(
     services: RunningServices, traces: TraceReceiver
 ) -> None:
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     calm = unique_body(
         **{"incident.indicators": {}, "incident.types": ["verbal_aggression"], "incident.description": "Boze mail"}
     )
     async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
-        response = await client.post("/v1/incidents", json=calm)
+        response = await client.post(
+            "/v1/incidents", json=calm, headers={"traceparent": f"00-{trace_id}-{caller_span}-01"}
+        )
     assert response.status_code == 201, response.text
     case_id = response.json()["case_id"]
 
-    triaged = await traces.find(
-        lambda s: (
-            s.name == f"process {topics.INCIDENT_REPORTED}"
-            and s.service == "triage"
-            and s.attributes.get("messaging.kafka.message.key") == case_id
-        )
-    )
-    spans = await traces.wait(triaged.trace_id, _has(ROUTINE_WAY))
+    spans = await traces.wait(trace_id, _has(ROUTINE_WAY))
 
-    (root,) = [s for s in spans if not s.parent_id]
+    (root,) = [s for s in spans if s.parent_id == caller_span]
     assert (root.service, root.name, root.kind) == ("intake", "POST /v1/incidents", SERVER)
     assert {s.service for s in spans} == {"intake", "triage", "notify", "reporting"}
+    triaged = next(s for s in spans if s.name == f"process {topics.INCIDENT_REPORTED}" and s.service == "triage")
+    assert triaged.attributes["messaging.kafka.message.key"] == case_id
+    assert [s.service for s in _path_to(triaged, spans, caller_span)][-1] == "intake"
+
+
+async def test_a_request_whose_trace_is_not_sampled_leaves_no_spans(
+    services: RunningServices, endpoints: Endpoints, traces: TraceReceiver
+) -> None:
+    """The caller's sampling decision holds across the services (and the test services record nothing else)."""
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    probe = TopicProbe(endpoints.kafka_bootstrap, [topics.CASE_TRIAGED])
+    await probe.start()
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10, auth=BearerAuth("reporter")) as client:
+        response = await client.post(
+            "/v1/incidents", json=unique_body(), headers={"traceparent": f"00-{trace_id}-{caller_span}-00"}
+        )
+    assert response.status_code == 201, response.text
+    try:
+        (decision, *_) = await probe.wait_for(topics.CASE_TRIAGED, response.json()["case_id"])
+    finally:
+        await probe.stop()
+    assert decision.headers["traceparent"].split("-")[1] == trace_id, "the context travels, unsampled"
+    await asyncio.sleep(2)  # two export rounds of the services (OTEL_BSP_SCHEDULE_DELAY 0.5 s): nothing may come
+    assert traces.spans(trace_id) == []
