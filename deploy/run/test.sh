@@ -38,6 +38,7 @@ case "$(backend)" in
 esac
 
 "$ROOT/deploy/run/ensure-chromium.sh" || log "chromium could not be installed: the dashboard test will fail"
+"$ROOT/deploy/observability/promtool.sh" >/dev/null || log "promtool could not be built: the alert rule tests will fail"
 mkdir -p "$ROOT/.artifacts"
 cd "$ROOT"
 "$BIN/pytest" "$@"
