@@ -16,13 +16,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.config import ROOT, BenchSettings
+from shared.kafka_auth import java_client_properties, operator_options
 
 STACK = str(ROOT / "deploy" / "local" / "stack.sh")
 
 
 async def fresh_topic(bootstrap: str, prefix: str, partitions: int = 3) -> str:
     name = f"bench.{prefix}.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **operator_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1)])
@@ -44,14 +45,23 @@ def kafka_tool(settings: BenchSettings, tool: str, *args: str) -> str:
     return run.stdout
 
 
+def client_config() -> str:
+    """A Java client properties file with the operator's login (the broker authenticates Kafka's tools too)."""
+    path = ROOT / ".cache" / "dev-kafka" / "operator.properties"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(java_client_properties(operator_options()))
+    path.chmod(0o600)
+    return str(path)
+
+
 def kafka_producer_perf(settings: BenchSettings, topic: str, size: int) -> float:
     """records/s of Kafka's ProducerPerformance (acks=all, idempotent, as our services produce)."""
     out = kafka_tool(
         settings,
         "ProducerPerformance",
         *("--topic", topic, "--num-records", str(settings.bench_perf_records), "--record-size", str(size)),
-        *("--throughput", "-1", "--producer-props", f"bootstrap.servers={settings.kafka_bootstrap}"),
-        *("acks=all", "enable.idempotence=true"),
+        *("--throughput", "-1", "--producer.config", client_config()),
+        *("--producer-props", f"bootstrap.servers={settings.kafka_bootstrap}", "acks=all", "enable.idempotence=true"),
     )
     match = re.findall(r"([\d.]+) records/sec", out)
     return float(match[-1])
@@ -62,7 +72,7 @@ def kafka_consumer_perf(settings: BenchSettings, topic: str) -> float:
     out = kafka_tool(
         settings,
         "ConsumerPerformance",
-        *("--bootstrap-server", settings.kafka_bootstrap, "--topic", topic),
+        *("--bootstrap-server", settings.kafka_bootstrap, "--topic", topic, "--consumer.config", client_config()),
         *("--messages", str(settings.bench_perf_records), "--timeout", "60000"),
     )
     header, row = [line for line in out.splitlines() if line.strip()][-2:]
@@ -72,7 +82,9 @@ def kafka_consumer_perf(settings: BenchSettings, topic: str) -> float:
 
 async def raw_producer(settings: BenchSettings, topic: str, payload: bytes) -> float:
     """records/s of a plain aiokafka producer, acks=all, idempotent, keyed, waiting for every batch at the end."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all", **operator_options()
+    )
     await producer.start()
     try:
         started = time.perf_counter()
@@ -98,8 +110,11 @@ async def raw_relay(settings: BenchSettings, source: str, count: int, *, batched
         group_id=f"bench-relay-{uuid.uuid4().hex[:6]}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **operator_options(),
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all", **operator_options()
+    )
     await consumer.start()
     await producer.start()
     try:

@@ -20,6 +20,7 @@ from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import IncidentReported, ReportSource
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient
+from shared.kafka_auth import operator_options
 from shared.mongo import Document
 from weerbaar import demo
 
@@ -56,7 +57,9 @@ def routine_records(count: int, prefix: str, *, seed: int = 7) -> list[Record]:
 
 async def send_all(bootstrap: str, records: list[Record]) -> float:
     """Publish records as fast as the client allows; returns the seconds it took."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5, **operator_options()
+    )
     await producer.start()
     try:
         started = time.perf_counter()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from shared import tracing
 from shared.contracts import topics
@@ -22,10 +24,14 @@ from shared.errors import Unavailable
 DEFAULT_PARTITIONS = 3
 
 
-def make_broker(*, bootstrap: str, service: str) -> KafkaBroker:
-    """A broker whose subscribers commit after handling (never the at-most-once default)."""
+def make_broker(*, bootstrap: str, service: str, security: Mapping[str, Any]) -> KafkaBroker:
+    """A broker whose subscribers commit after handling (never the at-most-once default).
+
+    ``security``: how it logs in (``shared/kafka_auth.client_options``).
+    """
     return KafkaBroker(
         bootstrap,
+        security=_faststream_security(security),
         client_id=f"weerbaar-{service}",
         enable_idempotence=True,
         ack_policy=AckPolicy.ACK,
@@ -33,6 +39,19 @@ def make_broker(*, bootstrap: str, service: str) -> KafkaBroker:
         request_timeout_ms=10_000,
         logger=logging.getLogger(f"faststream.{service}"),
         log_level=logging.DEBUG,  # per-message "Received/Processed" lines only at debug level
+    )
+
+
+def _faststream_security(options: Mapping[str, Any]) -> BaseSecurity | None:
+    """FastStream's form of ``client_options`` (it builds the aiokafka clients itself)."""
+    if not options:
+        return None
+    kinds = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
+    return kinds[options["sasl_mechanism"]](
+        options["sasl_plain_username"],
+        options["sasl_plain_password"],
+        ssl_context=options.get("ssl_context"),
+        use_ssl=options["security_protocol"] == "SASL_SSL",
     )
 
 
@@ -87,7 +106,11 @@ class EventPublisher:
 
 
 async def provision_topics(
-    bootstrap: str, *, partitions: int = DEFAULT_PARTITIONS, replication_factor: int = 1
+    bootstrap: str,
+    *,
+    security: Mapping[str, Any],
+    partitions: int = DEFAULT_PARTITIONS,
+    replication_factor: int = 1,
 ) -> list[str]:
     """Create every contract topic that does not exist yet, with its retention policy; returns the names created.
 
@@ -104,7 +127,7 @@ async def provision_topics(
         )
         for name in topics.ALL_TOPICS
     ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-provision")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-provision", **security)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -22,11 +22,13 @@ from shared import metrics, mongo, tracing
 from shared.arrivals import Arrivals
 from shared.auth import TokenVerifier
 from shared.consuming import Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
+from shared.contracts.principals import service_principal
 from shared.crypto import DataCipher
 from shared.errors import TransientError
 from shared.headers import SecurityHeaders
 from shared.http import install_problem_handlers
 from shared.kafka import EventPublisher, make_broker
+from shared.kafka_auth import client_options
 from shared.lanes import AcuteGate, is_routine
 from shared.limits import BodySizeLimit
 from shared.metrics import DEV_MODE
@@ -68,7 +70,8 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: CommonSettings, *, service: str) -> Runtime:
-        broker = make_broker(bootstrap=settings.kafka_bootstrap, service=service)
+        security = client_options(settings, principal=service_principal(service))
+        broker = make_broker(bootstrap=settings.kafka_bootstrap, service=service, security=security)
         publisher = EventPublisher(broker, source=f"/weerbaar/{service}", timeout_s=settings.publish_timeout_s)
         client = mongo.make_client(settings.mongodb_uri, app_name=f"weerbaar-{service}")
         gate = AcuteGate(settings.acute_hold_s, service=service)

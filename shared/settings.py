@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +28,19 @@ class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WEERBAAR_", extra="ignore", frozen=True)
 
     kafka_bootstrap: str = "localhost:9092"
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL", "PLAINTEXT"] = Field(
+        default="SASL_PLAINTEXT", description="How clients reach the broker (SASL_SSL in production)"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_username: str | None = Field(
+        default=None, description="The client's Kafka principal (dev mode: the service's own, weerbaar-<service>)"
+    )
+    kafka_password: SecretStr | None = Field(default=None, description="Its password (or WEERBAAR_KAFKA_PASSWORD_FILE)")
+    kafka_password_file: str | None = Field(default=None, description="A file holding the Kafka password")
+    kafka_ca_file: str | None = Field(default=None, description="CA bundle that verifies the brokers (SASL_SSL)")
+    dev_kafka_dir: str | None = Field(
+        default=None, description="Dev mode only: where the per-install Kafka credentials live (.cache/dev-kafka)"
+    )
     mongodb_uri: str = "mongodb://localhost:27017"
     mongodb_db: str = "weerbaar"
     host: str = "127.0.0.1"

@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.kafka import provision_topics
+from shared.kafka_auth import operator_options
 from shared.mongo import Document
 from tests.support.endpoints import Endpoints, real_endpoints
 from tests.support.otlp import TraceReceiver
@@ -28,7 +29,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 @pytest.fixture(scope="session")
 def endpoints() -> Iterator[Endpoints]:
     with real_endpoints() as found:
-        asyncio.run(provision_topics(found.kafka_bootstrap))
+        asyncio.run(provision_topics(found.kafka_bootstrap, security=operator_options()))
         yield found
 
 

@@ -27,8 +27,10 @@ from services.reporting.replay import replay as rebuild_projection
 from services.reporting.settings import Settings as ReportingSettings
 from services.reporting.store import ReportingStore
 from shared import mongo
+from shared.contracts.principals import OPERATOR, principals
 from shared.contracts.topics import dlq_topic
 from shared.kafka import provision_topics
+from shared.kafka_auth import client_options, operator_options
 from shared.settings import CommonSettings
 from weerbaar import demo as demo_data
 from weerbaar.audit import audit_app
@@ -87,8 +89,28 @@ def topics(
 ) -> None:
     """Create every contract topic that is missing."""
     settings = CommonSettings()
-    created = asyncio.run(provision_topics(settings.kafka_bootstrap, replication_factor=replication_factor))
+    created = asyncio.run(
+        provision_topics(settings.kafka_bootstrap, replication_factor=replication_factor, security=operator_options())
+    )
     console.print(f"topics ready ({len(created)} created)")
+
+
+@app.command("kafka-credentials")
+def kafka_credentials(
+    principal: Annotated[
+        str, typer.Option(help="A principal of shared/contracts/principals.py, e.g. gemeente-gm0344, liaison-police")
+    ] = OPERATOR,
+) -> None:
+    """Print what an aiokafka client needs to log in to the locally running stack (JSON; keyword arguments)."""
+    settings = CommonSettings()
+    if principal not in principals():
+        console.print(f"[red]unknown principal {principal!r}[/red]; one of: {', '.join(principals())}")
+        raise typer.Exit(2)
+    options = client_options(settings, principal=principal)
+    options.pop("ssl_context", None)
+    if settings.kafka_ca_file:
+        options["ssl_cafile"] = settings.kafka_ca_file
+    print(json.dumps({"bootstrap_servers": settings.kafka_bootstrap, **options}))
 
 
 @app.command()
@@ -194,7 +216,7 @@ def _show_journey(url: str, case_id: str, token: str, timeout: float = 20.0) -> 
 
 
 async def _read_dlq(bootstrap: str, topic: str, limit: int) -> list[dict[str, object]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **operator_options())
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.contracts.topics import DLQ_SUFFIX
+from shared.kafka_auth import operator_options
 
 REPLAY_GROUP = "weerbaar-dlq-replay"
 REPLAYED_FROM = "dlq_replayed_from"
@@ -49,8 +50,10 @@ async def replay(
     idempotent producer; the offset is committed per partition after its records are acknowledged, so a crash
     re-drives at most the records since the last commit (consumers dedupe by event id).
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **operator_options()
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, **operator_options())
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()

@@ -33,6 +33,14 @@ KAFKA_STATE="$STATE_DIR/kafka"
 FERRET_DATA="$STATE_DIR/ferretdb"
 
 if [[ -n "${JAVA_HOME:-}" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA="java"; fi
+PYTHON="${WEERBAAR_PYTHON:-$REPO/.venv/bin/python}"
+SASL_MARKER="sasl-scram-v1"  # storage formatted with the SCRAM principals (older state dirs are formatted again)
+
+# broker_py ARGS...: the broker's security settings from the project (python -m weerbaar.broker).
+broker_py() {
+  [[ -x "$PYTHON" ]] || die "no virtualenv at $PYTHON: run 'make venv' first (the broker's credentials come from it)"
+  WEERBAAR_CACHE_DIR="$CACHE_DIR" "$PYTHON" -m weerbaar.broker "$@"
+}
 
 log() { echo "[stack] $*"; }
 die() { echo "[stack] ERROR: $*" >&2; exit 1; }
@@ -177,7 +185,7 @@ kafka_ready() {
   timeout 30 "$JAVA" -Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dlog4j2.configurationFile="$HERE/kafka/tools-log4j2.xml" \
     -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" --list >/dev/null 2>&1
+    --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" --command-config "$KAFKA_STATE/admin.properties" --list >/dev/null 2>&1
 }
 
 ferret_ready() { port_open "$MONGO_HOST" "$MONGO_PORT" && ferret_ping; }
@@ -217,8 +225,12 @@ start_ferretdb() {
 start_kafka() {
   local pid
   if pid="$(running_pid kafka)"; then
-    log "kafka: already running (pid $pid)"
-    return
+    if [[ -f "$KAFKA_STATE/$SASL_MARKER" ]]; then
+      log "kafka: already running (pid $pid)"
+      return
+    fi
+    log "kafka: running without SASL (started before it): restarting it with SASL"
+    stop_one kafka
   fi
   port_open "$KAFKA_HOST" "$KAFKA_PORT" && die "kafka: port $KAFKA_PORT is taken by another process"
   port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" && die "kafka: port $KAFKA_CONTROLLER_PORT is taken by another process"
@@ -227,11 +239,20 @@ start_kafka() {
   sed -e "s|@HOST@|$KAFKA_HOST|g" -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
       -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@LOG_DIRS@|$KAFKA_STATE/data|g" \
       "$HERE/kafka/server.properties.in" >"$props"
+  (umask 077; broker_py server-props >>"$props"; broker_py client-props weerbaar-admin >"$KAFKA_STATE/admin.properties")
+  if [[ -f "$KAFKA_STATE/data/meta.properties" && ! -f "$KAFKA_STATE/$SASL_MARKER" ]]; then
+    log "kafka: storage from before SASL (no principals in it): formatting it again, its records are dropped"
+    rm -rf "$KAFKA_STATE/data"; mkdir -p "$KAFKA_STATE/data"
+  fi
   if [[ ! -f "$KAFKA_STATE/data/meta.properties" ]]; then
     [[ -s "$KAFKA_STATE/cluster.id" ]] || kafka_tool kafka.tools.StorageTool random-uuid >"$KAFKA_STATE/cluster.id"
-    log "kafka: formatting storage (cluster id $(cat "$KAFKA_STATE/cluster.id"))"
-    kafka_tool kafka.tools.StorageTool format -g -t "$(cat "$KAFKA_STATE/cluster.id")" -c "$props" \
+    log "kafka: formatting storage (cluster id $(cat "$KAFKA_STATE/cluster.id")) with every principal's SCRAM credential"
+    local -a scram=()
+    local arg
+    while IFS= read -r arg; do scram+=(--add-scram "$arg"); done < <(broker_py scram-args)
+    kafka_tool kafka.tools.StorageTool format -g -t "$(cat "$KAFKA_STATE/cluster.id")" -c "$props" "${scram[@]}" \
       >>"$LOG_DIR/kafka-format.out" 2>&1 || { tail -n 40 "$LOG_DIR/kafka-format.out"; die "kafka: storage format failed"; }
+    touch "$KAFKA_STATE/$SASL_MARKER"
   fi
   log "kafka: starting KRaft broker+controller on $KAFKA_HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)"
   start_detached kafka "$JAVA" -Xms512m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
@@ -249,7 +270,7 @@ cmd_up() {
   wait_ready ferretdb ferret_ready "$LOG_DIR/ferretdb.out"
   log "ferretdb: ready  mongodb://$MONGO_HOST:$MONGO_PORT/  (pid $(running_pid ferretdb))"
   wait_ready kafka kafka_ready "$LOG_DIR/kafka.log"
-  log "kafka: ready     $KAFKA_HOST:$KAFKA_PORT  (pid $(running_pid kafka))"
+  log "kafka: ready     $KAFKA_HOST:$KAFKA_PORT  (pid $(running_pid kafka)), SASL/SCRAM-SHA-512, $(broker_py apply-acls --bootstrap "$KAFKA_HOST:$KAFKA_PORT")"
   log "up in $((SECONDS - t0)) s"
 }
 
@@ -313,8 +334,9 @@ usage: ${0##*/} {install|up|down|status|reset|kafka-tool CLASS [ARGS...]}
   down        stop the processes started by 'up'
   status      show running/stopped; exit 0 if both are up, else 3
   reset       down, then delete the state dir $STATE_DIR (data and logs)
-  kafka-tool  run a Kafka CLI class, e.g. org.apache.kafka.tools.TopicCommand --bootstrap-server $KAFKA_HOST:$KAFKA_PORT --list
-env: WEERBAAR_CACHE_DIR WEERBAAR_STATE_DIR WEERBAAR_KAFKA_PORT WEERBAAR_KAFKA_CONTROLLER_PORT WEERBAAR_MONGO_PORT WEERBAAR_FERRETDB_PPROF WEERBAAR_STACK_TIMEOUT JAVA_HOME
+  kafka-tool  run a Kafka CLI class, e.g. org.apache.kafka.tools.TopicCommand --bootstrap-server $KAFKA_HOST:$KAFKA_PORT
+              --command-config $KAFKA_STATE/admin.properties --list (the broker authenticates every client)
+env: WEERBAAR_PYTHON WEERBAAR_CACHE_DIR WEERBAAR_STATE_DIR WEERBAAR_KAFKA_PORT WEERBAAR_KAFKA_CONTROLLER_PORT WEERBAAR_MONGO_PORT WEERBAAR_FERRETDB_PPROF WEERBAAR_STACK_TIMEOUT JAVA_HOME
 EOF
 }
 

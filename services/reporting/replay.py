@@ -17,6 +17,7 @@ from shared import mongo
 from shared.contracts.envelope import parse_value
 from shared.contracts.events import Event
 from shared.errors import InvalidEvent
+from shared.kafka_auth import operator_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ async def replay(
     store = ReportingStore(db)
     await store.ensure_indexes()
     sheets: dict[str, FactSheet] = {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **operator_options())
     await consumer.start()
     events = invalid = changed = 0
     try:

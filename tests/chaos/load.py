@@ -18,6 +18,7 @@ from shared.contracts import topics
 from shared.contracts.envelope import to_record
 from shared.contracts.events import IncidentReported, ReportSource, new_id
 from shared.contracts.incident import IncidentReport
+from shared.kafka_auth import operator_options
 from tests.support.auth import DeskAuth
 from tests.support.samples import unique_body
 
@@ -124,7 +125,9 @@ async def stream(
         if n % 100 == 50:
             jobs.put_nowait(("malformed", n))
     pace_s = clients * min_duration_s / max(jobs.qsize(), 1)  # spread the stream over the fault schedule
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, request_timeout_ms=10_000)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, request_timeout_ms=10_000, **operator_options()
+    )
     await _send_ready(producer)
 
     async def worker(client: httpx.AsyncClient) -> None:

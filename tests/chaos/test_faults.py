@@ -21,6 +21,7 @@ from pymongo import AsyncMongoClient
 
 from shared.contracts import topics
 from shared.kafka import provision_topics
+from shared.kafka_auth import operator_options
 from shared.mongo import Document
 from tests.chaos import verify
 from tests.chaos.load import Ledger, stream
@@ -62,7 +63,7 @@ def stack() -> Iterator[PrivateStack]:
     assert private.mongo_port != 27017, "the chaos suite never touches the shared store"
     private.reset()
     private.up()
-    asyncio.run(provision_topics(private.bootstrap))
+    asyncio.run(provision_topics(private.bootstrap, security=operator_options()))
     try:
         yield private
     finally:
@@ -238,13 +239,14 @@ async def _check(stack: PrivateStack, services: RunningServices, ledger: Ledger)
             got = await http.get(f"/v1/cases/{ledger.http[report_id]}")
             assert got.status_code == 200, got.text
 
-    records = await verify.read_all(stack.bootstrap, [topics.CASE_TRIAGED, *verify.NOTIFY_TOPICS, *verify.DLQ_TOPICS])
+    notify_topics = await verify.notify_topics(stack.bootstrap)
+    records = await verify.read_all(stack.bootstrap, [topics.CASE_TRIAGED, *notify_topics, *verify.DLQ_TOPICS])
     triage = verify.Triage.of([r for r in records if r.topic == topics.CASE_TRIAGED])
     case_ids = set(accepted.values())
     untriaged = case_ids - set(triage.assessments_per_case())
     retriaged = [c for c, n in triage.assessments_per_case().items() if n > 1 and c in case_ids]
     expected = triage.expected_notifications()
-    sent = verify.Sent.of([r for r in records if r.topic in verify.NOTIFY_TOPICS])
+    sent = verify.Sent.of([r for r in records if r.topic in notify_topics])
     missing = set(expected) - set(sent.event_ids)
     unexpected = set(sent.event_ids) - set(expected)
     twice = [n for n, ids in sent.event_ids.items() if len(ids) > 1]

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.notify.domain import notification_id
 from shared.contracts import topics
 from shared.contracts.events import CaseTriaged
+from shared.kafka_auth import operator_options
 from shared.mongo import Document
 
 
@@ -26,7 +27,7 @@ class Rec:
 
 async def read_all(bootstrap: str, names: list[str]) -> list[Rec]:
     """Every record of the topics, from offset 0 to the current end, with a plain consumer."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **operator_options())
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -53,8 +54,8 @@ async def read_all(bootstrap: str, names: list[str]) -> list[Rec]:
 
 async def group_lag(bootstrap: str, prefix: str) -> dict[str, int]:
     """Committed lag of every consumer group of this run (end offset minus committed offset)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **operator_options())
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **operator_options())
     await admin.start()
     await consumer.start()
     try:
@@ -147,4 +148,18 @@ def dead_letters(records: list[Rec]) -> dict[str, dict[str, str]]:
 
 
 NOTIFY_TOPICS = [topics.notify_topic(r) for r in topics.Recipient]
+
+
+async def notify_topics(bootstrap: str) -> list[str]:
+    """Every recipient's topic, the burgemeester's per municipality included (they appear on first use)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **operator_options())
+    await consumer.start()
+    try:
+        names = await consumer.topics()
+    finally:
+        await consumer.stop()
+    municipal = sorted(n for n in names if n.startswith("weerbaar.notify.burgemeester.") and n.endswith(".v1"))
+    return [*NOTIFY_TOPICS, *(n for n in municipal if n not in NOTIFY_TOPICS)]
+
+
 DLQ_TOPICS = [topics.dlq_topic(t) for t in topics.CONSUMED_TOPICS]

@@ -15,6 +15,7 @@ from shared.contracts.envelope import to_record
 from shared.contracts.events import IncidentReported, ReportSource
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient, notify_topic
+from shared.kafka_auth import operator_options
 from tests.support.auth import BearerAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
@@ -103,7 +104,7 @@ async def test_routine_work_in_every_service_steps_aside_while_an_acute_report_t
         )
         for n in range(ROUTINE_BACKLOG)
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap, acks="all", **operator_options())
     await producer.start()
     try:
         for record in backlog:

@@ -17,6 +17,7 @@ from shared.contracts.envelope import to_record
 from shared.contracts.events import NotificationAck
 from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient, notify_topic
+from shared.kafka_auth import operator_options
 from tests.support.auth import BearerAuth, headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import Seen, TopicProbe, delivered_on
@@ -77,7 +78,7 @@ async def probe(endpoints: Endpoints) -> AsyncIterator[TopicProbe]:
 
 @pytest.fixture
 async def producer(endpoints: Endpoints) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap, enable_idempotence=True)
+    kafka = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap, enable_idempotence=True, **operator_options())
     await kafka.start()
     yield kafka
     await kafka.stop()

@@ -17,6 +17,7 @@ from services.triage.store import HistoryStore
 from shared.contracts.events import CaseFollowup, FollowupKind, RiskLevel
 from shared.contracts.incident import IncidentReport
 from shared.kafka import EventPublisher, make_broker
+from shared.kafka_auth import operator_options
 from shared.mongo import Document
 from shared.pseudonym import office_holder_ref
 from shared.settings import CommonSettings
@@ -34,7 +35,7 @@ CASES = {case.id: case for case in load_cases() if case.id in CHOSEN}
 
 @pytest.fixture
 async def publisher(endpoints: Endpoints) -> AsyncIterator[EventPublisher]:
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test", security=operator_options())
     await broker.start()
     yield EventPublisher(broker, source="/weerbaar/test")
     await broker.stop()

@@ -36,6 +36,7 @@ from shared.contracts.events import (
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient
 from shared.kafka import EventPublisher, make_broker, provision_topics
+from shared.kafka_auth import operator_options
 from tests.intake.events import bulk_report, followup, status, triaged
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import real_endpoints
@@ -129,7 +130,7 @@ async def _check(url: str, case_ids: list[str], until: Callable[[dict[str, Any]]
 async def measure(cases: int, clients: int, settings: dict[str, str]) -> list[dict[str, Any]]:
     run = uuid.uuid4().hex[:8]
     with real_endpoints() as endpoints:
-        await provision_topics(endpoints.kafka_bootstrap)
+        await provision_topics(endpoints.kafka_bootstrap, security=operator_options())
         await start_groups_at_end(endpoints.kafka_bootstrap, f"cmds-{run}")
         port = free_port()
         env = service_env(
@@ -145,7 +146,7 @@ async def measure(cases: int, clients: int, settings: dict[str, str]) -> list[di
         log_dir.mkdir(parents=True, exist_ok=True)
         services = RunningServices(env=env, ports={"intake": port}, log_dir=log_dir)
         services.start("intake")
-        broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="measure")
+        broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="measure", security=operator_options())
         await broker.connect()
         publisher = EventPublisher(broker, source=SOURCE)
         try:

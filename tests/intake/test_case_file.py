@@ -22,6 +22,7 @@ from shared.contracts.events import (
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, Recipient, dlq_topic
 from shared.kafka import EventPublisher, make_broker
+from shared.kafka_auth import operator_options
 from tests.intake.events import triaged
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
@@ -40,7 +41,7 @@ async def client(services: RunningServices) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def publisher(endpoints: Endpoints) -> AsyncIterator[EventPublisher]:
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-feed")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-feed", security=operator_options())
     await broker.connect()
     yield EventPublisher(broker, source="/test/feed")
     await broker.stop()

@@ -29,6 +29,7 @@ from shared.contracts.events import RiskLevel
 from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic
 from shared.crypto import DataCipher
 from shared.kafka import EventPublisher, make_broker
+from shared.kafka_auth import operator_options
 from shared.mongo import Document
 from shared.settings import CommonSettings
 from tests.notify.harness import decision, report
@@ -96,7 +97,7 @@ async def _notification(store: NotifyStore, settings: Settings) -> SentNotificat
 
 @pytest.fixture
 async def publisher(endpoints: Endpoints) -> AsyncIterator[EventPublisher]:
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-webhooks")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-webhooks", security=operator_options())
     await broker.start()
     yield EventPublisher(broker, source="/test")
     await broker.stop()

@@ -24,6 +24,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import BodyKind, Channel, Gender, IncidentType, Role
 from shared.contracts.topics import Recipient
+from shared.kafka_auth import operator_options
 
 ROLES = [Role.RAADSLID, Role.WETHOUDER, Role.BURGEMEESTER, Role.STATENLID]
 BODY = {
@@ -181,7 +182,7 @@ def generate(rng: random.Random, *, count: int = 90) -> Generated:
 
 
 async def publish(bootstrap: str, events: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, **operator_options())
     await producer.start()
     try:
         for event in events:

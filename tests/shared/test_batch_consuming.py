@@ -19,6 +19,7 @@ from shared.contracts.events import NotificationAck
 from shared.contracts.topics import Recipient, dlq_topic
 from shared.errors import PermanentError
 from shared.kafka import EventPublisher, make_broker
+from shared.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 
@@ -58,7 +59,7 @@ def _ack(case_id: str, notification_id: str) -> NotificationAck:
 @pytest.fixture
 async def topic(endpoints: Endpoints, run_id: str) -> str:
     name = f"test.{run_id}.batches.{uuid.uuid4().hex[:12]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap, **operator_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, 3, 1), NewTopic(dlq_topic(name), 3, 1)])
@@ -81,9 +82,9 @@ class Running:
 
 @pytest.fixture
 async def running(endpoints: Endpoints, topic: str, run_id: str) -> AsyncIterator[Running]:
-    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer")
+    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer", security=operator_options())
     await producer.start()
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test", security=operator_options())
     recorder = Recorder()
     consumer = Consumer(
         service="test",
@@ -147,7 +148,9 @@ async def test_a_refused_record_is_dead_lettered_and_the_rest_of_its_case_is_han
 
 async def _committed(endpoints: Endpoints, topic: str, group: str, expected: int, timeout: float = 30) -> int:
     """Sum of the group's committed offsets over the topic's partitions, once it reaches ``expected`` (or the end)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=endpoints.kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=endpoints.kafka_bootstrap, group_id=group, enable_auto_commit=False, **operator_options()
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in range(3)]
@@ -165,13 +168,13 @@ async def test_a_cases_events_from_two_topics_read_together_reach_the_case_handl
     endpoints: Endpoints, topic: str, run_id: str
 ) -> None:
     other = f"{topic}.other"
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap, **operator_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(other, 3, 1), NewTopic(dlq_topic(other), 3, 1)])
     finally:
         await admin.close()
-    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer")
+    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer", security=operator_options())
     await producer.start()
     publisher = EventPublisher(producer, source=SOURCE)
     await publisher.send_many(
@@ -187,7 +190,7 @@ async def test_a_cases_events_from_two_topics_read_together_reach_the_case_handl
     async def on_other(event: NotificationAck) -> None:
         from_other.append(event.notification_id)
 
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test", security=operator_options())
     consumer = Consumer(
         service="test",
         topic=topic,
@@ -228,12 +231,12 @@ async def test_a_burst_of_acute_records_is_handled_side_by_side_without_a_case_h
         await asyncio.wait_for(together.wait(), 20)
         handled[event.case_id].append(event.notification_id)
 
-    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer")
+    producer = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-producer", security=operator_options())
     await producer.start()
     await EventPublisher(producer, source=SOURCE).send_many(
         [to_record(_ack(case, f"{case}-{i}"), source=SOURCE, topic=topic) for case in cases for i in range(2)]
     )
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test", security=operator_options())
     consumer = Consumer(
         service="test",
         topic=topic,

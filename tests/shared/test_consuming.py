@@ -15,6 +15,7 @@ from shared.contracts.events import NotificationAck
 from shared.contracts.topics import Recipient, dlq_topic
 from shared.errors import NotYetVisible, PermanentError
 from shared.kafka import EventPublisher, make_broker
+from shared.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 
@@ -51,7 +52,7 @@ def _ack(notification_id: str) -> NotificationAck:
 @pytest.fixture
 async def topic(endpoints: Endpoints, run_id: str) -> str:
     name = f"test.{run_id}.consuming.{id(object())}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap, **operator_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, 3, 1), NewTopic(dlq_topic(name), 3, 1)])
@@ -65,7 +66,7 @@ async def running(
     endpoints: Endpoints, topic: str, run_id: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Behaviour, EventPublisher]]:
     lane_patience_s = request.node.get_closest_marker("urgent_lane")
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test", security=operator_options())
     publisher = EventPublisher(broker, source="/weerbaar/test")
     behaviour = Behaviour()
     consumer = Consumer(

@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.contracts.topics import Recipient, burgemeester_topic, notify_topic
+from shared.kafka_auth import operator_options
 
 SAMPLE_MUNICIPALITY = "GM0344"
 """The municipality of the sample reports (tests/support/samples.py)."""
@@ -26,7 +27,7 @@ def delivered_on(recipient: Recipient, municipality: str = SAMPLE_MUNICIPALITY) 
 
 async def ensure_topics(bootstrap: str, names: list[str], *, partitions: int = 3) -> None:
     """Create the topics of ``names`` that do not exist yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-test-probe")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-test-probe", **operator_options())
     await admin.start()
     try:
         missing = set(names) - set(await admin.list_topics())
@@ -64,7 +65,7 @@ class TopicProbe:
     async def start(self) -> None:
         # A municipality's burgemeester topic appears on first use: watching it before then must not miss it.
         await ensure_topics(self._bootstrap, self._topics)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, **operator_options())
         await consumer.start()
         partitions = []
         for topic in self._topics:

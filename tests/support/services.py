@@ -16,6 +16,7 @@ import httpx
 from shared.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
 from shared.auth import ensure_dev_keys
 from shared.contracts.topics import CONSUMED_TOPICS
+from shared.kafka_auth import operator_options
 
 SERVICES = ("intake", "triage", "notify", "reporting")
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +114,9 @@ async def start_groups_at_end(bootstrap: str, group_prefix: str) -> None:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     async def commit_end(group: str, topic: str) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **operator_options()
+        )
         await consumer.start()
         try:
             for _ in range(50):

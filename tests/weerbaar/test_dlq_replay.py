@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from typer.testing import CliRunner
 
+from shared.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
 from weerbaar.cli import app
 from weerbaar.replay import replay
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _topics(bootstrap: str, *names: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **operator_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, num_partitions=2, replication_factor=1) for n in names])
@@ -26,7 +27,7 @@ async def _topics(bootstrap: str, *names: str) -> None:
 
 
 async def _dead_letter(bootstrap: str, dlq: str, source: str, n: int) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **operator_options())
     await producer.start()
     try:
         for i in range(n):
@@ -43,7 +44,7 @@ async def _dead_letter(bootstrap: str, dlq: str, source: str, n: int) -> None:
 
 
 async def _read(bootstrap: str, topic: str) -> list[tuple[bytes, bytes, dict[str, bytes]]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **operator_options())
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()

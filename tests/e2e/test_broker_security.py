@@ -1,0 +1,126 @@
+"""The broker on the real stack: every listener authenticates, ACLs deny by default, each principal has its topics."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAuthorizationFailedError
+
+from shared.contracts import topics
+from shared.contracts.principals import (
+    ADMIN,
+    DEV_MUNICIPALITIES,
+    OPERATOR,
+    Op,
+    all_grants,
+    allowed,
+    gemeente_principal,
+    liaison_principal,
+    principals,
+)
+from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic, notify_topic
+from shared.kafka_auth import client_options
+from shared.settings import CommonSettings
+from tests.support.endpoints import Endpoints
+from tests.support.probe import ensure_topics
+
+pytestmark = pytest.mark.e2e
+
+MUNICIPAL = [t for m in DEV_MUNICIPALITIES for t in (burgemeester_topic(m), dlq_topic(burgemeester_topic(m)))]
+MATRIX_TOPICS = sorted({*topics.ALL_TOPICS, *MUNICIPAL})
+PRINCIPALS = [p for p in principals() if p != ADMIN]  # the admin is the cluster's super user
+
+
+def _login(principal: str, *, password: str | None = None) -> dict[str, object]:
+    options = client_options(CommonSettings(), principal=principal)
+    if password is not None:
+        options["sasl_plain_password"] = password
+    return options
+
+
+async def _can_read(bootstrap: str, principal: str, names: list[str]) -> dict[str, bool]:
+    """Per topic: may the principal read it? (committing an offset needs READ on the topic, as a fetch does)."""
+    group = f"{principal}-acl-matrix-{uuid.uuid4().hex[:8]}"  # a group the principal may use (named after it)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **_login(principal)
+    )
+    await consumer.start()
+    found: dict[str, bool] = {}
+    try:
+        for name in names:
+            partition = TopicPartition(name, 0)
+            consumer.assign([partition])
+            try:
+                await asyncio.wait_for(consumer.commit({partition: 0}), 15)
+                found[name] = True
+            except TopicAuthorizationFailedError:
+                found[name] = False
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _can_write(bootstrap: str, principal: str, names: list[str]) -> dict[str, bool]:
+    """Per topic: may the principal write it? Only refused writes are tried: an allowed one would add a record."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=10_000, **_login(principal))
+    await producer.start()
+    found: dict[str, bool] = {}
+    try:
+        for name in names:
+            try:
+                await asyncio.wait_for(producer.send_and_wait(name, b"{}", key=b"acl-matrix"), 15)
+                found[name] = True
+            except TopicAuthorizationFailedError:
+                found[name] = False
+    finally:
+        await producer.stop()
+    return found
+
+
+async def test_every_principal_reads_and_writes_exactly_its_topics(endpoints: Endpoints) -> None:
+    bootstrap = endpoints.kafka_bootstrap
+    await ensure_topics(bootstrap, MATRIX_TOPICS)
+    grants = all_grants()
+    failures: list[str] = []
+    checks = 0
+    for principal in PRINCIPALS:
+        reads = await _can_read(bootstrap, principal, MATRIX_TOPICS)
+        denied_writes = [t for t in MATRIX_TOPICS if not allowed(grants, principal, t, Op.WRITE)]
+        writes = await _can_write(bootstrap, principal, denied_writes)
+        for name in MATRIX_TOPICS:
+            checks += 2
+            if reads[name] is not allowed(grants, principal, name, Op.READ):
+                failures.append(f"{principal} read {name}: {'allowed' if reads[name] else 'refused'}")
+            if writes.get(name, False) and name in denied_writes:
+                failures.append(f"{principal} wrote {name}")
+    print(f"\nbroker ACL matrix: {len(PRINCIPALS)} principals x {len(MATRIX_TOPICS)} topics x read/write = {checks}")
+    assert not failures, "\n".join(failures)
+    # What the matrix must say, spelled out: a liaison reads its own topic only, a gemeente its own municipality's.
+    police, gm0344 = liaison_principal(Recipient.POLICE), gemeente_principal("GM0344")
+    assert [t for t in MATRIX_TOPICS if allowed(grants, police, t, Op.READ)] == [notify_topic(Recipient.POLICE)]
+    assert [t for t in MATRIX_TOPICS if allowed(grants, gm0344, t, Op.READ)] == [burgemeester_topic("GM0344")]
+    assert not allowed(grants, gm0344, burgemeester_topic("GM0363"), Op.READ)
+    assert not allowed(grants, "weerbaar-reporting", notify_topic(Recipient.OM), Op.READ)
+    assert not allowed(grants, police, topics.CASE_TRIAGED, Op.WRITE), "no liaison injects a triage decision"
+    writers = {t: {p for p in PRINCIPALS if allowed(grants, p, t, Op.WRITE)} for t in MATRIX_TOPICS}
+    assert writers[topics.CASE_ERASED] == {"weerbaar-intake", OPERATOR}, "nobody else publishes an erasure"
+    assert writers[topics.CASE_TRIAGED] == {"weerbaar-triage", OPERATOR}, "nobody else injects a decision"
+    assert writers[burgemeester_topic("GM0344")] == {"weerbaar-notify", OPERATOR}
+
+
+async def test_a_client_without_credentials_or_with_a_wrong_password_is_refused(endpoints: Endpoints) -> None:
+    anonymous = AIOKafkaConsumer(bootstrap_servers=endpoints.kafka_bootstrap, request_timeout_ms=5000)
+    with pytest.raises(KafkaConnectionError):
+        await asyncio.wait_for(anonymous.start(), 30)
+    await anonymous.stop()
+    impostor = AIOKafkaProducer(
+        bootstrap_servers=endpoints.kafka_bootstrap,
+        request_timeout_ms=5000,
+        **_login(liaison_principal(Recipient.POLICE), password="guessed"),
+    )
+    with pytest.raises(KafkaError):
+        await asyncio.wait_for(impostor.start(), 30)
+    await impostor.stop()
