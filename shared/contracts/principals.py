@@ -70,7 +70,14 @@ _URGENT_WATCH = (
 """Every service's acute gate reads these keys (shared/lanes.py); the police topic marks a case as handled."""
 
 PRODUCES: Final[dict[str, tuple[str, ...]]] = {
-    "intake": (topics.INCIDENT_REPORTED, topics.INCIDENT_URGENT, topics.ACUTE_SIGNAL, topics.CASE_ERASED),
+    "intake": (
+        topics.INCIDENT_REPORTED,
+        topics.INCIDENT_URGENT,
+        topics.ACUTE_SIGNAL,
+        topics.CASE_ERASED,
+        topics.CASE_ASSESSED,
+        topics.CASE_WORKFLOW,
+    ),
     "triage": (topics.CASE_TRIAGED, topics.CASE_TRIAGED_URGENT, topics.INCIDENT_URGENT),
     "notify": (
         topics.NOTIFICATION_STATUS,
@@ -81,7 +88,7 @@ PRODUCES: Final[dict[str, tuple[str, ...]]] = {
 }
 CONSUMES: Final[dict[str, tuple[str, ...]]] = {
     "intake": (topics.INCIDENT_REPORTED, topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, topics.CASE_FOLLOWUP),
-    "triage": (topics.INCIDENT_REPORTED, topics.INCIDENT_URGENT, topics.CASE_FOLLOWUP),
+    "triage": (topics.INCIDENT_REPORTED, topics.INCIDENT_URGENT, topics.CASE_FOLLOWUP, topics.CASE_ASSESSED),
     "notify": (
         topics.INCIDENT_REPORTED,
         topics.INCIDENT_URGENT,
