@@ -64,7 +64,7 @@ def server_props() -> str:
 
 async def apply_acls(bootstrap: str, grants: list[Grant]) -> int:
     """Create every grant (creating one that exists changes nothing); returns how many were sent."""
-    settings = CommonSettings(kafka_bootstrap=bootstrap, kafka_username=None)
+    settings = CommonSettings(kafka_bootstrap=bootstrap, kafka_username=None, dev_mode=True)  # the local stack
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options(settings, principal=ADMIN))
     await admin.start()
     try:
@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "server-props":
         print(server_props(), end="")
     elif args.command == "client-props":
-        print(java_client_properties(client_options(CommonSettings(), principal=args.principal)), end="")
+        local = CommonSettings(dev_mode=True)  # the local stack's per-install credentials
+        print(java_client_properties(client_options(local, principal=args.principal)), end="")
     elif args.command == "apply-acls":
         print(f"{asyncio.run(apply_acls(args.bootstrap, all_grants()))} ACLs applied")
     else:

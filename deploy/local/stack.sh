@@ -39,7 +39,7 @@ SASL_MARKER="sasl-scram-v1"  # storage formatted with the SCRAM principals (olde
 # broker_py ARGS...: the broker's security settings from the project (python -m weerbaar.broker).
 broker_py() {
   [[ -x "$PYTHON" ]] || die "no virtualenv at $PYTHON: run 'make venv' first (the broker's credentials come from it)"
-  WEERBAAR_CACHE_DIR="$CACHE_DIR" "$PYTHON" -m weerbaar.broker "$@"
+  WEERBAAR_DEV_MODE=true WEERBAAR_CACHE_DIR="$CACHE_DIR" "$PYTHON" -m weerbaar.broker "$@"
 }
 
 log() { echo "[stack] $*"; }
