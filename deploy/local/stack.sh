@@ -312,7 +312,8 @@ cmd_status() {
     else log "ferretdb: running (pid $pid) but not answering on $MONGO_HOST:$MONGO_PORT"; rc=3; fi
   else log "ferretdb: stopped"; rc=3; fi
   if pid="$(running_pid kafka)"; then
-    if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then log "kafka: running (pid $pid)  $KAFKA_HOST:$KAFKA_PORT"
+    if [[ ! -f "$KAFKA_STATE/$SASL_MARKER" ]]; then log "kafka: running (pid $pid) without SASL: 'up' restarts it"; rc=3
+    elif port_open "$KAFKA_HOST" "$KAFKA_PORT"; then log "kafka: running (pid $pid)  $KAFKA_HOST:$KAFKA_PORT"
     else log "kafka: running (pid $pid) but port $KAFKA_PORT closed"; rc=3; fi
   else log "kafka: stopped"; rc=3; fi
   return "$rc"
