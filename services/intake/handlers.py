@@ -114,6 +114,7 @@ class IntakeHandlers:
             name="case-file",
         )
         self._runtime.produces(CASE_ERASED, CaseErased, "Personal data of a case was erased; drop your copy")
+        self._runtime.produces(CASE_FOLLOWUP, CaseFollowup, "A follow-up recorded over HTTP (the case workflow)")
 
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/v1", tags=["incidents"])

@@ -77,6 +77,7 @@ PRODUCES: Final[dict[str, tuple[str, ...]]] = {
         topics.CASE_ERASED,
         topics.CASE_ASSESSED,
         topics.CASE_WORKFLOW,
+        topics.CASE_FOLLOWUP,
     ),
     "triage": (topics.CASE_TRIAGED, topics.CASE_TRIAGED_URGENT, topics.INCIDENT_URGENT),
     "notify": (

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.intake.codec import case_context
 from shared.auth import DEFAULT_DEV_DIR, ensure_dev_keys
 from shared.crypto import DataCipher, parse_keys
+from shared.kafka_auth import dev_kafka_dir, ensure_dev_credentials
 from shared.keys import fresh_key_set
 from shared.mongo import Document
 from tests.support.cli import operator_env, weerbaar
@@ -68,6 +69,9 @@ def test_with_its_keys_outside_dev_mode_a_service_starts_and_does_not_claim_dev_
         WEERBAAR_JWT_PUBLIC_KEY_FILE=str(public),
         WEERBAAR_INTAKE_PORT=str(port),
         WEERBAAR_GROUP_PREFIX=f"test-{run_id}-keys",
+        # outside dev mode the broker login is configured too (here: intake's local-stack principal)
+        WEERBAAR_KAFKA_USERNAME="weerbaar-intake",
+        WEERBAAR_KAFKA_PASSWORD=ensure_dev_credentials(dev_kafka_dir())["weerbaar-intake"],
         **fresh_key_set(),
     )
     running = RunningServices(env=env, ports={"intake": port}, log_dir=tmp_path)
