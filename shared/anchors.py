@@ -9,6 +9,7 @@ moved (append-only, kept forever, never compacted; one partition). :func:`read_a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -57,11 +58,13 @@ class AnchorReader:
     """Reads the anchors topic from the start, then only what is new on each call (positions kept in memory)."""
 
     bootstrap: str
+    security: dict[str, Any] = field(default_factory=dict)
+    """How it logs in to the broker (``shared/kafka_auth.py``)."""
     anchors: list[Anchor] = field(default_factory=list)
     _positions: dict[TopicPartition, int] = field(default_factory=dict)
 
     async def read(self) -> list[Anchor]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, **self.security)
         await consumer.start()
         try:
             ids = consumer.partitions_for_topic(AUDIT_ANCHORS)

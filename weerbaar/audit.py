@@ -9,6 +9,7 @@ import typer
 from shared import mongo
 from shared.anchors import AnchorReader, verify_with_anchors
 from shared.audit import AuditLog, Verdict
+from shared.kafka_auth import operator_options
 from shared.settings import CommonSettings
 
 audit_app = typer.Typer(help="The audit chain: verify it against its anchors", no_args_is_help=True)
@@ -18,7 +19,7 @@ async def _verify(settings: CommonSettings) -> Verdict:
     client = mongo.make_client(settings.mongodb_uri, app_name="weerbaar-audit")
     try:
         log = AuditLog(client[settings.mongodb_db], service="cli", key=settings.audit_secret)
-        return await verify_with_anchors(log, AnchorReader(settings.kafka_bootstrap))
+        return await verify_with_anchors(log, AnchorReader(settings.kafka_bootstrap, operator_options(settings)))
     finally:
         await client.close()
 

@@ -16,8 +16,10 @@ from services.intake.workflow_routes import WorkflowRoutes
 from shared.anchors import AnchorReader, AuditAnchoring, AuditWatch
 from shared.audit import AuditLog
 from shared.contracts.events import AuditAnchored, ErasureReason
+from shared.contracts.principals import service_principal
 from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_WORKFLOW
 from shared.contracts.workflow import CaseAssessed, CaseWorkflow
+from shared.kafka_auth import client_options
 from shared.runtime import Runtime
 
 SERVICE = "intake"
@@ -70,7 +72,8 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.produces(AUDIT_ANCHORS, AuditAnchored, "The audit chain's head, anchored outside the database")
     anchoring = AuditAnchoring(audit, runtime.publisher, service=SERVICE)
     runtime.every("audit_anchor", settings.audit_anchor_interval_s, anchoring.anchor)
-    watch = AuditWatch(audit, AnchorReader(settings.kafka_bootstrap), service=SERVICE)
+    login = client_options(settings, principal=service_principal(SERVICE))
+    watch = AuditWatch(audit, AnchorReader(settings.kafka_bootstrap, login), service=SERVICE)
     runtime.every("audit_verify", settings.audit_verify_interval_s, watch.check)
     desk = DeskRoutes(store, service, workflow, audit=audit, verifier=runtime.verifier)
     routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router(), desk.router())

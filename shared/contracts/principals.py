@@ -78,6 +78,7 @@ PRODUCES: Final[dict[str, tuple[str, ...]]] = {
         topics.CASE_ASSESSED,
         topics.CASE_WORKFLOW,
         topics.CASE_FOLLOWUP,
+        topics.AUDIT_ANCHORS,
     ),
     "triage": (topics.CASE_TRIAGED, topics.CASE_TRIAGED_URGENT, topics.INCIDENT_URGENT),
     "notify": (
@@ -102,6 +103,8 @@ CONSUMES: Final[dict[str, tuple[str, ...]]] = {
     "reporting": (topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, topics.CASE_FOLLOWUP),
 }
 """What each service reads and writes (its AsyncAPI document says the same; a test compares them)."""
+READS_BESIDES: Final[dict[str, tuple[str, ...]]] = {"intake": (topics.AUDIT_ANCHORS,)}
+"""Read outside a consumer: intake's audit watch compares the anchors with the audit chain."""
 
 MUNICIPAL_PREFIX: Final = "weerbaar.notify.burgemeester."
 """Notify writes (and creates on first use) every municipality's burgemeester topic and its DLQ under this prefix."""
@@ -114,7 +117,7 @@ def _topic(principal: str, name: str, *ops: Op, pattern: Pattern = Pattern.LITER
 def service_grants(service: str) -> list[Grant]:
     """A service: write what it produces and the DLQs of what it consumes; read what it consumes; any group."""
     who = service_principal(service)
-    reads = sorted({*CONSUMES[service], *_URGENT_WATCH})
+    reads = sorted({*CONSUMES[service], *_URGENT_WATCH, *READS_BESIDES.get(service, ())})
     writes = sorted({*PRODUCES[service], *(dlq_topic(t) for t in CONSUMES[service])})
     grants = [g for name in reads for g in _topic(who, name, Op.READ, Op.DESCRIBE)]
     grants += [g for name in writes for g in _topic(who, name, Op.WRITE, Op.DESCRIBE)]

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.anchors import AnchorReader, AuditAnchoring, AuditWatch
 from shared.audit import _HASHED, AuditLog, entry_hash
 from shared.kafka import EventPublisher, make_broker
+from shared.kafka_auth import operator_options
 from shared.mongo import Document
 from shared.settings import CommonSettings
 from tests.support.cli import operator_env, weerbaar
@@ -33,7 +34,7 @@ async def log(endpoints: Endpoints, store: AsyncDatabase[Document]) -> AsyncIter
     audit = AuditLog(db, service="test", key=KEY)
     for n in range(8):
         await audit.record(None, "case.read", case_id=f"case-{n}")
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-audit")
+    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-audit", security=operator_options())
     await broker.start()
     try:
         anchored = await AuditAnchoring(audit, EventPublisher(broker, source="/test"), service="test").anchor()
@@ -115,7 +116,7 @@ async def test_a_tail_deleted_after_it_was_anchored_fails(log: AuditLog, endpoin
 
 
 async def test_the_scheduled_check_counts_a_failure_in_its_metric(log: AuditLog, endpoints: Endpoints) -> None:
-    watch = AuditWatch(log, AnchorReader(endpoints.kafka_bootstrap), service="test-watch")
+    watch = AuditWatch(log, AnchorReader(endpoints.kafka_bootstrap, operator_options()), service="test-watch")
 
     def failures() -> float:
         sample = REGISTRY.get_sample_value("weerbaar_audit_verify_failures_total", {"service": "test-watch"})

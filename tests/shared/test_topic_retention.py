@@ -10,6 +10,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.contracts import topics
 from shared.kafka import provision_topics
+from shared.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
 
 
@@ -46,8 +47,12 @@ async def _configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, di
 
 @pytest.mark.integration
 async def test_the_broker_keeps_every_topic_by_its_policy(endpoints: Endpoints) -> None:
-    await provision_topics(endpoints.kafka_bootstrap)  # topics made before they had a policy get it too
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap, client_id="test-retention")
+    await provision_topics(
+        endpoints.kafka_bootstrap, security=operator_options()
+    )  # topics made before they had a policy get it too
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=endpoints.kafka_bootstrap, client_id="test-retention", **operator_options()
+    )
     await admin.start()
     try:
         configs = await _configs(admin, list(topics.ALL_TOPICS))
