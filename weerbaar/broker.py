@@ -22,7 +22,14 @@ from shared.settings import CommonSettings
 # Kafka's wire codes (org.apache.kafka.common.resource / acl enums).
 _RESOURCE = {"topic": 2, "group": 3}
 _PATTERN = {Pattern.LITERAL: 3, Pattern.PREFIXED: 4}
-_OPERATION = {Op.READ: 3, Op.WRITE: 4, Op.CREATE: 5, Op.DESCRIBE: 8}
+_OPERATION = {
+    Op.READ: 3,
+    Op.WRITE: 4,
+    Op.CREATE: 5,
+    Op.DESCRIBE: 8,
+    Op.DESCRIBE_CONFIGS: 10,
+    Op.ALTER_CONFIGS: 11,
+}
 _ALLOW = 3
 
 

@@ -31,6 +31,8 @@ class Op(StrEnum):
     WRITE = "Write"
     CREATE = "Create"
     DESCRIBE = "Describe"
+    DESCRIBE_CONFIGS = "DescribeConfigs"
+    ALTER_CONFIGS = "AlterConfigs"
 
 
 class Pattern(StrEnum):
@@ -143,7 +145,7 @@ SCRATCH_PREFIXES: Final = ("test.", "bench.")
 
 
 def operator_grants(prefixes: tuple[str, ...] = ("weerbaar.",)) -> list[Grant]:
-    every = (Op.READ, Op.WRITE, Op.CREATE, Op.DESCRIBE)
+    every = (Op.READ, Op.WRITE, Op.CREATE, Op.DESCRIBE, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS)
     return [
         *(g for prefix in prefixes for g in _topic(OPERATOR, prefix, *every, pattern=Pattern.PREFIXED)),
         Grant(OPERATOR, "group", "*", Op.READ),
