@@ -18,13 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from services.intake import desk_html
-from services.intake.errors import CaseConflict, CaseNotFound, NotAllowed
+from services.intake.errors import CaseNotFound
 from services.intake.queue import Filters
 from services.intake.service import IntakeService
 from services.intake.store import CaseRepository
 from services.intake.values import Filer
 from services.intake.views import case_access, case_view
 from services.intake.workflow import Workflow
+from services.intake.workflow_routes import audited
 from shared.audit import AuditLog
 from shared.auth import Principal, TokenVerifier, Unauthenticated, forbidden
 from shared.contracts.incident import IncidentReport
@@ -139,17 +140,7 @@ class DeskRoutes:
         return desk_html.desk(items, token=token, errors=errors)
 
     async def _acted(self, principal: Principal, action: Action, case_id: str, work: Any) -> None:
-        try:
-            await work
-        except CaseNotFound as exc:
-            raise Problem(404, "Case not found", str(exc), code=exc.code) from exc
-        except NotAllowed as exc:
-            await self._audit.record(principal, action.value, case_id=case_id, outcome="denied")
-            raise forbidden(str(exc)) from exc
-        except CaseConflict as exc:
-            await self._audit.record(principal, action.value, case_id=case_id, outcome="refused", reason=str(exc))
-            raise Problem(409, "Conflict with the case's state", str(exc), code=exc.code) from exc
-        await self._audit.record(principal, action.value, case_id=case_id)
+        await audited(self._audit, principal, action, case_id, work)
 
 
 def _to_case(case_id: str, token: str) -> RedirectResponse:

@@ -112,25 +112,29 @@ class QueuePage(BaseModel):
     next: str | None = Field(description="The next page's URL, or null on the last page")
 
 
+async def audited(audit: AuditLog, principal: Principal, action: Action, case_id: str, work: Awaitable[T]) -> T:
+    """Run a workflow action, audit it, and answer its refusals as problem+json (the API and the desk page alike)."""
+    try:
+        result = await work
+    except CaseNotFound as exc:
+        raise Problem(404, "Case not found", str(exc), code=exc.code) from exc
+    except NotAllowed as exc:
+        await audit.record(principal, action.value, case_id=case_id, outcome="denied")
+        raise forbidden(str(exc)) from exc
+    except CaseConflict as exc:
+        await audit.record(principal, action.value, case_id=case_id, outcome="refused", reason=str(exc))
+        raise Problem(409, "Conflict with the case's state", str(exc), code=exc.code) from exc
+    await audit.record(principal, action.value, case_id=case_id)
+    return result
+
+
 class WorkflowRoutes:
     def __init__(self, workflow: Workflow, *, audit: AuditLog) -> None:
         self._workflow = workflow
         self._audit = audit
 
     async def _done(self, principal: Principal, action: Action, case_id: str, work: Awaitable[T]) -> T:
-        """Run ``work``, audit it, and answer its refusals as problem+json."""
-        try:
-            result = await work
-        except CaseNotFound as exc:
-            raise Problem(404, "Case not found", str(exc), code=exc.code) from exc
-        except NotAllowed as exc:
-            await self._audit.record(principal, action.value, case_id=case_id, outcome="denied")
-            raise forbidden(str(exc)) from exc
-        except CaseConflict as exc:
-            await self._audit.record(principal, action.value, case_id=case_id, outcome="refused", reason=str(exc))
-            raise Problem(409, "Conflict with the case's state", str(exc), code=exc.code) from exc
-        await self._audit.record(principal, action.value, case_id=case_id)
-        return result
+        return await audited(self._audit, principal, action, case_id, work)
 
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/v1", tags=["workflow"])
