@@ -69,10 +69,18 @@ DESCRIPTIONS = [
 ]
 
 
+# As many bodies as the Netherlands has (2025: 342 gemeenten, 12 provincies, 21 waterschappen), with codes drawn once
+# from the ranges CBS uses. The count matters, not only for realism: every gemeente's burgemeester has a topic of its
+# own, and drawing every number up to 1990 made ~1,500 topics whose first use kept notify refreshing metadata.
+_CODES: dict[str, tuple[int, ...]] = {
+    "gemeente": tuple(sorted(random.Random(342).sample(range(1, 1991), 342))),
+    "provincie": tuple(range(20, 32)),
+    "waterschap": tuple(sorted(random.Random(21).sample(range(1, 701), 21))),
+}
+
+
 def _body(rng: random.Random, kind: str, prefix: str, digits: int) -> dict[str, str]:
-    low, high = {"gemeente": (1, 1990), "provincie": (20, 31), "waterschap": (1, 700)}[kind]
-    number = rng.randint(low, high)
-    return {"kind": kind, "code": f"{prefix}{number:0{digits}d}"}
+    return {"kind": kind, "code": f"{prefix}{rng.choice(_CODES[kind]):0{digits}d}"}
 
 
 def incident(rng: random.Random, *, now: datetime | None = None, acute: bool | None = None) -> dict[str, Any]:
