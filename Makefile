@@ -4,9 +4,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock pyproject.toml | sha1sum | cut -c1-12)
+PIP_TOOLS := .cache/pip-tools
 
-.PHONY: help venv run up down status test chaos lint unit bench demo docs clean
+.PHONY: help venv lock run up down status test chaos lint unit bench demo docs clean
 
 help:
 	@echo "make run    - stack + services + demo data, follow logs (Ctrl-C stops everything)"
@@ -17,14 +18,26 @@ help:
 	@echo "make chaos  - fault-injection suite on a private stack of its own (kills services, broker, store)"
 	@echo "make bench  - the benchmark"
 	@echo "make docs   - regenerate event JSON Schemas and AsyncAPI documents"
+	@echo "make lock   - regenerate the hashed locks from pyproject.toml (keeps every pin it can)"
 
 venv: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+# requirements-dev.lock: everything a developer and CI install (the runtime set plus the tools), every file by hash.
+$(STAMP): requirements-dev.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
+
+# Two hashed locks from pyproject.toml: requirements.lock (what the images run) and requirements-dev.lock (that plus
+# the dev extra). pip-compile keeps a package's pin unless pyproject.toml asks for another.
+LOCK_FLAGS := -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	@test -x $(PIP_TOOLS)/bin/pip-compile || ($(PYTHON) -m venv $(PIP_TOOLS) \
+		&& $(PIP_TOOLS)/bin/pip install -q --disable-pip-version-check pip-tools==7.6.2)
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile $(LOCK_FLAGS) --extra dev \
+		-o requirements-dev.lock pyproject.toml
 
 run: venv
 	@deploy/run/platform.sh run

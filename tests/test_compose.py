@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -185,13 +186,14 @@ def test_each_image_is_slim_non_root_and_exposes_its_port(service: str) -> None:
     by_keyword: dict[str, list[str]] = {}
     for keyword, args in instructions:
         by_keyword.setdefault(keyword, []).append(args)
-    assert by_keyword["FROM"] == ["python:3.11-slim"]
+    (base,) = by_keyword["FROM"]
+    assert re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", base), "the base image is pinned by digest"
     users = by_keyword.get("USER", [])
     assert users, "the image must not run as root"
     assert users[-1] not in {"root", "0"}
     assert by_keyword["EXPOSE"] == [str(CONTRACT_PORTS[service])]
     assert any("/healthz" in args for args in by_keyword.get("HEALTHCHECK", []))
-    assert "--no-cache-dir -r requirements.lock" in " ".join(by_keyword["RUN"])
+    assert "--no-cache-dir --require-hashes --no-deps -r requirements.lock" in " ".join(by_keyword["RUN"])
 
 
 @pytest.mark.parametrize("service", SERVICES)
