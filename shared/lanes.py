@@ -10,11 +10,13 @@ releases the hold; without one (triage rated the report lower) the hold ends aft
 The gate never starves routine work: once it has been closed for ``hold_s`` in a row it stays open for ``hold_s``,
 so routine work keeps at least half of the time even during a stream of acute reports.
 
-Waiting only between records leaves the routine work already in progress running: a handler takes some ten store
-commands, and four services each have several in flight. So routine work also steps aside between its store
-commands: a task marked with :func:`routine` (routine consumers, periodic sweeps) waits at the gate before each
-command (:func:`step_aside`, called by ``shared.serial.SerialCollection``), unless the case it works on is itself
-held (the main-topic copy of an acute case is acute work too, and may hold that case's locks).
+Where routine work takes its turn is visible where it takes work on, never hidden in the store: a routine consumer
+waits at the gate before each batch and before each case of it (``shared.consuming``), a sweep before each run
+(``shared.periodic``) and before each item it takes on (:func:`taking_turns` in the sweep's loop). Work in progress
+finishes: a routine case is two or three store commands, so the acute case waits for at most those already sent.
+A task marked with :func:`routine` (routine consumers, periodic sweeps) waits at the gate; a request, an urgent
+consumer or routine work on the held case itself (the main-topic copy of an acute case may hold that case's locks)
+never does.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import contextlib
 import contextvars
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TypeVar
 
 from shared import metrics
 from shared.contracts.topics import ACUTE_SIGNAL, CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
@@ -152,8 +155,18 @@ def in_routine_work() -> bool:
 
 
 async def step_aside() -> None:
-    """Before a store command: routine work waits while acute work is on its way; anything else goes on at once."""
+    """Before routine work takes on its next piece: it waits while acute work is on its way; anything else goes on."""
     current = _ROUTINE.get()
     if current is not None:
         gate, case = current
         await gate.passage(unless=case)
+
+
+T = TypeVar("T")
+
+
+async def taking_turns(items: Iterable[T]) -> AsyncIterator[T]:
+    """A sweep's items one at a time, each taken on once acute work lets routine work go on (:func:`step_aside`)."""
+    for item in items:
+        await step_aside()
+        yield item

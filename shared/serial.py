@@ -24,7 +24,6 @@ from pymongo.results import BulkWriteResult, DeleteResult, InsertManyResult, Ins
 
 from shared.docmatch import Unsupported, matches
 from shared.keyed import KeyedLocks
-from shared.lanes import step_aside
 from shared.mongo import Document
 
 _SCALARS = (str, int, bytes)
@@ -192,8 +191,7 @@ class SerialCollection(AsyncCollection[Document]):
     exactly what FerretDB itself does, minus its scan of the whole collection. On MongoDB the filter goes to the
     server as it is (atomic there, also across replicas).
 
-    Routine work steps aside before each command while acute work is on its way (``shared.lanes.step_aside``),
-    before it takes any lock.
+    It knows nothing of the acute lane: routine work takes its turn where it takes work on (``shared.lanes``).
     """
 
     async def _narrowed(self, selector: Mapping[str, Any]) -> tuple[Document | None, bool] | None:
@@ -213,21 +211,14 @@ class SerialCollection(AsyncCollection[Document]):
     async def holding(self, doc_id: str) -> AsyncIterator[HeldDocument]:
         """The document ``doc_id`` under its write lock for a read and a write (no other command of this collection
         on that document in the block: they would wait for the lock)."""
-        await step_aside()
         async with writing(self, {"_id": doc_id}):
             yield HeldDocument(self, doc_id, local=await is_ferretdb(self))
 
-    async def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> Document | None:
-        await step_aside()
-        return await super().find_one(filter, *args, **kwargs)
-
     async def insert_one(self, document: Any, *args: Any, **kwargs: Any) -> InsertOneResult:
-        await step_aside()
         async with writing(self, document):
             return await super().insert_one(document, *args, **kwargs)
 
     async def update_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
-        await step_aside()
         async with writing(self, filter):
             decided = await self._narrowed(filter)
             if decided is None:
@@ -256,7 +247,6 @@ class SerialCollection(AsyncCollection[Document]):
         """
         done = _Chunked()
         for start in range(0, len(operations), BULK_CHUNK):
-            await step_aside()
             async with writing(self, {}):
                 try:
                     part = await send(operations[start : start + BULK_CHUNK])
@@ -321,27 +311,22 @@ class SerialCollection(AsyncCollection[Document]):
         return InsertManyResult(inserted, done.acknowledged)
 
     async def update_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
-        await step_aside()
         async with writing(self, filter):
             return await super().update_many(filter, *args, **kwargs)
 
     async def replace_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
-        await step_aside()
         async with writing(self, filter):
             return await super().replace_one(filter, *args, **kwargs)
 
     async def delete_one(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> DeleteResult:
-        await step_aside()
         async with writing(self, filter):
             return await super().delete_one(filter, *args, **kwargs)
 
     async def delete_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> DeleteResult:
-        await step_aside()
         async with writing(self, filter):
             return await super().delete_many(filter, *args, **kwargs)
 
     async def find_one_and_update(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
-        await step_aside()
         async with writing(self, filter):
             decided = None if kwargs.get("upsert") else await self._narrowed(filter)
             if decided is None:
@@ -352,12 +337,10 @@ class SerialCollection(AsyncCollection[Document]):
             return await super().find_one_and_update({"_id": filter["_id"]}, *args, **kwargs)
 
     async def find_one_and_delete(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
-        await step_aside()
         async with writing(self, filter):
             return await super().find_one_and_delete(filter, *args, **kwargs)
 
     async def count_documents(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> int:
-        await step_aside()
         decided = None if args or kwargs else await self._narrowed(filter)
         if decided is None:
             return await super().count_documents(filter, *args, **kwargs)

@@ -20,6 +20,7 @@ from shared.contracts.principals import service_principal
 from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_WORKFLOW
 from shared.contracts.workflow import CaseAssessed, CaseWorkflow
 from shared.kafka_auth import client_options
+from shared.lanes import taking_turns
 from shared.runtime import Runtime
 
 SERVICE = "intake"
@@ -62,7 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def erase_expired() -> None:
         """Anonymise closed cases past their retention period; each erasure is audited as the system's."""
-        for case_id in await service.expired_closed_cases(retention_days=settings.retention_days_closed):
+        expired = await service.expired_closed_cases(retention_days=settings.retention_days_closed)
+        async for case_id in taking_turns(expired):
             if await service.erase(case_id, ErasureReason.RETENTION):
                 await audit.record(None, "case.erase", case_id=case_id, reason="retention period passed")
 

@@ -18,6 +18,7 @@ from services.intake.store import CaseRepository
 from shared import metrics
 from shared.errors import TransientError
 from shared.kafka import EventPublisher
+from shared.lanes import taking_turns
 
 log = structlog.get_logger("weerbaar.intake.deliveries")
 
@@ -64,7 +65,7 @@ class Deliveries:
             found = await self._store.with_outbox()
             self._unsent.update(found)
             self._look_in_store = len(found) >= 500  # more than one look's worth: look again next round
-        for case_id in sorted(self._unsent):
+        async for case_id in taking_turns(sorted(self._unsent)):
             case = await self._store.get(case_id)
             if case is None or not case.outbox:
                 self._unsent.discard(case_id)

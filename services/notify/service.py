@@ -23,6 +23,7 @@ from services.notify.settings import Settings
 from shared import metrics
 from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, utcnow
 from shared.contracts.topics import Recipient
+from shared.lanes import taking_turns
 
 log = structlog.get_logger("weerbaar.notify")
 
@@ -171,7 +172,7 @@ class NotifyService:
     async def escalate_due(self, limit: int = 100) -> int:
         """Re-send and escalate every notification whose acknowledgement is overdue; returns how many."""
         fired = 0
-        for notification_id in await self._store.due_for_ack(self._now(), limit):
+        async for notification_id in taking_turns(await self._store.due_for_ack(self._now(), limit)):
             async with self._store.notification(notification_id) as notification:
                 events = notification.escalate(self._now(), self._policy)
                 notification.outbox += self._sender.records(events)
@@ -191,7 +192,7 @@ class NotifyService:
     async def flag_overdue_followups(self, limit: int = 100) -> int:
         """Flag cases with an aangifte and no follow-up in time; the police notification's status says so."""
         flagged = 0
-        for case_id in await self._store.due_followups(self._now(), limit):
+        async for case_id in taking_turns(await self._store.due_followups(self._now(), limit)):
             async with self._store.case(case_id) as case:
                 events = case.flag_followup_overdue(self._now())
                 case.outbox += self._sender.records(events)

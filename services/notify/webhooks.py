@@ -26,7 +26,7 @@ from shared.contracts.envelope import Record
 from shared.contracts.events import utcnow
 from shared.contracts.notifications import delivery_topic
 from shared.contracts.topics import Recipient, dlq_topic
-from shared.lanes import AcuteGate
+from shared.lanes import AcuteGate, taking_turns
 from shared.periodic import Every
 
 log = structlog.get_logger("weerbaar.notify.webhooks")
@@ -139,7 +139,7 @@ class WebhookDelivery:
     async def deliver_due(self, client: httpx.AsyncClient, limit: int = 50) -> int:
         """One pass over due deliveries; returns how many attempts were made."""
         attempts = 0
-        for notification_id in await self._store.due_webhooks(self._now(), limit):
+        async for notification_id in taking_turns(await self._store.due_webhooks(self._now(), limit)):
             claimed = await self._claim(notification_id)
             if claimed is not None:
                 attempts += 1

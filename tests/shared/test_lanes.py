@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_REPORTED, INCIDENT_URGENT
-from shared.lanes import AcuteGate, is_routine, routine, step_aside
+from shared.lanes import AcuteGate, is_routine, routine, step_aside, taking_turns
 
 
 class Clock:
@@ -95,7 +95,7 @@ def test_holding_closes_the_gate_for_the_block_only_and_only_when_acute() -> Non
     assert gate.closed_for == 0
 
 
-async def test_routine_work_steps_aside_between_store_commands_while_acute_work_travels() -> None:
+async def test_routine_work_steps_aside_before_its_next_piece_while_acute_work_travels() -> None:
     gate = AcuteGate(30.0)
     gate.hold("acute-case")
     with routine(gate, "routine-case"):
@@ -128,3 +128,22 @@ async def test_routine_work_waiting_for_another_case_goes_on_once_its_own_case_t
     assert not waiting.done()
     gate.hold("late-acute-case")  # it may hold this case's locks: the acute lane must not wait for it
     await asyncio.wait_for(waiting, 1.0)
+
+
+async def test_a_routine_sweep_takes_its_next_item_only_once_the_acute_case_is_through() -> None:
+    gate = AcuteGate(30.0)
+    taken: list[str] = []
+
+    async def sweep() -> None:
+        async for item in taking_turns(["first", "second"]):
+            taken.append(item)
+            if item == "first":
+                gate.hold("acute-case")  # an acute report arrives while the sweep is under way
+
+    with routine(gate):
+        running = asyncio.create_task(sweep())
+    await asyncio.sleep(0.01)
+    assert taken == ["first"]
+    gate.release("acute-case")
+    await asyncio.wait_for(running, 1.0)
+    assert taken == ["first", "second"]
