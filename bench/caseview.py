@@ -18,8 +18,8 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from bench.config import BenchSettings
-from shared.mongo import Document
-from shared.serial import SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection
 
 TIMELINE = 40  # entries on a case that has been through triage, notifications and acknowledgements
 ENTRY = {"at": "2026-12-02T10:00:00Z", "kind": "notification.status", "summary": "Notification to police: sent " * 4}

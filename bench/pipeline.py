@@ -21,7 +21,7 @@ from shared.contracts.events import IncidentReported, ReportSource
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
+from shared.store.mongo import Document
 from weerbaar import demo
 
 # What "done" means per service for one case: (collection, document id, condition on the document).

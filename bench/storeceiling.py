@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 
 from bench.acute import percentile
 from bench.config import BenchSettings
-from shared.mongo import Document
+from shared.store.mongo import Document
 
 CHUNK = 99  # statements per insert command: FerretDB wedges on one of >= 100
 INDEX_WAIT_S = 2.0  # the launcher's keeper adds the queried _id index to a new table within a second

@@ -34,8 +34,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from shared.errors import TransientError
 from shared.lanes import in_routine_work
-from shared.mongo import Document
-from shared.serial import BULK_CHUNK, SerialCollection, is_ferretdb, writing
+from shared.store.mongo import Document
+from shared.store.serial import BULK_CHUNK, SerialCollection, writing
 
 _DUPLICATE_KEY = 11000
 _EXISTING_REMEMBERED = 10_000
@@ -206,11 +206,7 @@ class AggregateStore(Generic[A]):
             if known is None:
                 await self._inserts.insert(stored)
             else:
-                selector: Document = {"_id": aggregate_id}
-                if not await is_ferretdb(self.collection):
-                    selector["version"] = known.version  # atomic on MongoDB; FerretDB would scan for it
-                result = await AsyncCollection.replace_one(self.collection, selector, stored)
-                if result.matched_count != 1:
+                if not await self.collection.replace_version(aggregate_id, known.version, stored):
                     raise StaleAggregate(f"{self.collection.name} {aggregate_id} changed since it was read")
         except DuplicateKeyError as exc:
             self.forget(aggregate_id)

@@ -26,8 +26,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.auth import Principal
-from shared.mongo import Document
-from shared.serial import SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection
 
 GENESIS = "0" * 64
 _HASHED = ("seq", "at", "service", "sub", "role", "org", "action", "case_id", "outcome", "reason", "prev_hash")

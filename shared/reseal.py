@@ -16,7 +16,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.crypto import PREFIX, DataCipher
-from shared.mongo import Document
+from shared.store.mongo import Document
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import metrics, mongo, tracing
+from shared import metrics, tracing
 from shared.arrivals import Arrivals
 from shared.auth import TokenVerifier
 from shared.consuming import Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
@@ -35,6 +35,7 @@ from shared.metrics import DEV_MODE
 from shared.periodic import Every
 from shared.progress import ConsumerProgress
 from shared.settings import CommonSettings
+from shared.store import mongo
 
 log = structlog.get_logger("weerbaar.runtime")
 

@@ -10,7 +10,7 @@ On, the context travels with each event:
 - the aiokafka instrumentation makes the send span and writes the W3C ``traceparent`` header; a consumer handles
   each record (or all of a case's records in a batch) in a ``process <topic>`` span under the producer's context;
 - store commands are spans named by command and collection, with the filter's shape (field names and operators,
-  ``shared.storetime.shape``) and never a value.
+  ``shared.store.timing.shape``) and never a value.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def note(facts: Mapping[str, str | int]) -> None:
 
 def name_store_span(span: trace.Span, event: monitoring.CommandStartedEvent) -> None:
     """The pymongo instrumentation's hook: a store span named by command and collection, with the filter's shape."""
-    from shared.storetime import command_shape
+    from shared.store.timing import command_shape
 
     collection, command, shape = command_shape(event)
     span.update_name(command if collection == "-" else f"{command} {collection}")

@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.kafka import provision_topics
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.support.endpoints import Endpoints, real_endpoints
 from tests.support.otlp import TraceReceiver
 from tests.support.services import SERVICES, RunningServices, free_port, service_env, start_groups_at_end

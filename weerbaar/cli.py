@@ -26,12 +26,12 @@ from services.reporting.publishing import STANDARD_BREAKDOWNS
 from services.reporting.replay import replay as rebuild_projection
 from services.reporting.settings import Settings as ReportingSettings
 from services.reporting.store import ReportingStore
-from shared import mongo
 from shared.contracts.principals import OPERATOR, principals
 from shared.contracts.topics import dlq_topic
 from shared.kafka import provision_topics
 from shared.kafka_auth import client_options, operator_options
 from shared.settings import CommonSettings
+from shared.store import mongo
 from weerbaar import demo as demo_data
 from weerbaar.audit import audit_app
 from weerbaar.keys import keys_app

@@ -12,11 +12,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shared import mongo
 from shared.crypto import DataCipher, parse_keys
 from shared.keys import KEYS_FILE, dev_keys_dir, ensure_dev_keys, fresh_key_set, new_data_key, new_data_key_id
 from shared.reseal import Resealed, SealedField, reseal
 from shared.settings import CommonSettings
+from shared.store import mongo
 
 keys_app = typer.Typer(
     help="Create and rotate keys; re-seal stored data with the active data key", no_args_is_help=True

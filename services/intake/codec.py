@@ -50,8 +50,8 @@ from shared.contracts.incident import (
 )
 from shared.contracts.topics import Recipient
 from shared.crypto import DataCipher
-from shared.mongo import Document
 from shared.reseal import SealedField
+from shared.store.mongo import Document
 
 ERASED = "erased"
 """What an erased report's sealed content is replaced with."""

@@ -19,8 +19,8 @@ from services.intake.errors import StoreUnavailable
 from services.intake.values import TimelineEntry
 from shared.aggregates import AggregateStore
 from shared.crypto import DataCipher
-from shared.mongo import Document
-from shared.serial import SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection
 
 _DUPLICATE_KEY = 11000
 

@@ -41,9 +41,9 @@ from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient
 from shared.crypto import DataCipher
 from shared.errors import TransientError
-from shared.mongo import Document
 from shared.reseal import SealedField
-from shared.serial import SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection
 
 ERASED = "erased"
 CASES = "notify_cases"

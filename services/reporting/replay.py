@@ -13,11 +13,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.reporting.facts import FactSheet
 from services.reporting.projection import SOURCES
 from services.reporting.store import COLLECTION, ReportingStore
-from shared import mongo
 from shared.contracts.envelope import parse_value
 from shared.contracts.events import Event
 from shared.errors import InvalidEvent
 from shared.kafka_auth import operator_options
+from shared.store import mongo
 
 
 @dataclass(frozen=True, slots=True)

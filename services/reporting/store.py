@@ -16,11 +16,10 @@ from shared.aggregates import AggregateStore
 from shared.contracts.events import FollowupKind
 from shared.contracts.incident import DirectedAt
 from shared.errors import TransientError
-from shared.mongo import Document
-from shared.serial import SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection
 
 COLLECTION = "reporting_facts"
-INSERT_CHUNK = 99  # FerretDB wedges on a single command of 100 statements or more
 
 _TRIAGE_FIELDS = tuple(TriagePart.__dataclass_fields__)
 
@@ -124,8 +123,8 @@ class ReportingStore:
     async def insert(self, sheets: Iterable[FactSheet]) -> None:
         """New documents in bulk (``weerbaar replay``'s fresh database)."""
         documents = [{**self._codec.to_document(s), "_id": s.case_id, "version": 1} for s in sheets]
-        for start in range(0, len(documents), INSERT_CHUNK):
-            await self.facts.insert_many(documents[start : start + INSERT_CHUNK], ordered=False)
+        if documents:  # the store adapter keeps each command under FerretDB's statement limit
+            await self.facts.insert_many(documents, ordered=False)
 
     async def _find(self, query: Document) -> list[Document]:
         try:

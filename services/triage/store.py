@@ -22,8 +22,8 @@ from shared.contracts.events import CaseFacts, CaseTriaged, Factor, RiskLevel
 from shared.contracts.incident import Channel, IncidentType
 from shared.errors import TransientError
 from shared.keyed import KeyedLocks
-from shared.mongo import Document
-from shared.serial import SerialCollection, writing
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection, writing
 
 ASSESSMENTS = "triage_assessments"
 HISTORY = "triage_history"

@@ -22,7 +22,7 @@ from pymongo import AsyncMongoClient
 from shared.contracts import topics
 from shared.kafka import provision_topics
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.chaos import verify
 from tests.chaos.load import Ledger, stream
 from tests.chaos.stack import PrivateStack

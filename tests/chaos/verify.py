@@ -15,7 +15,7 @@ from services.notify.domain import notification_id
 from shared.contracts import topics
 from shared.contracts.events import CaseTriaged
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
+from shared.store.mongo import Document
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from pymongo import AsyncMongoClient
 
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.support.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration

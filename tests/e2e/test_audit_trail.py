@@ -17,8 +17,8 @@ from shared.anchors import AnchorReader, AuditAnchoring, AuditWatch
 from shared.audit import _HASHED, AuditLog, entry_hash
 from shared.kafka import EventPublisher, make_broker
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
 from tests.support.cli import operator_env, weerbaar
 from tests.support.endpoints import Endpoints
 

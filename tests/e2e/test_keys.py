@@ -17,7 +17,7 @@ from shared.auth import DEFAULT_DEV_DIR, ensure_dev_keys
 from shared.crypto import DataCipher, parse_keys
 from shared.kafka_auth import dev_kafka_dir, ensure_dev_credentials
 from shared.keys import fresh_key_set
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.support.cli import operator_env, weerbaar
 from tests.support.endpoints import Endpoints
 from tests.support.services import ROOT, SERVICES, RunningServices, free_port

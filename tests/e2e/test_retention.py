@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.support.auth import headers
 from tests.support.endpoints import Endpoints
 from tests.support.samples import unique_body

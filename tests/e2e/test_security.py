@@ -14,8 +14,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.audit import AuditLog
-from shared.mongo import Document
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
 from tests.support.auth import headers, token
 from tests.support.samples import body
 from tests.support.services import SERVICES, RunningServices

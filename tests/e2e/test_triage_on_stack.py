@@ -18,9 +18,9 @@ from shared.contracts.events import CaseFollowup, FollowupKind, RiskLevel
 from shared.contracts.incident import IncidentReport
 from shared.kafka import EventPublisher, make_broker
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
 from shared.pseudonym import office_holder_ref
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints
 from tests.support.services import RunningServices

@@ -16,7 +16,7 @@ from services.reporting.periods import Calendar
 from services.reporting.settings import Settings as ReportingSettings
 from shared.contracts import topics
 from shared.contracts.topics import Recipient, notify_topic
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.support.auth import DeskAuth, headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe, delivered_on

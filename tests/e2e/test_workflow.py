@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts import topics
 from shared.contracts.topics import Recipient, notify_topic
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.support.auth import BearerAuth, headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe

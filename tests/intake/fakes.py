@@ -20,7 +20,7 @@ from shared.contracts.events import Envelope
 from shared.crypto import DataCipher
 from shared.errors import Unavailable
 from shared.lanes import AcuteGate
-from shared.mongo import Document
+from shared.store.mongo import Document
 
 CIPHER = DataCipher({"k1": bytes(range(32))}, "k1")
 

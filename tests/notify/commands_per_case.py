@@ -27,7 +27,7 @@ from services.notify.domain import notification_id
 from shared.contracts.topics import Recipient
 from shared.kafka import provision_topics
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.support.services import ROOT, free_port, service_env, start_groups_at_end
 
 SERVICES = ("triage", "notify")

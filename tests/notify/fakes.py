@@ -21,8 +21,8 @@ from services.notify.store import CaseCodec, NotificationCodec, Sealer
 from shared.contracts.envelope import Record
 from shared.crypto import DataCipher
 from shared.errors import Unavailable
-from shared.mongo import Document
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
 
 
 class FakeStore:

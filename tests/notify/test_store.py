@@ -13,9 +13,9 @@ from services.notify.model import CaseNotifications, SentNotification
 from services.notify.store import CaseCodec, NotificationCodec, NotifyStore, Sealer
 from shared.contracts.topics import Recipient
 from shared.crypto import DataCipher
-from shared.mongo import Document
-from shared.serial import BULK_CHUNK
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
+from shared.store.serial import BULK_CHUNK
 from tests.notify.harness import Notify, decision, new_case, report
 
 CIPHER = DataCipher.from_settings(CommonSettings())

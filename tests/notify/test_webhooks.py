@@ -30,8 +30,8 @@ from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic
 from shared.crypto import DataCipher
 from shared.kafka import EventPublisher, make_broker
 from shared.kafka_auth import operator_options
-from shared.mongo import Document
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
 from tests.notify.harness import decision, report
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe

@@ -12,7 +12,7 @@ from services.reporting.facts import FactSheet
 from services.reporting.store import FactSheetCodec
 from shared.aggregates import StaleAggregate
 from shared.contracts.events import Envelope
-from shared.mongo import Document
+from shared.store.mongo import Document
 
 
 @dataclass

@@ -20,7 +20,7 @@ from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, Envelo
 from shared.contracts.incident import BodyKind, Channel, DirectedAt, Gender, IncidentType, Platform
 from shared.contracts.incident import Role as OfficeRole
 from shared.contracts.topics import CASE_TRIAGED
-from shared.mongo import Document
+from shared.store.mongo import Document
 from tests.reporting.population_fixture import publish
 from tests.support.auth import headers, token
 from tests.support.endpoints import Endpoints

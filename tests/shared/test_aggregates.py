@@ -14,8 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.aggregates import AggregateStore, StaleAggregate
 from shared.lanes import AcuteGate, routine
-from shared.mongo import Document
-from shared.serial import SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection
 from tests.support.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ from typing import Any, cast
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import mongo
 from shared.errors import Unavailable
-from shared.mongo import Document
 from shared.runtime import Runtime
+from shared.store import mongo
+from shared.store.mongo import Document
 
 
 class _Answers:

@@ -15,7 +15,7 @@ from shared.aggregates import StaleAggregate
 from shared.contracts.envelope import Record
 from shared.contracts.events import CaseTriaged, IncidentReported
 from shared.errors import Unavailable
-from shared.mongo import Document
+from shared.store.mongo import Document
 
 Journal = list[str]
 """What the fakes did, in order, shared by them: e.g. that the history is written after publishing."""

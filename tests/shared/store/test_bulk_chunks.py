@@ -14,8 +14,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from shared.mongo import Document
-from shared.serial import BULK_CHUNK, SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import BULK_CHUNK, SerialCollection
 
 pytestmark = pytest.mark.integration
 

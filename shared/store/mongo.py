@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
 from shared.errors import Unavailable
-from shared.storetime import StoreTimer
+from shared.store.timing import StoreTimer
 
 Document = dict[str, Any]
 

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from prometheus_client import REGISTRY
 
-from shared import mongo
-from shared.storetime import shape
+from shared.store import mongo
+from shared.store.timing import shape
 from tests.support.endpoints import Endpoints
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.docmatch import Unsupported, matches
+from shared.store.docmatch import Unsupported, matches
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 DOC = {

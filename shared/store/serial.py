@@ -22,9 +22,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.results import BulkWriteResult, DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 
-from shared.docmatch import Unsupported, matches
 from shared.keyed import KeyedLocks
-from shared.mongo import Document
+from shared.store.docmatch import Unsupported, matches
+from shared.store.mongo import Document
 
 _SCALARS = (str, int, bytes)
 
@@ -187,7 +187,7 @@ class SerialCollection(AsyncCollection[Document]):
     """An ``AsyncCollection`` whose writes never overlap on one document, and stay ``_id`` look-ups on FerretDB.
 
     On FerretDB a write whose filter names one ``_id`` plus conditions is done as: read the document by ``_id``,
-    decide the conditions (:mod:`shared.docmatch`), write by ``_id`` alone, all under the document's lock. That is
+    decide the conditions (:mod:`shared.store.docmatch`), write by ``_id`` alone, all under the document's lock. That is
     exactly what FerretDB itself does, minus its scan of the whole collection. On MongoDB the filter goes to the
     server as it is (atomic there, also across replicas).
 
@@ -309,6 +309,17 @@ class SerialCollection(AsyncCollection[Document]):
 
         done = await self._in_chunks(docs, ordered, send)
         return InsertManyResult(inserted, done.acknowledged)
+
+    async def replace_version(self, doc_id: str, version: int, document: Mapping[str, Any]) -> bool:
+        """Replace ``doc_id`` if it is still at ``version``; whether it was. The caller holds the document's lock
+        (``writing``). On MongoDB the version is a condition of the command (atomic, also across processes); on
+        FerretDB, where any condition beside ``_id`` scans the collection, the lock is the guard (one process per
+        service there)."""
+        selector: dict[str, Any] = {"_id": doc_id}
+        if not await is_ferretdb(self):
+            selector["version"] = version
+        result = await AsyncCollection.replace_one(self, selector, document)
+        return result.matched_count == 1
 
     async def update_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
         async with writing(self, filter):
