@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.settings import CommonSettings
 
 PREFIX = "enc:v1"
+CASE_PREFIX = "case:v1"
+"""A value sealed with a case's own key (crypto-shredding): ``case:v1:<nonce>:<ciphertext>``."""
 
 
 class DecryptionError(Exception):
@@ -74,6 +76,35 @@ class DataCipher:
     @staticmethod
     def key_id_of(sealed: str) -> str:
         return sealed.split(":")[2]
+
+
+def new_case_key() -> bytes:
+    """A fresh AES-256-GCM key for one case."""
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal_for_case(key: bytes, plaintext: bytes, *, context: str) -> str:
+    """``case:v1:<nonce>:<ciphertext>`` with the case's own key; ``context`` bound as associated data.
+
+    Whoever holds the key opens it; once the key is destroyed (erasure), nobody does: every copy of the value, on a
+    topic, in a dead letter or in a consumer's store, becomes unreadable at once.
+    """
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, context.encode())
+    return ":".join((CASE_PREFIX, _b64(nonce), _b64(ciphertext)))
+
+
+def open_for_case(key: bytes, sealed: str, *, context: str) -> bytes:
+    try:
+        enc, version, nonce, ciphertext = sealed.split(":")
+    except ValueError as exc:
+        raise DecryptionError("not a case-sealed value") from exc
+    if f"{enc}:{version}" != CASE_PREFIX:
+        raise DecryptionError("not a case-sealed value")
+    try:
+        return AESGCM(key).decrypt(base64.b64decode(nonce), base64.b64decode(ciphertext), context.encode())
+    except (InvalidTag, binascii.Error, ValueError) as exc:
+        raise DecryptionError("case-sealed value does not open (wrong key, tampered or wrong context)") from exc
 
 
 def parse_keys(raw: str) -> dict[str, bytes]:

@@ -105,8 +105,9 @@ def sealed_fields() -> tuple[SealedField, ...]:
     """Every place a service keeps sealed values."""
     from services.intake.codec import SEALED_FIELDS as INTAKE
     from services.notify.store import SEALED_FIELDS as NOTIFY
+    from shared.case_keys import SEALED_FIELDS as CASE_KEYS
 
-    return (*INTAKE, *NOTIFY)
+    return (*INTAKE, *NOTIFY, *CASE_KEYS)
 
 
 async def _reseal(settings: CommonSettings) -> Resealed:

@@ -15,6 +15,7 @@ from services.intake.workflow import Workflow
 from services.intake.workflow_routes import WorkflowRoutes
 from shared.anchors import AnchorReader, AuditAnchoring, AuditWatch
 from shared.audit import AuditLog
+from shared.case_keys import CaseKeys
 from shared.contracts.events import AuditAnchored, ErasureReason
 from shared.contracts.principals import service_principal
 from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_WORKFLOW
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         publisher=runtime.publisher,
         gate=runtime.gate,
         pseudonym_key=settings.pseudonym_secret,
+        keys=CaseKeys(runtime.db, runtime.cipher),
     )
     handlers = IntakeHandlers(
         runtime, store, service, audit=audit, rate_limit_per_minute=settings.rate_limit_per_minute

@@ -205,8 +205,8 @@ class Case(CaseWork):
                 source=event.source,
                 received_at=event.occurred,
                 filed_by=filer,
-                facts=ReportFacts.of(event.report),
-                content=event.report,
+                facts=ReportFacts.of(event.plain_report),
+                content=event.plain_report,
             )
         )
         self._add_filer(filer)
@@ -226,8 +226,8 @@ class Case(CaseWork):
             )
         if first:
             self.created_at = now
-            self.body_code = event.report.office_holder.body.code
-            self.municipality = burgemeester_municipality(event.report)
+            self.body_code = event.plain_report.office_holder.body.code
+            self.municipality = burgemeester_municipality(event.plain_report)
             self.stage_times.setdefault("received", event.occurred)
             self._add_to_timeline(entry, first=True)  # events that came before the report follow it
         else:
@@ -401,7 +401,7 @@ def _entry(event: Event, summary: str) -> TimelineEntry:
 
 
 def _report_summary(event: IncidentReported, *, first: bool) -> str:
-    reporter = event.report.reported_by
+    reporter = event.plain_report.reported_by
     who = "office holder" if reporter.kind.value == "self" else f"on behalf ({reporter.organisation})"
     via = "" if event.source is ReportSource.HTTP else f" via {event.source.value}"
     return f"{'Report' if first else 'Further report of the same incident'} received from {who}{via}"

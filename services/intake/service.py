@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -14,6 +16,7 @@ from services.intake.domain import Case, Outcome
 from services.intake.errors import CaseNotFound, IdempotencyConflict
 from services.intake.store import CaseRepository
 from services.intake.values import CaseStatus, Filer, Link
+from shared.case_keys import sealed
 from shared.contracts.events import (
     AcuteSignal,
     CaseFollowup,
@@ -26,6 +29,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT
+from shared.crypto import new_case_key
 from shared.detached import Detached
 from shared.errors import TransientError
 from shared.kafka import EventPublisher
@@ -37,6 +41,18 @@ log = structlog.get_logger("weerbaar.intake")
 
 CaseEvent = CaseTriaged | NotificationStatus | CaseFollowup
 """What the other services tell the case file."""
+
+
+class Keys(Protocol):
+    """The per-case keys (``shared.case_keys.CaseKeys``; a fake in unit tests): intake creates and destroys them."""
+
+    async def create(self, case_id: str, key: bytes | None = None) -> bytes: ...
+
+    async def for_case(self, case_id: str) -> bytes: ...
+
+    async def destroy(self, case_id: str, *, reason: str) -> None: ...
+
+    async def opened(self, events: Sequence[IncidentReported]) -> list[IncidentReported]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +74,10 @@ class IntakeService:
         publisher: EventPublisher,
         gate: AcuteGate,
         pseudonym_key: bytes,
+        keys: Keys,
     ) -> None:
         self._store = store
+        self._keys = keys
         self._deliveries = deliveries
         self._publisher = publisher
         self._gate = gate
@@ -96,7 +114,7 @@ class IntakeService:
         publish_on = (INCIDENT_URGENT, INCIDENT_REPORTED) if acute else (INCIDENT_REPORTED,)
         now = datetime.now(UTC)
 
-        async def take(case: Case) -> Outcome:
+        async def take(case: Case, key: bytes) -> Outcome:
             links = await self._links(report, case_id)
             event = IncidentReported(
                 event_id=domain.report_event_id(report_id),
@@ -106,15 +124,21 @@ class IntakeService:
                 report=report,
                 linked_case_ids=tuple(link.case_id for link in links),
             )
-            return case.take_report(event, now=now, links=links, filer=filer, publish_on=publish_on)
+            # Published sealed with the case's key (crypto-shredding); the case keeps the report as it keeps it.
+            return case.take_report(sealed(event, key), now=now, links=links, filer=filer, publish_on=publish_on)
 
-        if new:  # no case can exist yet: one insert, no read before it
-            case = Case(case_id)
-            outcome = await take(case)
-            await self._store.add(case)
+        if new:  # no case can exist yet: one insert, no read before it; its key stored at the same time
+            case, key = Case(case_id), new_case_key()
+            outcome = await take(case, key)
+            stored_key, _ = await asyncio.gather(self._keys.create(case_id, key), self._store.add(case))
+            if stored_key != key:  # a fresh case id with a key already: never published, so nothing is lost
+                raise RuntimeError(f"case {case_id} had a key already")  # a fresh random id: never
         else:
             async with self._store.case(case_id) as case:
-                outcome = Outcome.REPEATED if case.has_report(report_id) else await take(case)
+                if case.has_report(report_id):
+                    outcome = Outcome.REPEATED
+                else:
+                    outcome = await take(case, await self._keys.for_case(case_id))
         with structlog.contextvars.bound_contextvars(case_id=case_id, event_id=domain.report_event_id(report_id)):
             log.info("incident_reported", outcome=outcome.value)
         if outcome is not Outcome.REPEATED:
@@ -179,10 +203,14 @@ class IntakeService:
         reports = [e for e in events if isinstance(e, IncidentReported)]
         others = [e for e in events if not isinstance(e, IncidentReported)]
         async with self._store.case(case_id, presume_new=bool(reports)) as case:
-            for report in reports:
-                if case.has_report(report.report_id):
+            for delivered in reports:
+                if case.has_report(delivered.report_id):
                     continue  # taken over HTTP (or delivered before): no link look-up, no write
-                links = await self._links(report.report, case_id)
+                opened = await self._keys.opened([delivered])
+                if not opened:
+                    continue  # sealed for a case whose key was destroyed: erased, nothing to take
+                report = opened[0]
+                links = await self._links(report.plain_report, case_id)
                 outcome = case.take_report(report, now=now, links=links)
                 log.info("stream_report_recorded", outcome=outcome.value, source=report.source.value)
             for event in others:
@@ -210,6 +238,10 @@ class IntakeService:
                 erased = case.erase(now=now, reason=reason)
             else:
                 erased = case.erase_reports_of(filer, now=now, reason=reason)
+            if case.erased is not None:
+                # The whole case: its key goes first (again, if a crash cut an earlier erasure short), so every
+                # sealed copy of its reports is unreadable before anyone is told; the case is saved after.
+                await self._keys.destroy(case_id, reason=case.erased.reason.value)
         if erased is None:
             return False
         if not erased.report_ids:  # the whole case: its pseudonym links and claims go too

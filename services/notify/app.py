@@ -12,6 +12,7 @@ from services.notify.settings import Settings
 from services.notify.store import CASES, NOTIFICATIONS, NotifyStore
 from services.notify.webhooks import WebhookDelivery
 from shared.audit import AuditLog
+from shared.case_keys import CaseKeys
 from shared.runtime import Runtime
 
 SERVICE = "notify"
@@ -36,7 +37,9 @@ def create_app(settings: Settings) -> FastAPI:
         full_scan_s=settings.outbox_full_scan_s,
     )
     policy = policy_of(settings)
-    service = NotifyService(store, sender, outboxes, policy)
+    keys = CaseKeys(runtime.db, runtime.cipher)
+    runtime.forgetful.append(keys.forget)  # partitions moved: another process may have seen those cases erased
+    service = NotifyService(store, sender, outboxes, policy, opener=keys)
     acute = AcuteLane(store, sender, service, policy, gate=runtime.gate)
     handlers = NotifyHandlers(runtime, store, service, acute, audit=audit)
     handlers.register()

@@ -21,6 +21,7 @@ from services.notify.ports import Repository
 from services.notify.sending import Outboxes, Sender
 from services.notify.settings import Settings
 from shared import metrics
+from shared.case_keys import Opener, PlainReports
 from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, utcnow
 from shared.contracts.topics import Recipient
 from shared.lanes import taking_turns
@@ -60,7 +61,9 @@ class NotifyService:
         policy: NotifyPolicy,
         *,
         clock: Clock = utcnow,
+        opener: Opener | None = None,
     ) -> None:
+        self._opener: Opener = opener or PlainReports()
         self._store = store
         self._sender = sender
         self._outboxes = outboxes
@@ -70,16 +73,21 @@ class NotifyService:
     async def remember_reports(self, case_id: str, reports: Sequence[IncidentReported]) -> None:
         """Keep the case's first report: every notification of the case is projected from it.
 
-        A report most often opens its case: then it is one insert, with no read before it.
+        A report most often opens its case: then it is one insert, with no read before it. Reports sealed with their
+        case's key are opened here (kept sealed with the data key like everything notify stores); those of an erased
+        case (key destroyed) are left out.
         """
+        reports = await self._opener.opened(reports)
+        if not reports:
+            return
         first = reports[0]
         if await self._store.add_case(
-            CaseNotifications(case_id=case_id, report=first.report, report_id=first.report_id)
+            CaseNotifications(case_id=case_id, report=first.plain_report, report_id=first.report_id)
         ):
             return
         async with self._store.case(case_id) as case:
             for reported in reports:
-                case.remember_report(reported.report, reported.report_id)
+                case.remember_report(reported.plain_report, reported.report_id)
 
     async def notify(
         self,
@@ -158,6 +166,7 @@ class NotifyService:
         Under the case's lock, so a decision being notified either finished before (and is erased here) or finds
         the case erased and sends nothing.
         """
+        self._opener.forget(case_id)
         async with self._store.case(case_id) as case:
             if not case.holds_any(report_ids):
                 return

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,15 @@ from pydantic import BaseModel
 
 from services.reporting.geography import UNKNOWN, province_of
 from services.reporting.periods import council_term
-from shared.contracts.events import CaseFollowup, CaseTriaged, FollowupKind, NotificationState, NotificationStatus
+from shared.contracts.events import (
+    CaseErased,
+    CaseFollowup,
+    CaseTriaged,
+    FollowupKind,
+    NotificationState,
+    NotificationStatus,
+    erased_office_holder_ref,
+)
 from shared.contracts.incident import DirectedAt
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -111,23 +119,30 @@ class FactSheet:
     aangifte_filed: bool = False
     support: frozenset[str] = frozenset()
     """Support and protection follow-ups seen (kinds): OTWB aftercare, CCV scan requested/done, protective measure."""
+    erased: bool = False
+    """The case was erased: its figures stay, its office holder's pseudonym does not (``erased_office_holder_ref``)."""
 
     @staticmethod
     def concerns(event: BaseModel) -> bool:
         """Whether folding ``event`` in can change any case's facts (most notification states cannot)."""
         if isinstance(event, NotificationStatus):
             return event.status in (NotificationState.SENT, NotificationState.ACKNOWLEDGED)
+        if isinstance(event, CaseErased):
+            return not event.report_ids  # a filer's withdrawal of some reports leaves the case's office holder
         return isinstance(event, CaseTriaged | CaseFollowup)
 
     def take(self, event: BaseModel) -> bool:
         """Fold one event in; True when the facts changed."""
         before = (
             self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed, self.support,
+            self.erased,
         )  # fmt: skip
         if isinstance(event, CaseTriaged):
             part = TriagePart.of(event)
             if self.triage is None or part.later_than(self.triage):
                 self.triage = part
+        elif isinstance(event, CaseErased):
+            self.erased = self.erased or not event.report_ids
         elif isinstance(event, NotificationStatus):
             at = stored_time(event.occurred)
             if event.status is NotificationState.SENT:
@@ -139,8 +154,11 @@ class FactSheet:
             self.aangifte_filed = self.aangifte_filed or event.kind is FollowupKind.AANGIFTE_REGISTERED
             if event.kind.value in SUPPORT_KINDS:
                 self.support = self.support | {event.kind.value}
+        if self.erased and self.triage is not None:  # whichever came first: no pseudonym once erased
+            self.triage = replace(self.triage, office_holder_ref=erased_office_holder_ref(self.case_id))
         after = (
             self.triage, self.first_sent_at, self.first_ack_at, self.followup_stage, self.aangifte_filed, self.support,
+            self.erased,
         )  # fmt: skip
         return after != before
 

@@ -10,13 +10,14 @@ from pydantic import BaseModel
 
 from services.reporting.facts import FactSheet
 from shared.aggregates import StaleAggregate
-from shared.contracts.events import CaseFollowup, CaseTriaged, NotificationStatus
-from shared.contracts.topics import CASE_FOLLOWUP, CASE_TRIAGED, NOTIFICATION_STATUS
+from shared.contracts.events import CaseErased, CaseFollowup, CaseTriaged, NotificationStatus
+from shared.contracts.topics import CASE_ERASED, CASE_FOLLOWUP, CASE_TRIAGED, NOTIFICATION_STATUS
 
 SOURCES: dict[str, type[BaseModel]] = {
     CASE_TRIAGED: CaseTriaged,
     NOTIFICATION_STATUS: NotificationStatus,
     CASE_FOLLOWUP: CaseFollowup,
+    CASE_ERASED: CaseErased,  # an erased case keeps its figures, not its office holder's pseudonym (replay too)
 }
 
 

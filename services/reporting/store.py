@@ -42,6 +42,8 @@ class FactSheetCodec:
             document["aangifte_filed"] = True
         if sheet.support:
             document["support"] = sorted(sheet.support)
+        if sheet.erased:
+            document["erased"] = True
         return document
 
     def from_document(self, document: Document) -> FactSheet:
@@ -78,6 +80,7 @@ class FactSheetCodec:
             followup_stage=stage,
             aangifte_filed=filed,
             support=frozenset(document.get("support") or ()),
+            erased=bool(document.get("erased")),
         )
 
 

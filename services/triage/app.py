@@ -9,6 +9,7 @@ from services.triage.policy import load_policy
 from services.triage.service import Triage
 from services.triage.settings import Settings
 from services.triage.store import ASSESSMENTS, History, HistoryStore, assessment_store
+from shared.case_keys import CaseKeys
 from shared.runtime import Runtime
 
 SERVICE = "triage"
@@ -23,6 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
     history = History(history_store, holders=settings.history_cache)
     runtime.on_startup.append(history_store.ensure_reachable)
     runtime.ready_probe_collections.append(ASSESSMENTS)  # readiness reads what triage writes
+    keys = CaseKeys(runtime.db, runtime.cipher)
     triage = Triage(
         assessments=assessments,
         history=history,
@@ -30,7 +32,9 @@ def create_app(settings: Settings) -> FastAPI:
         policy=policy,
         pseudonym_key=settings.pseudonym_secret,
         source=f"/weerbaar/{SERVICE}",
+        opener=keys,
     )
-    runtime.forgetful += [assessments.forget, history.forget, triage.forget]  # those cases may be another's now
+    # Partitions moved: those cases may be another process's now (and erased by it).
+    runtime.forgetful += [assessments.forget, history.forget, triage.forget, keys.forget]
     TriageHandlers(runtime, triage).register()
     return runtime.build_app(title="weerbaar triage")

@@ -14,7 +14,7 @@ instead of one per report, each of which every routed recipient would be notifie
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal, TypeVar
 
@@ -22,7 +22,14 @@ from services.triage import domain
 from services.triage.domain import Assessment, Histories, HistoryEntry, RoutingFacts
 from services.triage.errors import CaseNotYetAssessed
 from services.triage.policy import FollowupRule, Policy
-from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, IncidentReported, RiskLevel
+from shared.contracts.events import (
+    CaseFacts,
+    CaseFollowup,
+    CaseTriaged,
+    IncidentReported,
+    RiskLevel,
+    erased_office_holder_ref,
+)
 from shared.contracts.workflow import CaseAssessed
 from shared.urgency import possibly_acute
 
@@ -83,6 +90,27 @@ class CaseAssessment:
     def current(self) -> CaseTriaged | None:
         return self.decisions[-1].triaged if self.decisions else None
 
+    def pseudonyms(self) -> set[str]:
+        """The office holders' keyed pseudonyms this assessment holds (in its decisions' facts)."""
+        return {d.triaged.facts.office_holder_ref for d in self.decisions} - {erased_office_holder_ref(self.case_id)}
+
+    def erase(self) -> bool:
+        """The case was erased: its decisions keep their codes and levels, the pseudonym becomes one that links
+        nothing (``erased_office_holder_ref``); True when anything changed (again: nothing)."""
+        token = erased_office_holder_ref(self.case_id)
+        if not self.pseudonyms():
+            return False
+        self.decisions = [
+            replace(
+                d,
+                triaged=d.triaged.model_copy(
+                    update={"facts": d.triaged.facts.model_copy(update={"office_holder_ref": token})}
+                ),
+            )
+            for d in self.decisions
+        ]
+        return True
+
     def redelivered(self, event_id: str, lane: Lane) -> Decision | None:
         """The decision to publish again for a record that was applied on this very lane; None otherwise.
 
@@ -115,10 +143,10 @@ class CaseAssessment:
                 window_days=policy.history.window_days,
                 exclude_event=event.event_id,
             )
-            last = domain.assess(event.report, earlier, policy, previous=level)
+            last = domain.assess(event.plain_report, earlier, policy, previous=level)
             histories.add(facts.office_holder_ref, _history_entry(incident, last))
             level = last.level
-            if last.level in _ACUTE and not possibly_acute(event.report):
+            if last.level in _ACUTE and not possibly_acute(event.plain_report):
                 copies.append(event.event_id)  # notify's acute consumers need the report: intake did not see it coming
         assert last is not None
         return self._decide(
@@ -144,7 +172,7 @@ class CaseAssessment:
                     window_days=policy.history.window_days,
                     exclude_event=event_id,
                 )
-                entry = _history_entry(incident, domain.assess(incident.event.report, earlier, policy))
+                entry = _history_entry(incident, domain.assess(incident.event.plain_report, earlier, policy))
             histories.add(ref, entry)
 
     def take_followups(self, followups: Sequence[tuple[CaseFollowup, FollowupRule]], policy: Policy) -> Decision | None:
@@ -256,5 +284,5 @@ def _history_entry(incident: Incident, assessment: Assessment) -> HistoryEntry:
         channel=facts.channel,
         level=assessment.computed_level,
         types=facts.types,
-        perpetrator_repeat=event.report.incident.perpetrator == "repeat",
+        perpetrator_repeat=event.plain_report.incident.perpetrator == "repeat",
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from services.triage.assessment import Lane
 from services.triage.service import Triage
-from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported
+from shared.contracts.events import CaseErased, CaseFollowup, CaseTriaged, IncidentReported
 from shared.contracts.topics import (
     CASE_ASSESSED,
+    CASE_ERASED,
     CASE_FOLLOWUP,
     CASE_TRIAGED,
     CASE_TRIAGED_URGENT,
@@ -30,6 +31,10 @@ class TriageHandlers:
         self._runtime.consume(INCIDENT_REPORTED, IncidentReported, self.on_report, per_case=self.on_reports)
         self._runtime.consume(CASE_FOLLOWUP, CaseFollowup, self.on_followup, per_case=self.on_followups)
         self._runtime.consume(CASE_ASSESSED, CaseAssessed, self.on_decision, per_case=self.on_decisions)
+        self._runtime.consume(CASE_ERASED, CaseErased, self.on_case_erased)
+
+    async def on_case_erased(self, event: CaseErased) -> None:
+        await self._triage.forget_case(event.case_id, event.report_ids)
 
     async def on_urgent_report(self, event: IncidentReported) -> None:
         """The acute lane: small batches, every case of one at the same time, each decision published as it is made."""

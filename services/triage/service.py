@@ -22,6 +22,7 @@ from services.triage.domain import Histories
 from services.triage.policy import Policy
 from services.triage.store import History
 from shared.aggregates import StaleAggregate
+from shared.case_keys import Opener, PlainReports
 from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
@@ -41,6 +42,8 @@ class Assessments(Protocol):
     ) -> AbstractAsyncContextManager[CaseAssessment]: ...
 
     async def add(self, aggregate_id: str, aggregate: CaseAssessment) -> None: ...
+
+    async def peek(self, aggregate_id: str) -> CaseAssessment | None: ...
 
 
 class Publisher(Protocol):
@@ -70,7 +73,7 @@ class SeenCases:
 
 def facts_of(event: IncidentReported, *, pseudonym_key: bytes) -> CaseFacts:
     """What triage keeps of a report: codes, times and a keyed pseudonym of the office holder, never a name."""
-    report = event.report
+    report = event.plain_report
     return CaseFacts(
         office_holder_ref=office_holder_ref(report.office_holder, key=pseudonym_key),
         role=report.office_holder.role,
@@ -99,7 +102,9 @@ class Triage:
         policy: Policy,
         pseudonym_key: bytes,
         source: str,
+        opener: Opener | None = None,
     ) -> None:
+        self._opener: Opener = opener or PlainReports()
         self._assessments = assessments
         self._history = history
         self._publisher = publisher
@@ -119,6 +124,9 @@ class Triage:
         Saved, then published, then the office holders' history written: on the acute lane the decision waits
         for two store commands (history read, assessment insert) when the case and the person are new here.
         """
+        events = await self._opener.opened(events)  # sealed with the case's key; an erased case's are left out
+        if not events:
+            return
         incidents = [Incident(e, facts_of(e, pseudonym_key=self._key)) for e in events]
         async with self._history.holding(i.facts.office_holder_ref for i in incidents) as histories:
             again, decision = await self._assess(case_id, incidents, histories, lane)
@@ -145,6 +153,23 @@ class Triage:
             decision = case.take_reports(incidents, histories, self._policy, lane=lane)
         self._cases.note(case_id)
         return again, decision
+
+    async def forget_case(self, case_id: str, report_ids: Sequence[str] = ()) -> None:
+        """The case was erased: it leaves its office holder's history and its assessment keeps no pseudonym.
+
+        A filer's withdrawal of some reports (``report_ids``) leaves the case, and so its office holder, as it is.
+        Idempotent: the history first, then the assessment, so an erasure cut off in between is completed by the
+        redelivered event.
+        """
+        self._opener.forget(case_id)
+        if report_ids:
+            return
+        known = await self._assessments.peek(case_id)
+        if known is not None:
+            await self._history.forget_case(known.pseudonyms(), case_id)
+            async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
+                changed = case.erase()
+            log.info("case_forgotten", case_id=case_id, changed=changed)
 
     async def take_followups(self, case_id: str, events: Sequence[CaseFollowup]) -> None:
         """Re-assess the case with its new decisive follow-ups (one decision) and publish it; informational ones

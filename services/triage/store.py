@@ -153,6 +153,20 @@ class HistoryStore:
     async def record(self, entry: HistoryEntry, *, office_holder_ref: str) -> None:
         await self.add(office_holder_ref, [entry])
 
+    async def remove_case(self, office_holder_ref: str, case_id: str) -> None:
+        """Drop a case's entries from a person's history (the case was erased); the document goes when empty."""
+        async with writing(self.collection, {"_id": office_holder_ref}):
+            doc = await self.collection.find_one({"_id": office_holder_ref})
+            entries: dict[str, Document] = (doc or {}).get("entries") or {}
+            gone = [event_id for event_id, entry in entries.items() if entry.get("case_id") == case_id]
+            if not gone:
+                return
+            if len(gone) == len(entries):
+                await self.collection.delete_one({"_id": office_holder_ref})
+            else:
+                unset = {f"entries.{event_id}": "" for event_id in gone}
+                await self.collection.update_one({"_id": office_holder_ref}, {"$unset": unset})
+
 
 class HistoryEntries(Protocol):
     """What ``History`` needs of a store: ``HistoryStore``, or a fake in unit tests."""
@@ -160,6 +174,8 @@ class HistoryEntries(Protocol):
     async def entries(self, office_holder_ref: str) -> dict[str, HistoryEntry]: ...
 
     async def add(self, office_holder_ref: str, entries: Sequence[HistoryEntry]) -> None: ...
+
+    async def remove_case(self, office_holder_ref: str, case_id: str) -> None: ...
 
 
 class History:
@@ -201,6 +217,15 @@ class History:
             yield histories
             for ref in histories.added:
                 self._keep(ref, histories.known[ref])
+
+    async def forget_case(self, office_holder_refs: Iterable[str], case_id: str) -> None:
+        """An erased case leaves these people's histories, here and in the store (each person's turn taken)."""
+        for ref in sorted(set(office_holder_refs)):
+            async with self._turns.holding(ref):
+                kept = self._kept.get(ref)
+                if kept is not None:
+                    self._kept[ref] = {k: e for k, e in kept.items() if e.case_id != case_id}
+                await self._store.remove_case(ref, case_id)
 
     async def write(self, added: dict[str, list[HistoryEntry]]) -> None:
         """Store what a unit added: one write per person (an entry written again overwrites itself)."""

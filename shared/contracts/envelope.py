@@ -67,7 +67,7 @@ def to_record(event: Envelope, *, source: str, topic: str | None = None, key: st
             "datacontenttype": CONTENT_TYPE,
             **tracing.origin(),
         },
-        data=event.model_dump_json().encode(),
+        data=event.on_the_wire().model_dump_json().encode(),
     )
     message = ce_kafka.to_binary(cloud_event, _FORMAT)
     return Record(

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts import topics
 from shared.contracts.aangifte import Aangifte
@@ -49,6 +49,10 @@ class Envelope(BaseModel):
         """The record key and CloudEvents subject."""
         raise NotImplementedError
 
+    def on_the_wire(self) -> Envelope:
+        """What goes on the topic: the event itself, unless it holds something in clear only for this process."""
+        return self
+
 
 class Event(Envelope):
     """An event about one case; keyed by the case id so a case's events stay in order."""
@@ -72,10 +76,44 @@ class IncidentReported(Event):
 
     report_id: str = Field(default_factory=new_id, min_length=8, max_length=64)
     source: ReportSource = ReportSource.HTTP
-    report: IncidentReport
+    report: IncidentReport | None = Field(
+        default=None,
+        description="The report in clear: only from bulk or automated sources, whose producer holds no case key "
+        "(exactly one of report and sealed_report)",
+    )
+    sealed_report: str | None = Field(
+        default=None,
+        pattern=r"^case:v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$",
+        description="The report (JSON) sealed with its case's own key, AES-256-GCM with "
+        "weerbaar/case/<case_id>/report/<report_id> as associated data: intake's reports. Erasing the case destroys "
+        "the key, so every copy becomes unreadable (crypto-shredding; docs/security.md)",
+    )
     linked_case_ids: tuple[str, ...] = Field(
         default=(), description="Earlier cases of the same office holder or the same known perpetrator"
     )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> IncidentReported:
+        if (self.report is None) == (self.sealed_report is None):
+            raise ValueError("exactly one of report and sealed_report")
+        return self
+
+    @property
+    def plain_report(self) -> IncidentReport:
+        """The report in clear: as received, or opened with its case's key (``shared.case_keys``)."""
+        if self.report is None:
+            raise ReportSealed(f"report {self.report_id} of case {self.case_id} is sealed: open it first")
+        return self.report
+
+    def on_the_wire(self) -> IncidentReported:
+        """A sealed report travels sealed only: the clear copy an opened event holds stays in this process."""
+        if self.sealed_report is not None and self.report is not None:
+            return self.model_copy(update={"report": None})
+        return self
+
+
+class ReportSealed(RuntimeError):
+    """A sealed report was used before it was opened (a wiring mistake, never an input's fault)."""
 
 
 class AcuteSignal(Event):
@@ -106,6 +144,12 @@ class CaseErased(Event):
         default=(),
         description="Only these reports were erased (a filer withdrew their own); empty: the whole case",
     )
+
+
+def erased_office_holder_ref(case_id: str) -> str:
+    """What stands for an erased case's office holder where a pseudonym was (triage, reporting): unique to the case,
+    so it links the case to nobody, and a person's earlier cases no longer lead to it."""
+    return f"erased-{case_id}"
 
 
 class RiskLevel(StrEnum):

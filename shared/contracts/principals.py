@@ -92,7 +92,13 @@ PRODUCES: Final[dict[str, tuple[str, ...]]] = {
 }
 CONSUMES: Final[dict[str, tuple[str, ...]]] = {
     "intake": (topics.INCIDENT_REPORTED, topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, topics.CASE_FOLLOWUP),
-    "triage": (topics.INCIDENT_REPORTED, topics.INCIDENT_URGENT, topics.CASE_FOLLOWUP, topics.CASE_ASSESSED),
+    "triage": (
+        topics.INCIDENT_REPORTED,
+        topics.INCIDENT_URGENT,
+        topics.CASE_FOLLOWUP,
+        topics.CASE_ASSESSED,
+        topics.CASE_ERASED,
+    ),
     "notify": (
         topics.INCIDENT_REPORTED,
         topics.INCIDENT_URGENT,
@@ -102,7 +108,7 @@ CONSUMES: Final[dict[str, tuple[str, ...]]] = {
         topics.CASE_FOLLOWUP,
         topics.CASE_ERASED,
     ),
-    "reporting": (topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, topics.CASE_FOLLOWUP),
+    "reporting": (topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, topics.CASE_FOLLOWUP, topics.CASE_ERASED),
 }
 """What each service reads and writes (its AsyncAPI document says the same; a test compares them)."""
 READS_BESIDES: Final[dict[str, tuple[str, ...]]] = {"intake": (topics.AUDIT_ANCHORS,)}

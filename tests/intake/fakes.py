@@ -15,14 +15,44 @@ from services.intake.domain import Case
 from services.intake.service import IntakeService
 from services.intake.store import CaseRepository, Published
 from services.intake.values import TimelineEntry
+from shared.case_keys import open_report
 from shared.contracts.envelope import Record, to_record
-from shared.contracts.events import Envelope
-from shared.crypto import DataCipher
+from shared.contracts.events import Envelope, IncidentReported
+from shared.crypto import DataCipher, new_case_key
 from shared.errors import Unavailable
 from shared.lanes import AcuteGate
 from shared.store.mongo import Document
 
 CIPHER = DataCipher({"k1": bytes(range(32))}, "k1")
+
+
+class MemoryCaseKeys:
+    """The key directory in memory: a case's key, or None once destroyed."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes | None] = {}
+
+    async def create(self, case_id: str, key: bytes | None = None) -> bytes:
+        found = self.keys.get(case_id)
+        if found is None:
+            found = self.keys[case_id] = key or new_case_key()
+        return found
+
+    async def for_case(self, case_id: str) -> bytes:
+        return await self.create(case_id)
+
+    async def destroy(self, case_id: str, *, reason: str) -> None:
+        self.keys[case_id] = None
+
+    async def opened(self, events: Sequence[IncidentReported]) -> list[IncidentReported]:
+        out = []
+        for event in events:
+            key = self.keys.get(event.case_id)
+            if event.sealed_report is None:
+                out.append(event)
+            elif key is not None:
+                out.append(open_report(event, key))
+        return out
 
 
 class MemoryCaseStore(CaseRepository):
@@ -150,6 +180,7 @@ class Intake:
 
     def __init__(self, *, confirm_after_s: float = 10.0) -> None:
         self.store = MemoryCaseStore()
+        self.keys = MemoryCaseKeys()
         self.publisher = RecordingPublisher()
         self.deliveries = Deliveries(
             self.publisher,  # type: ignore[arg-type] # the fake has the two methods intake uses
@@ -164,4 +195,5 @@ class Intake:
             publisher=self.publisher,  # type: ignore[arg-type] # as above
             gate=AcuteGate(0.0),
             pseudonym_key=b"test-pseudonym-key",
+            keys=self.keys,
         )

@@ -205,3 +205,17 @@ async def test_a_filer_erases_only_its_own_reports_and_the_last_filer_the_whole_
     assert intake.store.incidents, "the incident's claim stays for the remaining report"
     assert await intake.service.erase(first.case_id, ErasureReason.REQUEST, filer="desk-1")
     assert intake.store.stored(first.case_id).erased is not None, "its last filer erased the whole case"
+
+
+async def test_a_report_is_published_sealed_with_its_cases_key_which_erasure_destroys() -> None:
+    intake = Intake()
+    report = _report()
+    receipt = await intake.service.report_incident(report, None, FILER)
+    [record] = intake.publisher.records
+    assert report.office_holder.name.encode() not in record.value
+    published = IncidentReported.model_validate_json(record.value)
+    assert published.report is None
+    [opened] = await intake.keys.opened([published])
+    assert opened.plain_report == report
+    assert await intake.service.erase(receipt.case_id, ErasureReason.REQUEST)
+    assert await intake.keys.opened([published]) == [], "unreadable once the case is erased"

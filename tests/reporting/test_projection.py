@@ -19,9 +19,11 @@ from services.reporting.projection import Projection
 from services.reporting.publishing import StatsPublisher
 from services.reporting.store import FactSheetCodec
 from shared.contracts.events import (
+    CaseErased,
     CaseFacts,
     CaseFollowup,
     CaseTriaged,
+    ErasureReason,
     Event,
     FollowupKind,
     NotificationState,
@@ -278,3 +280,23 @@ async def test_a_period_that_closes_is_published_without_waiting_for_new_facts()
     assert stats.due.is_set()
     await stats.publish_changes()
     assert "period=2026-03" in {key for key, _ in published.published}
+
+
+@pytest.mark.parametrize("erasure_first", [False, True])
+def test_an_erased_case_keeps_its_figures_and_loses_its_office_holders_pseudonym(erasure_first: bool) -> None:
+    erased = CaseErased(case_id="case-0007", reason=ErasureReason.REQUEST)
+    events: list[BaseModel] = [triaged("case-0007"), erased]
+    sheet = FactSheet("case-0007")
+    assert sheet.take_all(reversed(events) if erasure_first else events)
+    fact = sheet.fact()
+    assert fact is not None
+    assert fact.office_holder_ref == "erased-case-0007"
+    assert fact.dims["risk_level"] == "medium", "the figures stay"
+    stored = FactSheetCodec().to_document(sheet)
+    assert "oh_unit" not in str(stored)
+    assert FactSheetCodec().from_document({**stored, "_id": "case-0007"}) == sheet
+    assert not sheet.take_all([erased, triaged("case-0007")]), "delivered again: nothing changes"
+
+
+def test_a_filers_withdrawal_of_some_reports_does_not_concern_the_figures() -> None:
+    assert not FactSheet.concerns(CaseErased(case_id="case-0008", reason=ErasureReason.REQUEST, report_ids=("r1",)))

@@ -25,7 +25,7 @@ def test_every_event_type_has_a_schema_file() -> None:
 def test_asyncapi_documents_carry_the_contract_models_as_payloads() -> None:
     triage = json.loads((ASYNCAPI_DIR / "triage.json").read_text())
     payloads = {m["payload"]["$ref"].rsplit("/", 1)[-1] for m in triage["components"]["messages"].values()}
-    assert payloads == {"IncidentReported", "CaseFollowup", "CaseTriaged", "CaseAssessed"}
+    assert payloads == {"IncidentReported", "CaseFollowup", "CaseTriaged", "CaseAssessed", "CaseErased"}
     addresses = {c["address"] for c in triage["channels"].values()}
     assert addresses == {
         "weerbaar.incident.reported.v1",
@@ -34,4 +34,5 @@ def test_asyncapi_documents_carry_the_contract_models_as_payloads() -> None:
         "weerbaar.case.triaged.v1",
         "weerbaar.case.triaged.urgent.v1",
         "weerbaar.case.assessed.v1",
+        "weerbaar.case.erased.v1",
     }

@@ -51,6 +51,10 @@ class FakeAssessments:
         self.saves[aggregate_id] += 1
         self.journal.append("assessment inserted")
 
+    async def peek(self, aggregate_id: str) -> CaseAssessment | None:
+        stored = self.documents.get(aggregate_id)
+        return None if stored is None else self.codec.from_document(copy.deepcopy(stored))
+
     def stored(self, case_id: str) -> CaseAssessment:
         return self.codec.from_document(copy.deepcopy(self.documents[case_id]))
 
@@ -77,6 +81,13 @@ class FakeHistoryStore:
         self.writes += 1
         self.journal.append("history written")
         self.entries_by_holder.setdefault(office_holder_ref, {}).update({e.event_id: e for e in entries})
+
+    async def remove_case(self, office_holder_ref: str, case_id: str) -> None:
+        kept = {k: e for k, e in self.entries_by_holder.get(office_holder_ref, {}).items() if e.case_id != case_id}
+        if kept:
+            self.entries_by_holder[office_holder_ref] = kept
+        else:
+            self.entries_by_holder.pop(office_holder_ref, None)
 
 
 @dataclass

@@ -268,3 +268,28 @@ async def test_only_the_newest_decision_of_each_lane_is_kept(world: World) -> No
         (Lane.MAIN, 2),
         (Lane.FOLLOWUP, 5),
     ]
+
+
+async def test_an_erased_case_leaves_its_office_holders_history_and_keeps_no_pseudonym(world: World) -> None:
+    erased, other = case_id(), case_id()
+    holder = f"E. Rased-{uuid.uuid4().hex[:6]}"
+    await world.triage.take_reports(erased, [mild(erased, holder=holder)], lane=Lane.MAIN)
+    await world.triage.take_reports(other, [mild(other, holder=holder, days_later=1)], lane=Lane.MAIN)
+    (ref,) = world.assessments.stored(erased).pseudonyms()
+    await world.triage.forget_case(erased)
+    await world.triage.forget_case(erased)  # redelivered: nothing more to do
+    assert {e.case_id for e in world.history_store.entries_by_holder[ref].values()} == {other}
+    assert world.assessments.stored(erased).pseudonyms() == set()
+    stored = world.assessments.documents[erased]
+    assert ref not in str(stored)
+    assert world.assessments.stored(erased).current is not None, "the decision's codes and level stay"
+    # a person's later incident no longer counts the erased one in this process either
+    assert erased not in {e.case_id for e in (await world.history._entries(ref)).values()}
+
+
+async def test_a_filers_withdrawal_of_some_reports_leaves_the_assessment_as_it_is(world: World) -> None:
+    case = case_id()
+    await world.triage.take_reports(case, [mild(case)], lane=Lane.MAIN)
+    before = dict(world.assessments.documents[case])
+    await world.triage.forget_case(case, ("some-report-id",))
+    assert world.assessments.documents[case] == before

@@ -1,0 +1,141 @@
+"""Erasure on the real stack reaches every copy: the report read raw from the topic no longer opens, and no service's
+store still yields the case's personal fields (crypto-shredding, and every service forgetting the case)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.case_keys import CASE_KEYS, CaseKeys
+from shared.contracts.events import IncidentReported, erased_office_holder_ref
+from shared.contracts.incident import IncidentReport
+from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT
+from shared.crypto import PREFIX, DataCipher
+from shared.mongo import Document
+from shared.pseudonym import office_holder_ref
+from shared.settings import CommonSettings
+from tests.chaos.verify import read_all
+from tests.support.auth import headers
+from tests.support.endpoints import Endpoints
+from tests.support.samples import body
+from tests.support.services import RunningServices
+from weerbaar.keys import sealed_fields
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = {**headers("admin"), "X-Break-Glass-Reason": "erasure test: does the erasure reach every copy"}
+
+
+async def _published(bootstrap: str, case_id: str) -> list[IncidentReported]:
+    """The case's reports as a plain consumer with the test's credentials reads them from the topics."""
+    records = await read_all(bootstrap, [INCIDENT_REPORTED, INCIDENT_URGENT])
+    return [IncidentReported.model_validate_json(r.value) for r in records if r.headers.get("ce_subject") == case_id]
+
+
+async def _until(what: str, check: Callable[[], Awaitable[bool]], within_s: float = 60.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {within_s:.0f} s: {what}"
+        await asyncio.sleep(0.3)
+
+
+async def _everything(db: AsyncDatabase[Document]) -> dict[str, list[Document]]:
+    return {name: await db[name].find({}).to_list(None) for name in await db.list_collection_names()}
+
+
+def _opened_values(db_documents: dict[str, list[Document]], cipher: DataCipher) -> list[str]:
+    """Every value a service declares sealed with the data key, opened (what an insider with the keys would read)."""
+    opened = []
+    for field in sealed_fields():
+        for document in db_documents.get(field.collection, []):
+            value = document.get(field.top)
+            values = value if isinstance(value, list) else [value]
+            for item in values:
+                sealed = (
+                    item.get(field.path.split("[].")[1]) if isinstance(item, dict) and "[]." in field.path else item
+                )
+                if isinstance(sealed, str) and sealed.startswith(PREFIX + ":"):
+                    context = field.context.format(id=document["_id"])
+                    opened.append(cipher.open(sealed, context=context).decode(errors="replace"))
+    return opened
+
+
+async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_store(
+    services: RunningServices, endpoints: Endpoints, store: AsyncDatabase[Document]
+) -> None:
+    marker = uuid.uuid4().hex[:10]
+    sent = body(
+        **{
+            "office_holder.name": f"E. Rasmus-{marker}",
+            "office_holder.contact": {"email": f"erase-{marker}@example.nl", "phone": "+31 6 1234 5678"},
+            "incident.description": f"Dreigbericht {marker}: 'we weten waar je woont'",
+        }
+    )
+    report = IncidentReport.model_validate(sent)
+    settings = CommonSettings()
+    cipher = DataCipher.from_settings(settings)
+    pseudonym = office_holder_ref(report.office_holder, key=settings.pseudonym_secret)
+    personal = [report.office_holder.name, f"erase-{marker}@example.nl", marker, pseudonym]
+
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+        filed = await client.post("/v1/incidents", json=sent, headers=headers("reporter", sub=f"rep-{marker}"))
+        assert filed.status_code == 201, filed.text
+        case_id = filed.json()["case_id"]
+
+        async def notified_and_counted() -> bool:
+            case = (await client.get(f"/v1/cases/{case_id}", headers=ADMIN)).json()
+            counted = await store["reporting_facts"].find_one({"_id": case_id})
+            history = await store["triage_history"].find_one({"_id": pseudonym})
+            return bool(case.get("notifications")) and counted is not None and history is not None
+
+        await _until("triaged, notified and counted", notified_and_counted)
+
+        # Before: on the topic only in sealed form, and the key in the store opens it (so this test can fail).
+        before = await _published(endpoints.kafka_bootstrap, case_id)
+        assert before, "the report is not on the topic"
+        raw = "".join(event.model_dump_json() for event in before)
+        assert all(event.report is None and event.sealed_report for event in before)
+        assert not [value for value in personal[:3] if value in raw], "personal fields in clear on the topic"
+        opened = await CaseKeys(store, cipher).opened(before)
+        assert [event.plain_report for event in opened] == [report] * len(before)
+        wrapped = (await store[CASE_KEYS].find_one({"_id": case_id}) or {})["key"]
+
+        erased = await client.delete(f"/v1/cases/{case_id}", headers=ADMIN)
+        assert erased.status_code == 204, erased.text
+
+        async def forgotten_everywhere() -> bool:
+            notify_case = await store["notify_cases"].find_one({"_id": case_id}) or {}
+            counted = await store["reporting_facts"].find_one({"_id": case_id}) or {}
+            assessment = await store["triage_assessments"].find_one({"_id": case_id}) or {}
+            history = await store["triage_history"].find_one({"_id": pseudonym})
+            return (
+                bool(notify_case.get("erased"))
+                and counted.get("office_holder_ref") == erased_office_holder_ref(case_id)
+                and pseudonym not in json.dumps(assessment, default=str)
+                and history is None
+            )
+
+        await _until("every service forgot the case", forgotten_everywhere)
+
+    # After: the same record, read raw again, no longer opens: its key is gone from the directory, and nowhere else.
+    after = await _published(endpoints.kafka_bootstrap, case_id)
+    assert after == before, "the log keeps the records; only their key is gone"
+    assert await CaseKeys(store, cipher).opened(after) == [], "an erased case's report still opens"
+    tombstone = await store[CASE_KEYS].find_one({"_id": case_id})
+    assert tombstone is not None
+    assert "key" not in tombstone
+    everything = await _everything(store)
+    dumped = json.dumps(everything, default=str)
+    assert wrapped not in dumped, "a copy of the case key is still in the store"
+    # No store yields the personal fields: not in clear, and not in anything a service sealed with the data key.
+    found = [value for value in personal if value in dumped]
+    assert not found, f"personal fields still in the store: {found}"
+    opened_now = _opened_values(everything, cipher)
+    assert not [value for value in personal if any(value in text for text in opened_now)]
