@@ -258,6 +258,7 @@ class CaseStore(CaseRepository):
 
     async def forget(self, case_id: str) -> None:
         await self.links.update_many({"case_ids": case_id}, {"$pullAll": {"case_ids": [case_id]}})
+        await self.links.delete_many({"case_ids": {"$size": 0}})  # a pseudonym that links no case is kept by nobody
         await self.dedup.delete_many({"case_id": case_id})
         await self.idempotency.delete_many({"case_id": case_id})
 

@@ -85,7 +85,8 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
     personal = [report.office_holder.name, f"erase-{marker}@example.nl", marker, pseudonym]
 
     async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
-        filed = await client.post("/v1/incidents", json=sent, headers=headers("reporter", sub=f"rep-{marker}"))
+        filer = headers("reporter", sub=f"rep-{uuid.uuid4().hex[:8]}")
+        filed = await client.post("/v1/incidents", json=sent, headers=filer)
         assert filed.status_code == 201, filed.text
         case_id = filed.json()["case_id"]
 

@@ -143,6 +143,7 @@ class MemoryCaseStore(CaseRepository):
         for cases in self.linked.values():
             if case_id in cases:
                 cases.remove(case_id)
+        self.linked = {key: cases for key, cases in self.linked.items() if cases}
         self.incidents = {k: c for k, c in self.incidents.items() if c != case_id}
         self.claims = {k: c for k, c in self.claims.items() if c["case_id"] != case_id}
 
