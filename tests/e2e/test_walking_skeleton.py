@@ -14,8 +14,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.reporting.facts import LOCAL
 from services.reporting.periods import Calendar
 from services.reporting.settings import Settings as ReportingSettings
+from shared.case_keys import CaseKeys
 from shared.contracts import topics
+from shared.contracts.events import IncidentReported
 from shared.contracts.topics import Recipient, notify_topic
+from shared.crypto import DataCipher
+from shared.settings import CommonSettings
 from shared.store.mongo import Document
 from tests.support.auth import DeskAuth, headers
 from tests.support.endpoints import Endpoints
@@ -65,7 +69,11 @@ async def test_reported_incident_is_triaged_notified_and_counted(
 
         (reported,) = await probe.wait_for(topics.INCIDENT_REPORTED, case_id)
         assert reported.headers["ce_type"] == "nl.weerbaar.incident.reported.v1"
-        assert reported.json()["report"]["office_holder"]["body"]["code"] == "GM0344"
+        sealed = IncidentReported.model_validate_json(reported.value)
+        assert sealed.report is None, "a report goes on the topic sealed with its case's key"
+        assert report["office_holder"]["name"] not in reported.value.decode()
+        (opened,) = await CaseKeys(store, DataCipher.from_settings(CommonSettings())).opened([sealed])
+        assert opened.plain_report.office_holder.body.code == "GM0344"
 
         (triaged,) = await probe.wait_for(topics.CASE_TRIAGED, case_id)
         decision = triaged.json()
