@@ -27,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.contracts.events import IncidentReported
 from shared.contracts.incident import IncidentReport
 from shared.crypto import DataCipher, DecryptionError, new_case_key, open_for_case, seal_for_case
-from shared.errors import InvalidEvent, NotYetVisible
+from shared.errors import InvalidEvent, PermanentError
 from shared.mongo import Document
 from shared.reseal import SealedField
 from shared.serial import SerialCollection
@@ -37,6 +37,13 @@ SEALED_FIELDS = (SealedField(CASE_KEYS, "key", "case-key/{id}"),)
 """The wrapped case keys, re-wrapped with the active data key by ``weerbaar keys reseal``."""
 
 log = structlog.get_logger("weerbaar.case_keys")
+
+
+class UnknownCaseKey(PermanentError):
+    """A sealed report of a case without a key: intake stores the key before it publishes anything sealed with it,
+    so this key will never come (a record from another installation): dead-letter it, do not wait."""
+
+    code = "unknown_case_key"
 
 
 def key_context(case_id: str) -> str:
@@ -102,7 +109,7 @@ class CaseKeys:
         return key
 
     async def key_of(self, case_id: str) -> bytes | None:
-        """The case's key; None once destroyed. Raises ``NotYetVisible`` when the case has no key (yet)."""
+        """The case's key; None once destroyed. Raises ``UnknownCaseKey`` when the case has none."""
         key = self._keys.get(case_id)
         if key is not None:
             self._keys.move_to_end(case_id)
@@ -116,7 +123,7 @@ class CaseKeys:
         """Intake's: the key of a case that exists (created now if it predates the keys, or was erased)."""
         try:
             key = await self.key_of(case_id)
-        except NotYetVisible:
+        except UnknownCaseKey:
             key = None
         return key if key is not None else await self.create(case_id)
 
@@ -143,7 +150,7 @@ class CaseKeys:
     async def _read(self, case_id: str) -> bytes | None:
         found = await AsyncCollection.find_one(self._collection, {"_id": case_id})
         if found is None:
-            raise NotYetVisible(f"case {case_id} has no key yet")
+            raise UnknownCaseKey(f"case {case_id} has no key: its sealed reports open nowhere")
         wrapped = found.get("key")
         if not wrapped:
             return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,6 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT
-from shared.crypto import new_case_key
 from shared.detached import Detached
 from shared.errors import TransientError
 from shared.kafka import EventPublisher
@@ -127,12 +125,12 @@ class IntakeService:
             # Published sealed with the case's key (crypto-shredding); the case keeps the report as it keeps it.
             return case.take_report(sealed(event, key), now=now, links=links, filer=filer, publish_on=publish_on)
 
-        if new:  # no case can exist yet: one insert, no read before it; its key stored at the same time
-            case, key = Case(case_id), new_case_key()
+        if new:  # no case can exist yet: one insert, no read before it
+            # The key first: a stored case's outbox must never hold a report sealed with a key that is not stored
+            # (a retry of this request finds the key, whichever of the two writes failed).
+            case, key = Case(case_id), await self._keys.create(case_id)
             outcome = await take(case, key)
-            stored_key, _ = await asyncio.gather(self._keys.create(case_id, key), self._store.add(case))
-            if stored_key != key:  # a fresh case id with a key already: never published, so nothing is lost
-                raise RuntimeError(f"case {case_id} had a key already")  # a fresh random id: never
+            await self._store.add(case)
         else:
             async with self._store.case(case_id) as case:
                 if case.has_report(report_id):
