@@ -28,9 +28,9 @@ from shared.contracts.events import IncidentReported
 from shared.contracts.incident import IncidentReport
 from shared.crypto import DataCipher, DecryptionError, new_case_key, open_for_case, seal_for_case
 from shared.errors import InvalidEvent, PermanentError
-from shared.mongo import Document
 from shared.reseal import SealedField
-from shared.serial import SerialCollection
+from shared.store.mongo import Document
+from shared.store.serial import SerialCollection
 
 CASE_KEYS = "case_keys"
 SEALED_FIELDS = (SealedField(CASE_KEYS, "key", "case-key/{id}"),)

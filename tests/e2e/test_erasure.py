@@ -18,9 +18,9 @@ from shared.contracts.events import IncidentReported, erased_office_holder_ref
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT
 from shared.crypto import PREFIX, DataCipher
-from shared.mongo import Document
 from shared.pseudonym import office_holder_ref
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
 from tests.chaos.verify import read_all
 from tests.support.auth import headers
 from tests.support.endpoints import Endpoints
