@@ -17,7 +17,7 @@ help:
 	@echo "make unit   - the use cases and domain with in-memory fakes, no stack (seconds)"
 	@echo "make chaos  - fault-injection suite on a private stack of its own (kills services, broker, store)"
 	@echo "make bench  - the benchmark"
-	@echo "make docs   - regenerate event JSON Schemas and AsyncAPI documents"
+	@echo "make docs   - regenerate event JSON Schemas, AsyncAPI and OpenAPI documents"
 	@echo "make lock   - regenerate the hashed locks from pyproject.toml (keeps every pin it can)"
 
 venv: $(STAMP)

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from fastapi import Depends, Request
+from fastapi.security import APIKeyQuery, HTTPBearer
 
 from shared.http import Problem
 from shared.settings import CommonSettings
@@ -243,12 +244,33 @@ def forbidden(detail: str = "your role may not do this") -> Problem:
     return Problem(403, "Forbidden", detail, code="forbidden")
 
 
-async def current_principal(request: Request) -> Principal:
+# For the OpenAPI documents only (``auto_error=False``: they check nothing); ``_principal`` reads and verifies.
+BEARER = HTTPBearer(
+    bearerFormat="JWT",
+    scheme_name="bearer",
+    description="A JWT of the issuer (EdDSA or RS256; iss, aud, exp, sub, role; org and municipality where they "
+    "apply). Each operation's requirement lists the roles that may call it; `weerbaar token` mints one for the "
+    "local stack.",
+    auto_error=False,
+)
+PAGE_TOKEN = APIKeyQuery(
+    name="access_token",
+    scheme_name="access_token",
+    description="The same JWT in the address of a page a browser opens (RFC 6750 §2.3; pages only, never an API)",
+    auto_error=False,
+)
+
+
+async def current_principal(request: Request, _: Annotated[object, Depends(BEARER)] = None) -> Principal:
     """FastAPI dependency: the caller verified from the ``Authorization`` header, or 401 problem+json."""
     return await _principal(request, query_token=False)
 
 
-async def page_principal(request: Request) -> Principal:
+async def page_principal(
+    request: Request,
+    _: Annotated[object, Depends(BEARER)] = None,
+    __: Annotated[object, Depends(PAGE_TOKEN)] = None,
+) -> Principal:
     """For pages opened in a browser (the dashboard) only: the header, or ``?access_token=`` on a GET (RFC 6750
     §2.3). Pages send ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``, and no access log is written,
     so the token in the address goes nowhere else; APIs never accept it."""

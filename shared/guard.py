@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from shared.auth import Authenticated, AuthenticatedPage, Principal, forbidden
-from shared.policy import Action, may_attempt
+from fastapi import Security
+
+from shared.auth import Principal, current_principal, forbidden, page_principal
+from shared.policy import ROLE_ACTIONS, Action, may_attempt
 
 
 def require(action: Action, *, page: bool = False) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: the caller, if their role may attempt ``action`` (403 problem+json otherwise).
 
     ``page``: an HTML page a browser opens, which may carry its token as ``?access_token=`` (APIs may not).
+    The roles that may attempt ``action`` are the operation's security requirement in the OpenAPI document (OpenAPI
+    3.1 lets a requirement of a bearer or API-key scheme list role names).
     """
+    roles = sorted(role.value for role in ROLE_ACTIONS.get(action, ()))
 
-    async def guard(principal: Authenticated) -> Principal:
+    # Defaults, not Annotated: the annotations are strings (PEP 563), and ``roles`` is this call's.
+    async def guard(principal: Principal = Security(current_principal, scopes=roles)) -> Principal:  # noqa: B008
         return _gate(principal, action)
 
-    async def page_guard(principal: AuthenticatedPage) -> Principal:
+    async def page_guard(principal: Principal = Security(page_principal, scopes=roles)) -> Principal:  # noqa: B008
         return _gate(principal, action)
 
     chosen = page_guard if page else guard

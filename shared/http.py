@@ -94,40 +94,60 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(500, "Internal error", "the request could not be completed", code="internal_error")
 
 
-_PROBLEM_SCHEMA: dict[str, Any] = {
+PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details, as every error is answered (application/problem+json)",
     "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string"},
+        "type": {"type": "string", "description": "always about:blank: `code` names the kind"},
         "title": {"type": "string"},
-        "status": {"type": "integer"},
+        "status": {"type": "integer", "description": "the HTTP status again"},
         "detail": {"type": "string"},
-        "code": {"type": "string"},
+        "code": {"type": "string", "description": "the kind of error, e.g. unauthenticated, forbidden, case_not_found"},
         "errors": {
             "type": "array",
+            "description": "422: each field at fault (`office_holder.name`, `query.page`, `group_by`, ...)",
             "items": {
                 "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "type": {"type": "string"}},
+                "required": ["field"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
             },
         },
     },
 }
-_PROBLEM_TEXT = {
-    400: "Bad request",
-    401: "No token, or a token that does not verify",
-    403: "The role or the case does not allow it",
-    404: "No such case",
-    409: "The case's state does not allow it",
-    413: "Body over the size limit",
-    422: "Invalid request: the fields at fault in `errors`",
-    429: "Too many requests (see Retry-After)",
-    503: "The store or the broker did not answer in time (see Retry-After)",
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_RETRY_AFTER = {"description": "seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
+_PROBLEMS: dict[int, tuple[str, dict[str, Any]]] = {
+    400: ("A body that cannot be read (not UTF-8)", {}),
+    401: (
+        "No bearer token, or one that does not verify",
+        {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    ),
+    403: ("The role may not do this, or not on this case or notification", {}),
+    404: ("Not found", {}),
+    409: ("The state does not allow it", {}),
+    413: ("Body over the size limit (WEERBAAR_MAX_BODY_BYTES)", {}),
+    422: ("Invalid request: each field at fault in `errors`", {}),
+    429: ("Too many requests", {"Retry-After": {"required": True, **_RETRY_AFTER}}),
+    503: ("The store or the broker did not answer in time", {"Retry-After": {"required": True, **_RETRY_AFTER}}),
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for errors answered as problem+json (RFC 9457), as they are sent."""
-    return {
-        status: {"description": _PROBLEM_TEXT.get(status, "Error"), "content": {PROBLEM: {"schema": _PROBLEM_SCHEMA}}}
-        for status in statuses
-    }
+def documented_problem(status: int, description: str | None = None) -> dict[str, Any]:
+    """One OpenAPI response object: an error as it is sent (problem+json, with the headers that come with it)."""
+    text, headers = _PROBLEMS.get(status, ("Error", {}))
+    response: dict[str, Any] = {"description": description or text, "content": {PROBLEM: {"schema": PROBLEM_REF}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route for the errors only it answers (404, 409, 429); ``shared.openapi`` adds those
+    every route of its kind answers (401, 403, 413, 422, 503). ``descriptions``: ``e404="No such case"``."""
+    return {status: documented_problem(status, descriptions.get(f"e{status}")) for status in statuses}

@@ -6,15 +6,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.telemetry import TelemetryConfig
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -32,6 +32,7 @@ from shared.kafka_auth import client_options
 from shared.lanes import AcuteGate, is_routine
 from shared.limits import BodySizeLimit
 from shared.metrics import DEV_MODE
+from shared.openapi import describe
 from shared.periodic import Every
 from shared.progress import ConsumerProgress
 from shared.settings import CommonSettings
@@ -40,6 +41,18 @@ from shared.store import mongo
 log = structlog.get_logger("weerbaar.runtime")
 
 Hook = Callable[[], Awaitable[None]]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    service: str
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unready"]
+    service: str
+    dev_mode: Literal[True] | None = Field(default=None, description="present (true) only in dev mode")
+    reasons: dict[str, str] | None = Field(default=None, description="unready: what is wrong, by part")
 
 
 @dataclass
@@ -260,12 +273,18 @@ class Runtime:
     def ops_router(self) -> APIRouter:
         router = APIRouter(tags=["operations"])
 
-        @router.get("/healthz")
+        @router.get("/healthz", response_model=Health)
         async def healthz() -> dict[str, str]:
+            """The process answers (liveness)."""
             return {"status": "ok", "service": self.service}
 
-        @router.get("/readyz")
+        @router.get(
+            "/readyz",
+            response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "Not ready: broker, store or consumers (`reasons`)"}},
+        )
         async def readyz() -> JSONResponse:
+            """Ready when broker and store answer and every consumer holds partitions (200); otherwise 503."""
             problems = await self.readiness()
             body: dict[str, Any] = {"status": "ready", "service": self.service}
             if self.settings.dev_mode:  # never mistaken for production: keys are this checkout's generated ones
@@ -274,7 +293,11 @@ class Runtime:
                 return JSONResponse({**body, "status": "unready", "reasons": problems}, 503)
             return JSONResponse(body)
 
-        @router.get("/metrics")
+        @router.get(
+            "/metrics",
+            response_class=PlainTextResponse,
+            response_description=f"Prometheus text exposition format ({CONTENT_TYPE_LATEST})",
+        )
         async def scrape() -> Response:
             await self.readiness()  # weerbaar_ready as of this scrape
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -290,6 +313,7 @@ class Runtime:
             "auto_configure": False,
         }
         app = FastAPI(title=title, lifespan=self.lifespan, telemetry=telemetry)
+        app.openapi = describe(app)  # type: ignore[method-assign]  # FastAPI's documented way to extend it
         app.state.runtime = self
         app.state.verifier = self.verifier
         install_problem_handlers(app)

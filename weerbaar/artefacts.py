@@ -1,4 +1,4 @@
-"""What the committed contract artefacts must contain: event schemas and AsyncAPI documents."""
+"""What the committed contract artefacts must contain: event schemas, AsyncAPI and OpenAPI documents."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from shared.contracts.artefacts import SCHEMA_DIR, event_schemas
 
 ROOT = Path(__file__).resolve().parents[1]
 ASYNCAPI_DIR = ROOT / "docs" / "asyncapi"
+OPENAPI_DIR = ROOT / "docs" / "openapi"
 CONTRACT_VERSION = "1.0.0"
 
 
@@ -29,13 +30,16 @@ def _service_documents() -> dict[Path, str]:
         "notify": notify_app(NotifySettings(dev_mode=True)),
         "reporting": reporting_app(ReportingSettings(dev_mode=True)),
     }
-    return {
-        ASYNCAPI_DIR / f"{name}.json": json.dumps(
-            document(app.state.runtime, version=CONTRACT_VERSION), indent=2, sort_keys=True, ensure_ascii=False
-        )
-        + "\n"
+    files = {
+        ASYNCAPI_DIR / f"{name}.json": _json(document(app.state.runtime, version=CONTRACT_VERSION))
         for name, app in apps.items()
     }
+    files.update({OPENAPI_DIR / f"{name}.json": _json(app.openapi()) for name, app in apps.items()})
+    return files
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def expected_artefacts() -> dict[Path, str]:

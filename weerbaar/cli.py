@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import time
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -18,14 +19,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, track
 from rich.table import Table
 
-from services.reporting import domain as reporting_domain
-from services.reporting import queries
-from services.reporting.app import disclosure_of
-from services.reporting.population import load_population
-from services.reporting.publishing import STANDARD_BREAKDOWNS
-from services.reporting.replay import replay as rebuild_projection
-from services.reporting.settings import Settings as ReportingSettings
-from services.reporting.store import ReportingStore
 from shared.contracts.principals import OPERATOR, principals
 from shared.contracts.topics import dlq_topic
 from shared.kafka import provision_topics
@@ -35,6 +28,9 @@ from shared.store import mongo
 from weerbaar import demo as demo_data
 from weerbaar.audit import audit_app
 from weerbaar.keys import keys_app
+
+if TYPE_CHECKING:
+    from services.reporting.settings import Settings as ReportingSettings
 
 app = typer.Typer(help="weerbaar command line", no_args_is_help=True)
 dlq_app = typer.Typer(help="Inspect and re-drive dead-lettered messages", no_args_is_help=True)
@@ -115,7 +111,7 @@ def kafka_credentials(
 
 @app.command()
 def contracts(check: Annotated[bool, typer.Option(help="Fail if the committed files differ")] = False) -> None:
-    """Write (or check) the JSON Schema of every event and each service's AsyncAPI document."""
+    """Write (or check) the JSON Schema of every event and each service's AsyncAPI and OpenAPI documents."""
     from weerbaar.artefacts import expected_artefacts
 
     stale = []
@@ -166,10 +162,11 @@ def wait_ready(
 @app.command()
 def demo(
     count: Annotated[int, typer.Option("--count", "-n", help="How many incidents to report")] = 25,
-    url: str = "http://127.0.0.1:8081",
+    url: Annotated[str | None, typer.Option(help="Intake (default: 127.0.0.1 at WEERBAAR_INTAKE_PORT, 8081)")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed for a repeatable data set")] = None,
 ) -> None:
     """Report synthetic, realistic incidents through the intake API."""
+    url = url or f"http://127.0.0.1:{os.environ.get('WEERBAAR_INTAKE_PORT', SERVICE_PORTS['intake'])}"
     rng = random.Random(seed)
     case_ids: list[str] = []
     reporter = _dev_token("otwb", org="OTWB demo")
@@ -292,6 +289,10 @@ def replay(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
 ) -> None:
     """Rebuild reporting's projection from the event log (offset 0) into a fresh database and print the figures."""
+    # Here, not at the top: reporting's modules take seconds to import, and every other command (a token) needs none.
+    from services.reporting.publishing import STANDARD_BREAKDOWNS
+    from services.reporting.settings import Settings as ReportingSettings
+
     settings = ReportingSettings()
     target = target_db or f"{settings.mongodb_db}_replay_{time.strftime('%Y%m%d%H%M%S')}"
     if target == settings.mongodb_db:
@@ -325,6 +326,13 @@ async def _replay(
     *,
     quiet: bool,
 ) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
+    from services.reporting import domain as reporting_domain
+    from services.reporting import queries
+    from services.reporting.app import disclosure_of
+    from services.reporting.population import load_population
+    from services.reporting.replay import replay as rebuild_projection
+    from services.reporting.store import ReportingStore
+
     with Progress(console=console, disable=quiet, transient=True) as progress:
         task = progress.add_task("replaying events", total=None)
         result = await rebuild_projection(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi import Path as Path_
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.domain import Case, Outcome
 from services.intake.errors import CaseNotFound, IdempotencyConflict
@@ -27,7 +27,7 @@ from shared.contracts.events import (
     IncidentReported,
     NotificationStatus,
 )
-from shared.contracts.incident import IncidentReport
+from shared.contracts.incident import EXAMPLE_REPORT, IncidentReport
 from shared.contracts.topics import (
     ACUTE_SIGNAL,
     CASE_ERASED,
@@ -38,7 +38,7 @@ from shared.contracts.topics import (
     NOTIFICATION_STATUS,
 )
 from shared.guard import require
-from shared.http import Problem
+from shared.http import Problem, problem_responses
 from shared.need_to_know import View, case_sight
 from shared.policy import Action, CaseAccess, decide
 from shared.ratelimit import TokenBucket
@@ -58,6 +58,26 @@ class CaseCreated(BaseModel):
     status: str
     merged_into_existing_case: bool = False
     """True only when the caller filed another report of this case: nobody learns of other filers' reports."""
+
+
+_LOCATION = {"required": True, "description": "/v1/cases/{case_id}", "schema": {"type": "string"}}
+_LOCATED = {"headers": {"Location": _LOCATION}}
+
+
+class CaseView(BaseModel):
+    """A case as the caller sees it (`view`: filer, a recipient's view, or the admin's full file; docs/security.md).
+    Every view has these keys; the others depend on the view."""
+
+    model_config = ConfigDict(extra="allow")
+    case_id: str
+    view: View
+    status: str
+    reports: list[dict[str, Any]]
+
+
+class AuditTrail(BaseModel):
+    case_id: str
+    entries: list[dict[str, Any]] = Field(description="who read or changed the case, when, why; oldest first")
 
 
 class IntakeHandlers:
@@ -124,10 +144,15 @@ class IntakeHandlers:
             status_code=201,
             response_model=CaseCreated,
             responses={
-                200: {"model": CaseCreated, "description": "the same request again (Idempotency-Key)"},
-                409: {"description": "Idempotency-Key reused with another body"},
-                413: {"description": "body over the size limit"},
+                201: _LOCATED,
+                200: {
+                    "model": CaseCreated,
+                    "description": "The same request again (Idempotency-Key)",
+                    **_LOCATED,
+                },
+                **problem_responses(409, 429, e409="Idempotency-Key reused with another body"),
             },
+            openapi_extra={"requestBody": {"content": {"application/json": {"example": EXAMPLE_REPORT}}}},
         )
         async def post_incident(
             report: IncidentReport,
@@ -153,7 +178,10 @@ class IntakeHandlers:
                 headers={"Location": f"/v1/cases/{receipt.case_id}"},
             )
 
-        @router.get("/cases/{case_id}", responses={401: {}, 403: {}, 404: {}})
+        @router.get(
+            "/cases/{case_id}",
+            responses={200: {"model": CaseView}, **problem_responses(404, e404="No such case")},
+        )
         async def get_case(
             case_id: CaseId, principal: Annotated[Principal, Depends(require(Action.READ_CASE))]
         ) -> JSONResponse:
@@ -177,7 +205,7 @@ class IntakeHandlers:
             )
             return JSONResponse(_jsonable(body), headers={"Cache-Control": "no-store"})
 
-        @router.delete("/cases/{case_id}", status_code=204, responses={401: {}, 403: {}, 404: {}})
+        @router.delete("/cases/{case_id}", status_code=204, responses=problem_responses(404, e404="No such case"))
         async def erase_case(
             case_id: CaseId, principal: Annotated[Principal, Depends(require(Action.ERASE_CASE))]
         ) -> Response:
@@ -199,7 +227,7 @@ class IntakeHandlers:
             )
             return Response(status_code=204)
 
-        @router.get("/audit", tags=["audit"], responses={401: {}, 403: {}})
+        @router.get("/audit", tags=["audit"], responses={200: {"model": AuditTrail}})
         async def audit_trail(
             principal: Annotated[Principal, Depends(require(Action.READ_AUDIT))],
             case_id: Annotated[str, Query(pattern=CASE_ID)],

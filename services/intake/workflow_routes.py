@@ -28,7 +28,7 @@ from shared.policy import Action
 
 CaseId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 T = TypeVar("T")
-_ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
+_ACTION_ERRORS = problem_responses(404, 409, e404="No such case", e409="The case's state does not allow it")
 
 
 class _Body(BaseModel):
@@ -140,7 +140,7 @@ class WorkflowRoutes:
         router = APIRouter(prefix="/v1", tags=["workflow"])
         workflow = self._workflow
 
-        @router.get("/cases", response_model=QueuePage, responses=problem_responses(401, 403, 422, 503))
+        @router.get("/cases", response_model=QueuePage)
         async def queue(
             request: Request,
             principal: Annotated[Principal, Depends(require(Action.LIST_CASES))],

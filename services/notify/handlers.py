@@ -41,7 +41,7 @@ from shared.contracts.topics import (
     Recipient,
 )
 from shared.guard import require
-from shared.http import Problem
+from shared.http import Problem, problem_responses
 from shared.policy import Action, NotificationAccess, decide
 from shared.runtime import Runtime
 
@@ -99,6 +99,9 @@ class AckView(BaseModel):
 
 class OverdueList(BaseModel):
     cases: list[OverdueFollowup]
+
+
+_NOT_FOUND = problem_responses(404, e404="No such notification")
 
 
 class NotifyHandlers:
@@ -165,7 +168,7 @@ class NotifyHandlers:
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/v1", tags=["notifications"])
 
-        @router.get("/notifications/{notification_id}", responses={401: {}, 403: {}, 404: {}})
+        @router.get("/notifications/{notification_id}", responses=_NOT_FOUND)
         async def get_notification(
             notification_id: NotificationId,
             principal: Annotated[Principal, Depends(require(Action.READ_NOTIFICATION))],
@@ -174,7 +177,10 @@ class NotifyHandlers:
             notification = await self._authorised(principal, Action.READ_NOTIFICATION, notification_id)
             return NotificationView.of(notification, await self._store.delivery_log(notification_id))
 
-        @router.post("/notifications/{notification_id}/ack", responses={401: {}, 403: {}, 404: {}, 409: {}})
+        @router.post(
+            "/notifications/{notification_id}/ack",
+            responses=problem_responses(404, 409, e404="No such notification", e409="For another recipient"),
+        )
         async def acknowledge(
             notification_id: NotificationId,
             body: AckRequest,
@@ -201,7 +207,7 @@ class NotifyHandlers:
         @router.get(
             "/notifications/{notification_id}/aangifte.html",
             response_class=HTMLResponse,
-            responses={401: {}, 403: {}, 404: {}},
+            responses=problem_responses(404, e404="No such notification, or it has no aangifte"),
         )
         async def aangifte_html(
             notification_id: NotificationId,
@@ -217,7 +223,7 @@ class NotifyHandlers:
             rendered = aangifte.render_html(found, case_id=notification.case_id, notification_id=notification_id)
             return HTMLResponse(rendered, headers={"Cache-Control": "no-store"})
 
-        @router.get("/followups/overdue", responses={401: {}, 403: {}})
+        @router.get("/followups/overdue")
         async def overdue_followups(
             _: Annotated[Principal, Depends(require(Action.READ_OVERDUE_FOLLOWUPS))],
         ) -> OverdueList:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.reporting import dashboard, domain, queries
 from services.reporting.domain import Disclosure
@@ -31,6 +31,34 @@ from shared.runtime import Runtime
 log = structlog.get_logger("weerbaar.reporting")
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)  # a report window outside these is a mistake (422)
+
+
+class Window(BaseModel):
+    from_: str | None = Field(alias="from")
+    to_exclusive: str | None
+
+
+class Summary(BaseModel):
+    """The aggregate table (JSON); with `Accept: text/csv` the same cells as CSV."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str | None = Field(alias="from", description="the asked start (a month, quarter or year's first day)")
+    to: str | None
+    window: Window = Field(description="the published periods the figures cover")
+    group_by: list[str]
+    threshold: int = Field(description="cells under this many office holders are suppressed")
+    method: str
+    rounding_base: int
+    cells: list[ReportCell]
+
+
+_SUMMARY: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": Summary,
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "The table as JSON, or as CSV when the request accepts text/csv",
+    }
+}
 
 
 class ReportingHandlers:
@@ -97,16 +125,10 @@ class ReportingHandlers:
 
     def router(self) -> APIRouter:
         # Aggregates only (bzk, jenv, admin); every route is guarded the same way, the page also by ?access_token=.
-        responses: dict[int | str, dict[str, Any]] = {
-            401: {"description": "no or invalid bearer token"},
-            403: {"description": "role not allowed"},
-        }
-        router = APIRouter(tags=["reports"], dependencies=[Depends(require(Action.READ_REPORTS))], responses=responses)
-        pages = APIRouter(
-            tags=["reports"], dependencies=[Depends(require(Action.READ_REPORTS, page=True))], responses=responses
-        )
+        router = APIRouter(tags=["reports"], dependencies=[Depends(require(Action.READ_REPORTS))])
+        pages = APIRouter(tags=["reports"], dependencies=[Depends(require(Action.READ_REPORTS, page=True))])
 
-        @router.get("/v1/reports/summary")
+        @router.get("/v1/reports/summary", responses=_SUMMARY)
         async def summary(
             start: Annotated[date | None, Query(alias="from", ge=EARLIEST, le=LATEST)] = None,
             end: Annotated[date | None, Query(alias="to", ge=EARLIEST, le=LATEST)] = None,

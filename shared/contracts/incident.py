@@ -261,3 +261,25 @@ class IncidentReport(BaseModel):
     wants_aangifte: bool = False
     consent_share_with_police: bool = True
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+
+
+EXAMPLE_REPORT: dict[str, object] = {
+    "reported_by": {"kind": "self"},
+    "office_holder": {
+        "name": "A. Voorbeeld",
+        "role": "raadslid",
+        "body": {"kind": "gemeente", "code": "GM0344"},
+        "gender": "vrouw",
+        "contact": {"email": "s.devries@example.nl"},
+    },
+    "incident": {
+        "occurred_at": "2026-11-20T21:30:00+01:00",
+        "types": ["threat"],
+        "channel": "online",
+        "description": "Bericht op sociale media: 'we weten waar je woont'",
+        "indicators": {"home_address_known": True, "explicit_threat": True},
+        "impact_on_functioning": True,
+    },
+    "wants_aangifte": True,
+}
+"""The contract's example report (the README's "Try it" and the OpenAPI document's example)."""

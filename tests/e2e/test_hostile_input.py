@@ -1,8 +1,13 @@
-"""Hostile input against the real services: schemathesis on intake's and reporting's OpenAPI, rate limit, headers."""
+"""Hostile input against the real services: schemathesis with its conformance checks on every service's OpenAPI
+document (status codes, content types, response schemas and headers as documented, no 5xx), rate limit, headers."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import uuid
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -11,46 +16,114 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from tests.support.auth import headers
-from tests.support.samples import unique_body
+from tests.support.auth import headers, token
+from tests.support.samples import notified, unique_body
 from tests.support.services import RunningServices
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES_PER_OPERATION_AND_MODE = 20
+EXAMPLES_PER_OPERATION_AND_MODE = 15
 BREAK_GLASS = {"X-Break-Glass-Reason": "schemathesis run"}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+ROUTED_TO = "police"  # the subjects' cases are routed to the police, whose token acts on them
+CALLERS = ("police", "otwb", "bzk", "admin")
+"""The first of these that an operation's security requirement admits calls it (its roles are in the document)."""
 
 
-def _caller(method: str, path: str) -> dict[str, str]:
-    """A caller each operation accepts, so the fuzzing reaches the validation and the handlers."""
-    if path == "/v1/incidents":
-        return headers("otwb", org="fuzz desk")  # a fresh subject per example: the rate limit stays out of the way
-    if path.startswith("/v1/reports"):
-        return headers("bzk")
-    return {**headers("admin"), **BREAK_GLASS}
+@dataclass
+class Subjects:
+    """Real resources for the generated requests to reach, so they take the 2xx paths and not only 404."""
+
+    filer_sub: str
+    cases: dict[str, str]  # operation label -> a case of its own, filed by ``filer_sub``, routed to the police
+    notification_id: str  # the police notification (with its modelaangifte) of one of them
+    answered: dict[str, Counter[int]] = field(default_factory=dict)
+    uses: itertools.count[int] = field(default_factory=itertools.count)
 
 
-@pytest.mark.parametrize("service", ["intake", "reporting"])
-def test_fuzzed_requests_never_crash_and_every_rejection_is_a_problem(services: RunningServices, service: str) -> None:
+@pytest.fixture(scope="module")
+def subjects(services: RunningServices) -> Subjects:
+    intake = services.url("intake")
+    filer_sub = f"schemathesis-otwb-{uuid.uuid4().hex[:8]}"
+    labels = _case_operations(services)
+
+    async def file() -> list[str]:
+        async with httpx.AsyncClient(base_url=intake, timeout=15) as client:
+            desk = headers("otwb", sub=filer_sub, org="OTWB")
+            created = await asyncio.gather(
+                *(client.post("/v1/incidents", json=unique_body(), headers=desk) for _ in labels)
+            )
+        assert all(c.status_code == 201 for c in created), [c.text for c in created]
+        return [c.json()["case_id"] for c in created]
+
+    cases = dict(zip(labels, asyncio.run(file()), strict=True))
+    police = headers(ROUTED_TO, org="Politie")
+    notifications = [notified(intake, case_id, police) for case_id in cases.values()]  # each routed to the police
+    return Subjects(filer_sub=filer_sub, cases=cases, notification_id=notifications[0])
+
+
+def _case_operations(services: RunningServices) -> list[str]:
+    document = httpx.get(services.url("intake") + "/openapi.json", timeout=15).json()
+    return [
+        f"{method.upper()} {path}" for path, item in document["paths"].items() for method in item if "{case_id}" in path
+    ]
+
+
+@pytest.mark.parametrize("service", ["intake", "notify", "reporting", "triage"])
+def test_every_answer_is_as_documented_and_none_is_a_server_error(
+    services: RunningServices, subjects: Subjects, service: str
+) -> None:
+    """Positive and negative requests for every operation, as a caller the operation admits, on real cases and
+    notifications; each answer checked against the document: its status, content type, schema and headers."""
     base = services.url(service)
-    schema = schemathesis.openapi.from_url(base + "/openapi.json")
-    ran: list[str] = []
+    document = httpx.get(base + "/openapi.json", timeout=15).json()
+    schema = schemathesis.openapi.from_dict(document)
     findings: list[str] = []
+    operations = 0
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
         operation = result.ok()
-        if operation.path in ("/healthz", "/readyz", "/metrics"):
-            continue
+        operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            _fuzz(operation, mode, base, ran, findings)
-    print(f"\nschemathesis: {len(ran)} requests against {service}")
-    assert ran
-    assert not findings, "\n".join(findings[:20])
+            _fuzz(service, operation, mode, base, document, subjects, findings)
+    answered = {label: dict(codes) for label, codes in subjects.answered.items() if label.startswith(service)}
+    print(f"\nschemathesis against {service}: {answered}")
+    assert operations
+    assert not findings, "\n".join(findings[:10])
+    never_succeeded = [label for label, codes in answered.items() if not any(200 <= c < 300 for c in codes)]
+    assert not never_succeeded, f"never answered 2xx (the fuzzing reached only refusals): {never_succeeded}"
 
 
-def _fuzz(operation: Any, mode: GenerationMode, base: str, ran: list[str], findings: list[str]) -> None:
+def _fuzz(
+    service: str,
+    operation: Any,
+    mode: GenerationMode,
+    base: str,
+    document: dict[str, Any],
+    subjects: Subjects,
+    found: list[str],
+) -> None:
+    method, path = operation.method.upper(), operation.path
+    label = f"{service} {method} {path}"
+    requirements = document["paths"][path][method.lower()].get("security", [])
+    roles = {role for need in requirements for listed in need.values() for role in listed}
+
     @settings(
         max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
         deadline=None,
@@ -61,11 +134,16 @@ def _fuzz(operation: Any, mode: GenerationMode, base: str, ran: list[str], findi
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
-        response = case.call(
-            base_url=base, headers=_caller(case.operation.method.upper(), case.operation.path), timeout=15
-        )
-        ran.append(case.operation.label)
-        findings.extend(_judge(f"{case.operation.label} ({mode.value})", response))
+        if mode is GenerationMode.POSITIVE and next(subjects.uses) % 2 == 0:
+            _aim_at_subjects(case, method, path, subjects)  # every other positive request: a real case
+        response = case.call(base_url=base, headers=_caller(roles, method, path, subjects), timeout=15)
+        subjects.answered.setdefault(label, Counter())[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except FailureGroup as failures:
+            found.append(f"{label} ({mode.value}) -> {response.status_code}: {failures}")
+        if "Traceback" in response.text:
+            found.append(f"{label} ({mode.value}) -> {response.status_code}: a stack trace leaked")
 
     try:
         run()
@@ -75,19 +153,27 @@ def _fuzz(operation: Any, mode: GenerationMode, base: str, ran: list[str], findi
         # an operation without parameters or body (e.g. GET /v1/reports/monitor) has no invalid request to make
 
 
-def _judge(where: str, response: Any) -> list[str]:
-    """What is wrong with an answer: a 5xx, a rejection that is not problem+json, a stack trace."""
-    status = response.status_code
-    content_type = response.headers.get("content-type", [""])
-    content_type = content_type[0] if isinstance(content_type, list) else content_type
-    problems = []
-    if status >= 500:
-        problems.append(f"{where} -> {status}: {response.text[:300]}")
-    elif status >= 400 and not content_type.startswith("application/problem+json"):
-        problems.append(f"{where} -> {status}: rejection is {content_type or 'untyped'}, not problem+json")
-    if "Traceback" in response.text:
-        problems.append(f"{where} -> {status}: a stack trace leaked")
-    return problems
+def _aim_at_subjects(case: Any, method: str, path: str, subjects: Subjects) -> None:
+    if "case_id" in case.path_parameters:
+        case.path_parameters["case_id"] = subjects.cases[f"{method} {path}"]
+    if "notification_id" in case.path_parameters:
+        case.path_parameters["notification_id"] = subjects.notification_id
+    if isinstance(case.query, dict) and "case_id" in case.query:
+        case.query["case_id"] = next(iter(subjects.cases.values()))
+
+
+def _caller(roles: set[str], method: str, path: str, subjects: Subjects) -> dict[str, str]:
+    """A caller the operation admits (none for the operations of operators: health, readiness, metrics)."""
+    role = next((r for r in CALLERS if r in roles), None)
+    if role is None:
+        assert not roles, f"{method} {path}: no test caller among {roles}"
+        return {}
+    if role == "otwb":
+        # the filer of the subjects (a filer erases its own reports); a fresh subject per report: no rate limit
+        return headers("otwb", sub=subjects.filer_sub if method == "DELETE" else None, org="OTWB")
+    if role == "admin":
+        return {**headers("admin"), **BREAK_GLASS}
+    return {"Authorization": f"Bearer {token(role, org='Politie' if role == 'police' else None)}"}
 
 
 async def test_reporting_is_rate_limited_per_token_with_retry_after(services: RunningServices) -> None:

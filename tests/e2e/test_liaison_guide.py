@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import time
-import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +16,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared.contracts.topics import burgemeester_topic
 from shared.kafka_auth import operator_options
 from tests.support.auth import headers
+from tests.support.docs import example
 from tests.support.endpoints import Endpoints
 from tests.support.probe import ensure_topics
-from tests.support.samples import body
+from tests.support.samples import critical_in
 from tests.support.services import RunningServices
 
 pytestmark = pytest.mark.e2e
@@ -34,12 +32,8 @@ BREAK_GLASS = {"X-Break-Glass-Reason": "liaison guide test: checking the acknowl
 
 
 def guide_consumer() -> str:
-    """The first Python block after the guide's consumer heading, as published."""
-    text = GUIDE.read_text()
-    section = text[text.index("## A 10-line consumer") :]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match, "the guide has no consumer block"
-    return match.group(1)
+    """The guide's consumer, as published."""
+    return example(GUIDE, "consumer")
 
 
 async def _group_at_end(bootstrap: str, topic: str) -> None:
@@ -57,19 +51,6 @@ async def _group_at_end(bootstrap: str, topic: str) -> None:
         await consumer.commit(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
-
-
-def _critical(municipality: str) -> dict[str, Any]:
-    return body(
-        **{
-            "office_holder.name": f"Wethouder {uuid.uuid4().hex[:8]}",
-            "office_holder.role": "wethouder",
-            "office_holder.body": {"kind": "gemeente", "code": municipality},
-            "incident.types": ["threat", "home_visit"],
-            "incident.channel": "at_home",
-            "incident.indicators": {"home_visited": True, "weapon_mentioned": True, "explicit_threat": True},
-        }
-    )
 
 
 async def test_the_guides_consumer_reads_only_its_own_municipality_and_acknowledges(
@@ -92,8 +73,8 @@ async def test_the_guides_consumer_reads_only_its_own_municipality_and_acknowled
     lines: list[str] = []
     try:
         async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as intake:
-            others = (await intake.post("/v1/incidents", json=_critical(OTHER), headers=headers("reporter"))).json()
-            own = (await intake.post("/v1/incidents", json=_critical(OWN), headers=headers("reporter"))).json()
+            others = (await intake.post("/v1/incidents", json=critical_in(OTHER), headers=headers("reporter"))).json()
+            own = (await intake.post("/v1/incidents", json=critical_in(OWN), headers=headers("reporter"))).json()
             await asyncio.wait_for(_read_until(liaison, own["case_id"], lines), 120)
             deadline = time.monotonic() + 60
             while True:

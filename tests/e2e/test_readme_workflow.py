@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from shared.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
 from tests.support.auth import BearerAuth
+from tests.support.docs import example
 from tests.support.samples import unique_body
 from tests.support.services import ROOT, RunningServices
 
@@ -24,11 +24,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _block() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Working on cases", 1)[1]
-    match = re.search(r"```bash\n(.*?)```", section, re.S)
-    assert match, "the README's workflow block"
-    return match.group(1)
+    return example(ROOT / "README.md", "working-on-cases")
 
 
 def test_the_readmes_workflow_examples_work_as_written(services: RunningServices) -> None:

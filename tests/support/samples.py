@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import copy
+import time
 import uuid
 from typing import Any
 
-CONTRACT_BODY: dict[str, Any] = {
-    "reported_by": {"kind": "self"},
-    "office_holder": {
-        "name": "A. Voorbeeld",
-        "role": "raadslid",
-        "body": {"kind": "gemeente", "code": "GM0344"},
-        "gender": "vrouw",
-        "contact": {"email": "s.devries@example.nl"},
-    },
-    "incident": {
-        "occurred_at": "2026-11-20T21:30:00+01:00",
-        "types": ["threat"],
-        "channel": "online",
-        "description": "Bericht op sociale media: 'we weten waar je woont'",
-        "indicators": {"home_address_known": True, "explicit_threat": True},
-        "impact_on_functioning": True,
-    },
-    "wants_aangifte": True,
-}
+import httpx
+
+from shared.contracts.incident import EXAMPLE_REPORT
+
+CONTRACT_BODY: dict[str, Any] = EXAMPLE_REPORT
 
 
 def body(**changes: Any) -> dict[str, Any]:
@@ -54,3 +41,28 @@ def acute_body() -> dict[str, Any]:
             "incident.channel": "at_home",
         }
     )
+
+
+def critical_in(municipality: str) -> dict[str, Any]:
+    """A wethouder of ``municipality`` visited at home with a weapon: critical, routed to its burgemeester too."""
+    return body(
+        **{
+            "office_holder.name": f"Wethouder {uuid.uuid4().hex[:8]}",
+            "office_holder.role": "wethouder",
+            "office_holder.body": {"kind": "gemeente", "code": municipality},
+            "incident.types": ["threat", "home_visit"],
+            "incident.channel": "at_home",
+            "incident.indicators": {"home_visited": True, "weapon_mentioned": True, "explicit_threat": True},
+        }
+    )
+
+
+def notified(intake: str, case_id: str, caller: dict[str, str], *, timeout: float = 60) -> str:
+    """The id of the notification the caller's role got of a case, once the case view shows it (polled)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(f"{intake}/v1/cases/{case_id}", headers=caller, timeout=15)
+        if answer.is_success and (answer.json().get("notification") or {}).get("notification_id"):
+            return str(answer.json()["notification"]["notification_id"])
+        assert time.monotonic() < deadline, f"case {case_id}: no notification in the caller's view: {answer.text}"
+        time.sleep(0.3)
