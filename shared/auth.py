@@ -230,7 +230,8 @@ class TokenVerifier:
         return Principal(sub=claims["sub"], role=role, org=org, municipality=municipality)
 
 
-def _unauthenticated(detail: str) -> Problem:
+def unauthenticated(detail: str) -> Problem:
+    """401 problem+json with the ``WWW-Authenticate`` challenge every 401 carries (RFC 9110 §15.5.2)."""
     return Problem(
         401,
         "Unauthenticated",
@@ -280,17 +281,17 @@ async def page_principal(
 async def _principal(request: Request, *, query_token: bool) -> Principal:
     verifier: TokenVerifier | None = getattr(request.app.state, "verifier", None)
     if verifier is None:
-        raise _unauthenticated("this service has no token verifier")
+        raise unauthenticated("this service has no token verifier")
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if query_token and not header and request.method == "GET" and "access_token" in request.query_params:
         scheme, token = "bearer", request.query_params["access_token"]
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthenticated("a bearer token is required")
+        raise unauthenticated("a bearer token is required")
     try:
         principal = await verifier.verify_async(token.strip())
     except Unauthenticated as exc:
-        raise _unauthenticated(str(exc)) from exc
+        raise unauthenticated(str(exc)) from exc
     reason = request.headers.get(BREAK_GLASS_HEADER, "").strip()
     if reason and principal.role is Role.ADMIN:
         return Principal(

@@ -65,7 +65,9 @@ def _complete_operation(operation: dict[str, Any]) -> None:
     if parameters or "requestBody" in operation:
         implied.add(422)
     if "requestBody" in operation:
-        implied |= {400, 413}  # a body that is not text; one over the size limit
+        implied.add(413)
+        if "application/json" in operation["requestBody"].get("content", {}):
+            implied.add(400)  # JSON that is not UTF-8 (FastAPI parses it; the desk's forms are read leniently)
     if any(p.get("in") == "path" for p in parameters):
         implied.add(404)
     for status in implied:

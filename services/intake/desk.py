@@ -27,15 +27,71 @@ from services.intake.views import case_access, case_view
 from services.intake.workflow import Workflow
 from services.intake.workflow_routes import audited
 from shared.audit import AuditLog
-from shared.auth import Principal, TokenVerifier, Unauthenticated, forbidden
+from shared.auth import Principal, TokenVerifier, Unauthenticated, forbidden, unauthenticated
 from shared.contracts.incident import IncidentReport
 from shared.guard import require
-from shared.http import Problem
+from shared.http import Problem, problem_responses
 from shared.need_to_know import case_sight
 from shared.policy import Action, may_attempt
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 _PAGE_HEADERS = {"Cache-Control": "no-store"}
+
+# The forms in the OpenAPI document: each carries the page's token as a body parameter (RFC 6750 §2.2).
+_TEXT = {"type": "string"}
+_PRESENT = {"type": "string", "description": "present (any value): yes"}
+_REPORT_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(("name", "role", "body_code", "gender", "email", "phone", "channel", "description"), _TEXT),
+    "occurred_at": {"type": "string", "description": "ISO 8601; without an offset: Europe/Amsterdam"},
+    "types": {"type": "array", "items": _TEXT},
+    "wants_aangifte": _PRESENT,
+    **dict.fromkeys(desk_html.INDICATORS, _PRESENT),
+}
+_REPORT_REQUIRED = ["name", "role", "body_code", "occurred_at", "types", "channel", "description"]
+_REPORT_EXAMPLE = {
+    "access_token": "<the page's token>",
+    "name": "A. Voorbeeld",
+    "role": "raadslid",
+    "body_code": "GM0344",
+    "gender": "vrouw",
+    "email": "s.devries@example.nl",
+    "occurred_at": "2026-11-20T21:30",
+    "types": ["threat"],
+    "channel": "phone",
+    "description": "Gebeld door de griffie: dreigende berichten",
+    "explicit_threat": "on",
+    "wants_aangifte": "on",
+}
+_TO_CASE: dict[int | str, dict[str, Any]] = {
+    303: {
+        "description": "Done: the case's page",
+        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+    }
+}
+_FORM_AGAIN = {"description": "The page again, with what is wrong", "content": {"text/html": {"schema": _TEXT}}}
+_ACTED = {**_TO_CASE, **problem_responses(401, 403, 404, 409, 422, 503)}
+
+
+def _one_text_form(name: str, limit: int) -> dict[str, Any]:
+    """How a form with one text (a note, a reason) that acts on a case is documented: done, it shows the case."""
+    return {
+        "status_code": 303,
+        "response_class": RedirectResponse,
+        "responses": _ACTED,
+        "openapi_extra": _form({name: {"type": "string", "maxLength": limit}}, required=[name]),
+    }
+
+
+def _form(fields: dict[str, Any], *, required: list[str], example: dict[str, Any] | None = None) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "required": ["access_token", *required],
+        "properties": {"access_token": {"type": "string", "description": "The page's bearer token"}, **fields},
+    }
+    media: dict[str, Any] = {"schema": schema}
+    if example:
+        media["example"] = example
+    return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": media}}}
 
 
 class DeskRoutes:
@@ -61,7 +117,7 @@ class DeskRoutes:
         try:
             principal = await self._verifier.verify_async(token)
         except Unauthenticated as exc:
-            raise Problem(401, "Unauthenticated", str(exc), code="unauthenticated") from exc
+            raise unauthenticated(str(exc)) from exc
         for needed in (Action.USE_DESK, action):
             decision = may_attempt(principal, needed)
             if not decision:
@@ -69,7 +125,7 @@ class DeskRoutes:
         return principal, fields, token
 
     def router(self) -> APIRouter:
-        router = APIRouter(prefix="/desk", tags=["desk"], include_in_schema=False)
+        router = APIRouter(prefix="/desk", tags=["desk"])
         workflow = self._workflow
 
         @router.get("", response_class=HTMLResponse)
@@ -79,8 +135,15 @@ class DeskRoutes:
             token = request.query_params.get("access_token", "")
             return HTMLResponse(self._desk(principal, token), headers=_PAGE_HEADERS)
 
-        @router.post("/incidents", response_class=HTMLResponse)
+        @router.post(
+            "/incidents",
+            status_code=303,
+            response_class=RedirectResponse,
+            responses={**_TO_CASE, 422: _FORM_AGAIN, **problem_responses(401, 403, 503)},
+            openapi_extra=_form(_REPORT_FIELDS, required=_REPORT_REQUIRED, example=_REPORT_EXAMPLE),
+        )
         async def take_report(request: Request) -> Any:
+            """A report taken by phone on behalf of an office holder (validated like `POST /v1/incidents`)."""
             principal, fields, token = await self._form(request, Action.REPORT_INCIDENT)
             try:
                 report = _report(fields, organisation=principal.org or "OTWB")
@@ -112,13 +175,13 @@ class DeskRoutes:
             token = request.query_params.get("access_token", "")
             return HTMLResponse(desk_html.case(view, token=token), headers=_PAGE_HEADERS)
 
-        @router.post("/cases/{case_id}/notes")
+        @router.post("/cases/{case_id}/notes", **_one_text_form("text", 4000))
         async def add_note(case_id: str, request: Request) -> RedirectResponse:
             principal, text, token = await self._text(request, Action.ADD_NOTE, "text", 4000)
             await self._acted(principal, Action.ADD_NOTE, case_id, workflow.add_note(case_id, principal, text=text))
             return _to_case(case_id, token)
 
-        @router.post("/cases/{case_id}/close")
+        @router.post("/cases/{case_id}/close", **_one_text_form("reason", 2000))
         async def close(case_id: str, request: Request) -> RedirectResponse:
             principal, reason, token = await self._text(request, Action.CLOSE_CASE, "reason", 2000)
             await self._acted(principal, Action.CLOSE_CASE, case_id, workflow.close(case_id, principal, reason=reason))

@@ -70,6 +70,14 @@ class FollowupBody(_Body):
         return self
 
 
+_MEASURE = {
+    "kind": "protective_measure",
+    "authority": "burgemeester",
+    "measure": "camera bij de woning",
+    "until": "2027-06-30",
+}
+
+
 class CaseChanged(BaseModel):
     case_id: str
     status: str
@@ -217,7 +225,11 @@ class WorkflowRoutes:
             )
 
         @router.post(
-            "/cases/{case_id}/followups", status_code=201, response_model=CaseChanged, responses=_ACTION_ERRORS
+            "/cases/{case_id}/followups",
+            status_code=201,
+            response_model=CaseChanged,
+            responses=_ACTION_ERRORS,
+            openapi_extra={"requestBody": {"content": {"application/json": {"example": _MEASURE}}}},
         )
         async def add_followup(
             case_id: CaseId,

@@ -106,8 +106,8 @@ def test_every_answer_is_as_documented_and_none_is_a_server_error(
     print(f"\nschemathesis against {service}: {answered}")
     assert operations
     assert not findings, "\n".join(findings[:10])
-    never_succeeded = [label for label, codes in answered.items() if not any(200 <= c < 300 for c in codes)]
-    assert not never_succeeded, f"never answered 2xx (the fuzzing reached only refusals): {never_succeeded}"
+    never_succeeded = [label for label, codes in answered.items() if not any(200 <= c < 400 for c in codes)]
+    assert not never_succeeded, f"never answered 2xx or 303 (the fuzzing reached only refusals): {never_succeeded}"
 
 
 def _fuzz(
@@ -134,9 +134,13 @@ def _fuzz(
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
-        if mode is GenerationMode.POSITIVE and next(subjects.uses) % 2 == 0:
-            _aim_at_subjects(case, method, path, subjects)  # every other positive request: a real case
-        response = case.call(base_url=base, headers=_caller(roles, method, path, subjects), timeout=15)
+        if mode is GenerationMode.POSITIVE:
+            if next(subjects.uses) % 2 == 0:
+                _aim_at_subjects(case, method, path, subjects)  # every other positive request: a real case
+            if isinstance(case.body, dict) and "access_token" in case.body:  # the desk's forms carry the token
+                case.body["access_token"] = token("otwb", sub=subjects.filer_sub, org="OTWB")
+        caller = _caller(roles, method, path, subjects)
+        response = case.call(base_url=base, headers=caller, timeout=15, allow_redirects=False)
         subjects.answered.setdefault(label, Counter())[response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS)
@@ -169,8 +173,9 @@ def _caller(roles: set[str], method: str, path: str, subjects: Subjects) -> dict
         assert not roles, f"{method} {path}: no test caller among {roles}"
         return {}
     if role == "otwb":
-        # the filer of the subjects (a filer erases its own reports); a fresh subject per report: no rate limit
-        return headers("otwb", sub=subjects.filer_sub if method == "DELETE" else None, org="OTWB")
+        # the filer of the subjects (it reads them on the desk, erases its own reports); a fresh subject per report
+        # (no rate limit)
+        return headers("otwb", sub=None if path == "/v1/incidents" else subjects.filer_sub, org="OTWB")
     if role == "admin":
         return {**headers("admin"), **BREAK_GLASS}
     return {"Authorization": f"Bearer {token(role, org='Politie' if role == 'police' else None)}"}
