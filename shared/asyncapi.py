@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from faststream.specification.asyncapi import AsyncAPI
 from pydantic import BaseModel
@@ -30,7 +31,7 @@ def document(runtime: Runtime, *, version: str) -> dict[str, Any]:
         if model is None:
             continue
         for ref in channel.get("messages", {}).values():
-            name = ref["$ref"].rsplit("/", 1)[-1]
+            name = unquote(ref["$ref"].rsplit("/", 1)[-1])  # a pattern's address is escaped in the reference
             messages[name]["payload"] = {"$ref": f"#/components/schemas/{model.__name__}"}
         _add_schema(schemas, model)
     if not _uses(spec, "EmptyPayload"):

@@ -32,6 +32,9 @@ M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M], Awaitable[None]]
 CaseHandler = Callable[[str, list[Any]], Awaitable[None]]
 """Handles every event of one case in a batch at once: one load, all events applied, one save."""
+Admit = Callable[[str, Any], Any]
+"""What a record's topic vouches for: given the topic and the parsed event, what the handlers get; or a
+``PermanentError``, and the record is dead-lettered with its reason (``Consumer.admit``)."""
 
 log = structlog.get_logger("weerbaar.consuming")
 
@@ -136,6 +139,13 @@ class Consumer:
 
     name: str | None = None
     """What the consumer is called when it reads several topics (its group and its AsyncAPI operation)."""
+    admit: Admit | None = None
+    """Where a record was written says who wrote it (the broker lets only one principal write some topics): given
+    the topic and the parsed event, the value the handlers get, or a ``PermanentError`` that dead-letters the record.
+    Notify takes a recipient's acknowledgement topic as the acknowledger's identity this way."""
+    pattern: bool = False
+    """``topic`` is a regular expression: the consumer reads every topic it matches (a new one from the next
+    metadata refresh on); ``admit`` tells them apart."""
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -176,6 +186,8 @@ class Consumer:
         headers = [{n: bytes(v) for n, v in (r.headers or ())} for r in records]
         try:
             events = [parse_value(self._route(r.topic)[0], r.value, h) for r, h in zip(records, headers, strict=True)]
+            if self.admit is not None:
+                events = [self.admit(r.topic, event) for r, event in zip(records, events, strict=True)]
         except Exception:  # noqa: BLE001 - a bad record: the one-by-one path dead-letters it with its reason
             return False
         if self.gate is not None:
@@ -231,6 +243,8 @@ class Consumer:
             try:
                 model, handler = self._route(record.topic)
                 event = parse_value(model, record.value, headers)
+                if self.admit is not None:
+                    event = self.admit(record.topic, event)
                 await handler(event)
             except PermanentError as exc:
                 await self._dead_letter(record, reason=str(exc), kind=exc.code, attempts=attempt)
@@ -331,6 +345,8 @@ def subscribe(
     without it one record at a time.
     """
     name = f"consume_{(consumer.name or consumer.topic).replace('.', '_').replace('-', '_')}"
+    if consumer.pattern and (batching is None or consumer.also):
+        raise ValueError("a pattern is read in batches, alone")
     if batching is None:
 
         async def on_message(msg: KafkaMessage) -> None:
@@ -352,7 +368,8 @@ def subscribe(
 
     on_batch.__name__ = name
     batch_subscriber = broker.subscriber(
-        *consumer.topics,
+        *(() if consumer.pattern else consumer.topics),
+        pattern=consumer.topic if consumer.pattern else None,
         batch=True,
         max_records=batching.max_records,
         batch_timeout_ms=100,

@@ -37,6 +37,8 @@ def make_broker(*, bootstrap: str, service: str, security: Mapping[str, Any]) ->
         ack_policy=AckPolicy.ACK,
         graceful_timeout=15.0,
         request_timeout_ms=10_000,
+        # A consumer of a pattern (every gemeente's acknowledgements) sees a newly created topic at the next refresh.
+        metadata_max_age_ms=60_000,
         logger=logging.getLogger(f"faststream.{service}"),
         log_level=logging.DEBUG,  # per-message "Received/Processed" lines only at debug level
     )
@@ -111,12 +113,15 @@ async def provision_topics(
     security: Mapping[str, Any],
     partitions: int = DEFAULT_PARTITIONS,
     replication_factor: int = 1,
+    municipalities: Sequence[str] = (),
 ) -> list[str]:
     """Create every contract topic that does not exist yet, with its retention policy; returns the names created.
 
     Topics that exist get their policy (``topics.policy_of``) set again, so an install whose topics were created
     before they had one (or whose policy changed) keeps only what it should. Production clusters use
-    ``replication_factor=3`` with the brokers' ``min.insync.replicas=2`` (deploy/).
+    ``replication_factor=3`` with the brokers' ``min.insync.replicas=2`` (deploy/). ``municipalities``: the gemeenten
+    whose burgemeester topics to create ahead of their first use (``topics.municipal_topics``), so notify reads a
+    gemeente's acknowledgements from the start rather than from its next metadata refresh.
     """
     wanted = [
         NewTopic(
@@ -125,7 +130,7 @@ async def provision_topics(
             replication_factor=replication_factor,
             topic_configs=topics.policy_of(name).configs(),
         )
-        for name in topics.ALL_TOPICS
+        for name in (*topics.ALL_TOPICS, *(t for m in municipalities for t in topics.municipal_topics(m)))
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-provision", **security)
     await admin.start()

@@ -115,6 +115,8 @@ class CaseScope:
 
     everything: bool = False
     filed_by: str | None = None
+    filed_by_org: str | None = None
+    """With ``filed_by``: the organisation the caller filed under (``CaseAccess.filed_by``)."""
     routed_to: Recipient | None = None
     municipality: str | None = None
 
@@ -126,7 +128,7 @@ class CaseScope:
         """Whether ``case`` is in scope (the same answer ``case_sight`` gives; for fakes and checks)."""
         if self.everything:
             return True
-        if self.filed_by is not None and self.filed_by in case.filed_by_subs:
+        if self.filed_by is not None and case.filed_by(self.filed_by, self.filed_by_org):
             return True
         if self.routed_to is None or self.routed_to.value not in case.routes:
             return False
@@ -145,6 +147,7 @@ def case_scope(principal: Principal) -> CaseScope:
         if not principal.municipality:
             return CaseScope()  # a burgemeester token without a municipality reads nothing
         return CaseScope(routed_to=Recipient.BURGEMEESTER, municipality=principal.municipality)
+    org = principal.org if filed else None
     if role in ROUTED_VIEWS:
-        return CaseScope(filed_by=filed, routed_to=Recipient(role.value))
-    return CaseScope(filed_by=filed)
+        return CaseScope(filed_by=filed, filed_by_org=org, routed_to=Recipient(role.value))
+    return CaseScope(filed_by=filed, filed_by_org=org)

@@ -41,10 +41,22 @@ class CaseAccess:
 
     filed_by_subs: Collection[str] = ()
     filed_by_orgs: Collection[str] = ()
+    filers: Collection[tuple[str, str | None]] = ()
+    """Who filed its reports: (``sub``, ``org``) as the filer's token had them (intake always gives them; a fixture that
+    gives ``filed_by_subs`` only is read as filers of no organisation)."""
     routes: Collection[str] = ()  # recipients triage routed the case to
     body_code: str | None = None
     municipality: str | None = None
     """The municipality whose burgemeester is the case's local authority (``shared/contracts/authority.py``)."""
+
+    def filed_by(self, sub: str, org: str | None) -> bool:
+        """Whether the caller filed a report of the case: the same subject AND the same organisation claim.
+
+        A ``sub`` is unique only within its issuer's organisation (a brokered login: two griffies' identity providers
+        may both issue ``desk-1``), so a token of another organisation with the same ``sub`` reads nothing of what this
+        one filed; nor does a token that lost (or gained) the organisation it filed under.
+        """
+        return (sub, org) in (self.filers or [(s, None) for s in self.filed_by_subs])
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +190,7 @@ def _break_glass(
 
 def _case(principal: Principal, action: Action, case: CaseAccess) -> Decision:
     role = principal.role
-    filed = principal.sub in case.filed_by_subs
+    filed = case.filed_by(principal.sub, principal.org)
     if action is Action.ERASE_CASE:
         if role is Role.ADMIN:  # the whole case, irreversible, on someone else's behalf: only with a reason
             return _break_glass(principal, "admin erases a case only with an X-Break-Glass-Reason")

@@ -21,7 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared import metrics, tracing
 from shared.arrivals import Arrivals
 from shared.auth import TokenVerifier
-from shared.consuming import Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
+from shared.consuming import Admit, Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
 from shared.contracts.principals import service_principal
 from shared.crypto import DataCipher
 from shared.errors import TransientError
@@ -129,6 +129,8 @@ class Runtime:
         per_case: CaseHandler | None = None,
         also: Mapping[str, tuple[type[BaseModel], Callable[[Any], Awaitable[None]]]] | None = None,
         name: str | None = None,
+        admit: Admit | None = None,
+        pattern: bool = False,
     ) -> None:
         """Subscribe ``handler`` to ``topic`` with this service's retry and DLQ behaviour.
 
@@ -138,11 +140,15 @@ class Runtime:
         record and one commit at a time.
         ``also``: further topics of the same lane read by the same consumer (one group named ``name``, one batch), so
         a case's events from all of them are applied with one load and one save (or, on the acute lane, in order).
+        ``admit``: what a record's topic vouches for (``Consumer.admit``). ``pattern``: ``topic`` is a regular
+        expression of routine topics, read by a consumer with a name (``Consumer.pattern``).
         """
         also = dict(also or {})
-        routine_topic = is_routine(topic)
+        routine_topic = pattern or is_routine(topic)
         if also and not (name and all(is_routine(t) == routine_topic for t in also)):
             raise ValueError("only topics of one lane are read together, by a consumer with a name")
+        if pattern and not name:
+            raise ValueError("a consumer of a pattern has a name")
         consumer = Consumer(
             service=self.service,
             topic=topic,
@@ -157,11 +163,13 @@ class Runtime:
             concurrency=self.settings.batch_concurrency if routine_topic else self.settings.urgent_batch_max_records,
             also=also,
             name=name,
+            admit=admit,
+            pattern=pattern,
         )
         self.consumed[topic] = model
         # Every outcome at 0 from the start: an alert's increase() sees the first dead letter, a board shows none.
         outcomes = ("ok", "retried", "dead_lettered") + (() if routine_topic else ("left_to_main_lane",))
-        for read in consumer.topics:
+        for read in () if pattern else consumer.topics:  # a pattern's topics get their series when read
             for outcome in outcomes:
                 metrics.MESSAGES.labels(self.service, read, outcome)
         self.consumed.update({other: other_model for other, (other_model, _) in also.items()})
@@ -220,8 +228,11 @@ class Runtime:
             problems["store"] = str(exc)
         for sub in self.subscribers:
             consumer = getattr(sub, "consumer", None)
-            if consumer is None or not consumer.assignment():
-                problems[f"consumer:{sub.topics[0] if sub.topics else '?'}"] = "holds no partitions"
+            # A pattern that matches no topic yet (no gemeente has acknowledged) has nothing to hold.
+            nothing_to_hold = consumer is not None and sub.pattern is not None and not consumer.subscription()
+            if (consumer is None or not consumer.assignment()) and not nothing_to_hold:
+                name = sub.topics[0] if sub.topics else (sub.pattern.template if sub.pattern else "?")
+                problems[f"consumer:{name}"] = "holds no partitions"
         if self.progress is not None:
             problems.update(self.progress.stalled())
         metrics.READY.labels(self.service).set(0 if problems else 1)

@@ -12,6 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.kafka import provision_topics
 from shared.kafka_auth import operator_options
 from shared.store.mongo import Document
@@ -29,7 +30,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 @pytest.fixture(scope="session")
 def endpoints() -> Iterator[Endpoints]:
     with real_endpoints() as found:
-        asyncio.run(provision_topics(found.kafka_bootstrap, security=operator_options()))
+        asyncio.run(
+            provision_topics(found.kafka_bootstrap, security=operator_options(), municipalities=DEV_MUNICIPALITIES)
+        )
         yield found
 
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, track
 from rich.table import Table
 
-from shared.contracts.principals import OPERATOR, principals
+from shared.contracts.principals import DEV_MUNICIPALITIES, OPERATOR, principals
 from shared.contracts.topics import dlq_topic
 from shared.kafka import provision_topics
 from shared.kafka_auth import client_options, operator_options
@@ -82,11 +82,20 @@ def token(
 @app.command()
 def topics(
     replication_factor: Annotated[int, typer.Option(help="Copies of each partition (3 on a production cluster)")] = 1,
+    municipality: Annotated[
+        list[str] | None,
+        typer.Option(help="A gemeente (GMnnnn) whose burgemeester topics to create; default: the local stack's"),
+    ] = None,
 ) -> None:
-    """Create every contract topic that is missing."""
+    """Create every contract topic that is missing (and each gemeente's notification and acknowledgement topics)."""
     settings = CommonSettings()
     created = asyncio.run(
-        provision_topics(settings.kafka_bootstrap, replication_factor=replication_factor, security=operator_options())
+        provision_topics(
+            settings.kafka_bootstrap,
+            replication_factor=replication_factor,
+            security=operator_options(),
+            municipalities=tuple(municipality or DEV_MUNICIPALITIES),
+        )
     )
     console.print(f"topics ready ({len(created)} created)")
 

@@ -170,7 +170,13 @@ class DeskRoutes:
                 raise forbidden(sight.decision.reason)
             await self._audit.record(principal, Action.READ_CASE.value, case_id=case_id)
             view = case_view(
-                sight.view, case, [], self._store.codec, sub=principal.sub, holder_ref=self._service.office_holder_ref
+                sight.view,
+                case,
+                [],
+                self._store.codec,
+                sub=principal.sub,
+                org=principal.org,
+                holder_ref=self._service.office_holder_ref,
             )
             token = request.query_params.get("access_token", "")
             return HTMLResponse(desk_html.case(view, token=token), headers=_PAGE_HEADERS)

@@ -311,23 +311,30 @@ class Case(CaseWork):
 
     # --- erasure ----------------------------------------------------------------------------------------------------
 
-    def filed_by(self, sub: str) -> list[ReportEntry]:
-        """The reports ``sub`` filed (what a filer sees, withdraws or erases of the case)."""
-        return [entry for entry in self.reports if entry.filed_by is not None and entry.filed_by.sub == sub]
+    def filed_by(self, sub: str, org: str | None = None) -> list[ReportEntry]:
+        """The reports ``sub`` of ``org`` filed (what a filer sees, withdraws or erases of the case): the same subject
+        under another organisation claim is someone else (``CaseAccess.filed_by``)."""
+        return [
+            entry
+            for entry in self.reports
+            if entry.filed_by is not None and entry.filed_by.sub == sub and entry.filed_by.org == org
+        ]
 
-    def merged_for(self, sub: str | None, report_id: str) -> bool:
+    def merged_for(self, sub: str | None, report_id: str, org: str | None = None) -> bool:
         """Whether to tell ``sub`` its report joined a case: only when it filed another report of the case itself.
 
         A filer whose report joined someone else's case learns nothing about that case (need-to-know).
         """
-        return sub is not None and any(entry.report_id != report_id for entry in self.filed_by(sub))
+        return sub is not None and any(entry.report_id != report_id for entry in self.filed_by(sub, org))
 
-    def erase_reports_of(self, sub: str, *, now: datetime, reason: ErasureReason) -> CaseErased | None:
+    def erase_reports_of(
+        self, sub: str, *, now: datetime, reason: ErasureReason, org: str | None = None
+    ) -> CaseErased | None:
         """A filer erases the reports it filed; when those are all the case's reports, the whole case is erased.
 
         The other filers' reports stay as they are. None when the filer has nothing (left) to erase here.
         """
-        own = [entry for entry in self.filed_by(sub) if entry.content is not None]
+        own = [entry for entry in self.filed_by(sub, org) if entry.content is not None]
         if self.erased is not None or not own:
             return None
         if len(own) == len([entry for entry in self.reports if entry.content is not None]):
@@ -338,7 +345,7 @@ class Case(CaseWork):
         for entry in own:
             entry.content = None
             entry.filed_by = None
-        self.filed_by_subs = [s for s in self.filed_by_subs if s != sub]
+        self.filed_by_subs = list(dict.fromkeys(e.filed_by.sub for e in self.reports if e.filed_by and e.filed_by.sub))
         self.filed_by_orgs = list(
             dict.fromkeys(e.filed_by.org for e in self.reports if e.filed_by is not None and e.filed_by.org)
         )

@@ -201,6 +201,7 @@ class IntakeHandlers:
                 timeline,
                 self._store.codec,
                 sub=principal.sub,
+                org=principal.org,
                 holder_ref=self._service.office_holder_ref,
             )
             return JSONResponse(_jsonable(body), headers={"Cache-Control": "no-store"})
@@ -219,7 +220,7 @@ class IntakeHandlers:
                 raise await self._refused(principal, Action.ERASE_CASE, case_id, decision.reason)
             filer = principal.sub if decision.own_reports_only else None
             try:
-                erased = await self._service.erase(case_id, ErasureReason.REQUEST, filer=filer)
+                erased = await self._service.erase(case_id, ErasureReason.REQUEST, filer=filer, org=principal.org)
             except CaseNotFound as exc:
                 raise Problem(404, "Case not found", str(exc), code=exc.code) from exc
             await self._audit.record(

@@ -141,10 +141,10 @@ class IntakeService:
             log.info("incident_reported", outcome=outcome.value)
         if outcome is not Outcome.REPEATED:
             await self._deliveries.publish(case)  # the urgent record first in the outbox: the acute path
-        sub = filer.sub if filer else None
-        merged = case.merged_for(sub, report_id)
+        sub, org = (filer.sub, filer.org) if filer else (None, None)
+        merged = case.merged_for(sub, report_id, org)
         # A report that joined someone else's case is told only what it is itself: received (need-to-know).
-        alone = sub is not None and len(case.filed_by(sub)) == len(case.reports)
+        alone = sub is not None and len(case.filed_by(sub, org)) == len(case.reports)
         status = case.status.value if alone else CaseStatus.RECEIVED.value
         return Receipt(case_id=case_id, report_id=report_id, outcome=outcome, status=status, merged=merged)
 
@@ -223,10 +223,12 @@ class IntakeService:
 
     # --- erasure and retention ------------------------------------------------------------------------------------
 
-    async def erase(self, case_id: str, reason: ErasureReason, *, filer: str | None = None) -> bool:
+    async def erase(
+        self, case_id: str, reason: ErasureReason, *, filer: str | None = None, org: str | None = None
+    ) -> bool:
         """Tombstone the case's personal data, unlink its pseudonyms and tell the others; False if erased before.
 
-        ``filer``: only the reports this subject filed (the whole case when they are all its reports).
+        ``filer`` (of ``org``): only the reports this subject filed (the whole case when they are all its reports).
         """
         async with self._store.case(case_id) as case:
             if not case.opened:
@@ -235,7 +237,7 @@ class IntakeService:
             if filer is None:
                 erased = case.erase(now=now, reason=reason)
             else:
-                erased = case.erase_reports_of(filer, now=now, reason=reason)
+                erased = case.erase_reports_of(filer, now=now, reason=reason, org=org)
             if case.erased is not None:
                 # The whole case: its key goes first (again, if a crash cut an earlier erasure short), so every
                 # sealed copy of its reports is unreadable before anyone is told; the case is saved after.

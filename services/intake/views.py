@@ -26,11 +26,12 @@ def case_view(
     codec: CaseCodec,
     *,
     sub: str,
+    org: str | None = None,
     holder_ref: Callable[[IncidentReport], str],
 ) -> dict[str, Any]:
-    """The case as ``view`` shows it to the caller ``sub`` (``holder_ref``: the office holder's pseudonym)."""
+    """The case as ``view`` shows it to the caller ``sub`` of ``org`` (``holder_ref``: the holder's pseudonym)."""
     if view is View.FILER:
-        return filer_view(case, codec, sub=sub)
+        return filer_view(case, codec, sub=sub, org=org)
     if view is View.FULL:
         return {**case_file(case, timeline, codec), "view": view.value}
     return routed_view(view, case, codec, holder_ref=holder_ref)
@@ -81,12 +82,12 @@ def routed_view(
     return {k: v for k, v in body.items() if k in CASE_FIELDS[view]}
 
 
-def filer_view(case: Case, codec: CaseCodec, *, sub: str) -> dict[str, Any]:
+def filer_view(case: Case, codec: CaseCodec, *, sub: str, org: str | None = None) -> dict[str, Any]:
     """A filer's own reports (as filed, each with its modelaangifte when an aangifte is wanted), the stage of the
     case, what happens next and the help that fits it (``services/intake/guidance.py``): nothing of other filers'
     reports."""
     reports = []
-    for entry in case.filed_by(sub):
+    for entry in case.filed_by(sub, org):
         report = codec.open_report(case.case_id, entry.content)
         shown = {**report_facts(entry), "report": report, "erased": report is None}
         if report is not None and entry.facts.wants_aangifte:
@@ -125,6 +126,9 @@ def case_access(case: Case) -> CaseAccess:
     return CaseAccess(
         filed_by_subs=case.filed_by_subs,
         filed_by_orgs=case.filed_by_orgs,
+        filers=list(
+            dict.fromkeys((e.filed_by.sub, e.filed_by.org) for e in case.reports if e.filed_by and e.filed_by.sub)
+        ),
         routes=[route.recipient.value for route in (case.risk.routes if case.risk else ())],
         body_code=case.body_code,
         municipality=case.municipality,

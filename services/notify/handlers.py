@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notify import aangifte
 from services.notify.acute import AcuteLane
 from services.notify.errors import NotificationNotFound, WrongRecipient
-from services.notify.model import Delivery, SentNotification
+from services.notify.model import Delivery, SentNotification, vouched_ack
 from services.notify.service import NotifyService
 from services.notify.store import NotifyStore, OverdueFollowup
 from shared.audit import AuditLog
@@ -30,6 +30,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.notifications import RECIPIENT_MODELS, BurgemeesterNotification
 from shared.contracts.topics import (
+    BURGEMEESTER_ACK_PATTERN,
     CASE_ERASED,
     CASE_FOLLOWUP,
     CASE_TRIAGED,
@@ -38,6 +39,7 @@ from shared.contracts.topics import (
     INCIDENT_URGENT,
     NOTIFICATION_ACK,
     NOTIFICATION_STATUS,
+    RECIPIENT_ACK_TOPICS,
     Recipient,
 )
 from shared.guard import require
@@ -146,7 +148,27 @@ class NotifyHandlers:
         )
         consume(INCIDENT_REPORTED, IncidentReported, self.on_incident_reported, per_case=service.remember_reports)
         consume(CASE_TRIAGED, CaseTriaged, self.on_case_triaged, per_case=service.notify)
-        consume(NOTIFICATION_ACK, NotificationAck, self.on_notification_ack, per_case=service.apply_acks)
+        # Acknowledgements: each recipient on a topic only its principal may write, the topic vouching for who it is
+        # (``vouched_ack``); the operator's shared topic as before (its group keeps its name, so its offsets).
+        acks = (NotificationAck, self.on_notification_ack)
+        consume(
+            NOTIFICATION_ACK,
+            NotificationAck,
+            self.on_notification_ack,
+            per_case=service.apply_acks,
+            also=dict.fromkeys(RECIPIENT_ACK_TOPICS, acks),
+            name=NOTIFICATION_ACK.removeprefix("weerbaar."),
+            admit=vouched_ack,
+        )
+        consume(
+            BURGEMEESTER_ACK_PATTERN,
+            NotificationAck,
+            self.on_notification_ack,
+            per_case=service.apply_acks,
+            name="acks-burgemeester",
+            admit=vouched_ack,
+            pattern=True,
+        )
         consume(CASE_FOLLOWUP, CaseFollowup, self.on_case_followup, per_case=service.record_followups)
         consume(CASE_ERASED, CaseErased, self.on_case_erased)
 

@@ -26,12 +26,13 @@ from shared.contracts.events import (
     Envelope,
     FollowupKind,
     Notification,
+    NotificationAck,
     NotificationState,
     RiskLevel,
 )
 from shared.contracts.incident import IncidentReport
-from shared.contracts.notifications import delivery_topic
-from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
+from shared.contracts.notifications import BurgemeesterNotification, delivery_topic
+from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, ack_source, notify_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,31 @@ class NotifyPolicy:
     ack_max_resends: int
     followup_deadline_s: float
     webhook_urls: Mapping[Recipient, str] = field(default_factory=dict)
+
+
+def vouched_ack(topic: str, ack: NotificationAck) -> NotificationAck:
+    """An acknowledgement as its topic vouches for it: a recipient's topic speaks for that recipient only.
+
+    The broker lets only the recipient's principal write its topic (``topics.ack_topic``), so the topic is the
+    acknowledger's identity; an acknowledgement there that names another recipient or municipality is refused
+    (``WrongRecipient``: dead-lettered with the reason). On a burgemeester's topic the municipality is the topic's.
+    The operator's shared topic (``NOTIFICATION_ACK``) may name any recipient, as the operator acts on their behalf.
+    """
+    try:
+        source = ack_source(topic)
+    except ValueError as exc:
+        raise WrongRecipient(str(exc)) from exc
+    if source is None:
+        return ack
+    if ack.recipient is not source.recipient:
+        raise WrongRecipient(
+            f"{topic} is {source.recipient.value}'s: an acknowledgement there cannot be for {ack.recipient.value}"
+        )
+    if source.municipality is None:
+        return ack
+    if ack.municipality not in (None, source.municipality):
+        raise WrongRecipient(f"{topic} is {source.municipality}'s: it cannot acknowledge for {ack.municipality}")
+    return ack.model_copy(update={"municipality": source.municipality})
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +160,24 @@ class SentNotification:
         sent = domain.status(self.payload, NotificationState.SENT, at=self.created_at)
         return [Outgoing(self.payload, delivery_topic(self.payload)), _status(sent)]
 
-    def acknowledge(self, *, by: str, at: datetime, recipient: Recipient | None = None) -> tuple[bool, list[Outgoing]]:
-        """Acknowledged (stops its timer); whether this changed it, and its "acknowledged" status (again, if it was)."""
+    def acknowledge(
+        self, *, by: str, at: datetime, recipient: Recipient | None = None, municipality: str | None = None
+    ) -> tuple[bool, list[Outgoing]]:
+        """Acknowledged (stops its timer); whether this changed it, and its "acknowledged" status (again, if it was).
+
+        ``recipient`` (and for a burgemeester ``municipality``): who acknowledges; another one's notification is
+        refused (``WrongRecipient``) and stays as it was.
+        """
         notification = self.sent()
         if recipient is not None and recipient is not self.recipient:
             raise WrongRecipient(
                 f"notification {self.notification_id} went to {self.recipient.value}, not {recipient.value}"
+            )
+        if municipality is not None and (
+            not isinstance(notification, BurgemeesterNotification) or notification.municipality != municipality
+        ):
+            raise WrongRecipient(
+                f"notification {self.notification_id} did not go to the burgemeester of {municipality}"
             )
         changed = not self.acknowledged
         if changed:

@@ -132,7 +132,7 @@ class NotifyService:
             async with self._store.notification(notification_id) as notification:
                 for ack in mine:
                     changed, events = notification.acknowledge(
-                        by=ack.acknowledged_by, at=self._now(), recipient=ack.recipient
+                        by=ack.acknowledged_by, at=self._now(), recipient=ack.recipient, municipality=ack.municipality
                     )
                     out += events
                     if changed:

@@ -245,10 +245,17 @@ class NotificationStatus(Event):
 class NotificationAck(Event):
     ce_type: ClassVar[str] = "nl.weerbaar.notification.ack.v1"
     topic: ClassVar[str] = topics.NOTIFICATION_ACK
+    """The operator's topic; a recipient writes its own (``topics.ack_topic``; ``to_record(ack, topic=...)``)."""
 
     notification_id: str
     recipient: Recipient
     acknowledged_by: str = Field(max_length=200, description="Organisation or desk, not a person's name")
+    municipality: str | None = Field(
+        default=None,
+        pattern=r"^GM\d{4}$",
+        description="A burgemeester's acknowledgement: the municipality it is for (on a municipality's own topic, "
+        "that municipality whether given or not; another one is refused)",
+    )
 
 
 class FollowupKind(StrEnum):

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Final
 
 from shared.contracts import topics
-from shared.contracts.topics import Recipient, dlq_topic, notify_topic
+from shared.contracts.topics import Recipient, ack_topic, dlq_topic, notify_topic
 
 SERVICES: Final = ("intake", "triage", "notify", "reporting")
 ADMIN: Final = "weerbaar-admin"
@@ -105,6 +105,7 @@ CONSUMES: Final[dict[str, tuple[str, ...]]] = {
         topics.CASE_TRIAGED,
         topics.CASE_TRIAGED_URGENT,
         topics.NOTIFICATION_ACK,
+        *topics.RECIPIENT_ACK_TOPICS,
         topics.CASE_FOLLOWUP,
         topics.CASE_ERASED,
     ),
@@ -116,6 +117,11 @@ READS_BESIDES: Final[dict[str, tuple[str, ...]]] = {"intake": (topics.AUDIT_ANCH
 
 MUNICIPAL_PREFIX: Final = "weerbaar.notify.burgemeester."
 """Notify writes (and creates on first use) every municipality's burgemeester topic and its DLQ under this prefix."""
+PATTERNS_CONSUMED: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "notify": ((topics.BURGEMEESTER_ACK_PATTERN, topics.BURGEMEESTER_ACK_PREFIX),),
+}
+"""Topics a service reads by pattern (its AsyncAPI document names the pattern), with the prefix every match starts with:
+notify reads every municipality's acknowledgements, whose topics appear with the municipality."""
 
 
 def _topic(principal: str, name: str, *ops: Op, pattern: Pattern = Pattern.LITERAL) -> list[Grant]:
@@ -131,15 +137,21 @@ def service_grants(service: str) -> list[Grant]:
     grants += [g for name in writes for g in _topic(who, name, Op.WRITE, Op.DESCRIBE)]
     if service == "notify":
         grants += _topic(who, MUNICIPAL_PREFIX, Op.WRITE, Op.CREATE, Op.DESCRIBE, pattern=Pattern.PREFIXED)
+    for _, prefix in PATTERNS_CONSUMED.get(service, ()):
+        # Read every match; write (and create) the DLQs of them, which share the prefix: a DLQ cannot be told apart
+        # by prefix, so notify may also write the matches themselves (it is the service that applies them anyway).
+        grants += _topic(who, prefix, Op.READ, Op.DESCRIBE, pattern=Pattern.PREFIXED)
+        grants += _topic(who, prefix, Op.WRITE, Op.CREATE, pattern=Pattern.PREFIXED)
     # Consumer groups hold offsets, not data: a service may join any group (their names carry a configurable prefix).
     grants.append(Grant(who, "group", "*", Op.READ))
     return grants
 
 
-def liaison_grants(principal: str, topic: str, *, followups: bool = False) -> list[Grant]:
-    """A liaison reads only its own topic, in groups named after itself, and acknowledges; police and OM follow up."""
+def liaison_grants(principal: str, topic: str, acks: str, *, followups: bool = False) -> list[Grant]:
+    """A liaison reads only its own topic, in groups named after itself, and acknowledges on its own ``acks`` topic
+    (nobody else may write there: an acknowledgement can only be for itself); police and OM follow up."""
     grants = _topic(principal, topic, Op.READ, Op.DESCRIBE)
-    grants += _topic(principal, topics.NOTIFICATION_ACK, Op.WRITE, Op.DESCRIBE)
+    grants += _topic(principal, acks, Op.WRITE, Op.CREATE, Op.DESCRIBE)
     if followups:
         grants += _topic(principal, topics.CASE_FOLLOWUP, Op.WRITE, Op.DESCRIBE)
     grants.append(Grant(principal, "group", principal, Op.READ, Pattern.PREFIXED))
@@ -169,9 +181,15 @@ def all_grants(
     for recipient in Recipient:
         if recipient is not Recipient.BURGEMEESTER:
             followups = recipient in (Recipient.POLICE, Recipient.OM)
-            grants += liaison_grants(liaison_principal(recipient), notify_topic(recipient), followups=followups)
+            grants += liaison_grants(
+                liaison_principal(recipient), notify_topic(recipient), ack_topic(recipient), followups=followups
+            )
     for municipality in municipalities:
-        grants += liaison_grants(gemeente_principal(municipality), topics.burgemeester_topic(municipality))
+        grants += liaison_grants(
+            gemeente_principal(municipality),
+            topics.burgemeester_topic(municipality),
+            ack_topic(Recipient.BURGEMEESTER, municipality),
+        )
     return sorted({*grants, *operator_grants(("weerbaar.", *scratch))})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
@@ -30,6 +31,8 @@ CASE_TRIAGED_URGENT: Final = "weerbaar.case.triaged.urgent.v1"
 ACUTE_SIGNAL: Final = "weerbaar.acute.signal.v1"
 NOTIFICATION_STATUS: Final = "weerbaar.notification.status.v1"
 NOTIFICATION_ACK: Final = "weerbaar.notification.ack.v1"
+"""Deprecated for liaisons (each writes its own ``ack_topic``): the operator's, for acknowledging on a recipient's
+behalf (the CLI, tooling); notify still reads it. No liaison principal may write it, so none acks for another."""
 CASE_FOLLOWUP: Final = "weerbaar.case.followup.v1"
 REPORT_STATS: Final = "weerbaar.report.stats.v1"
 CASE_ERASED: Final = "weerbaar.case.erased.v1"
@@ -62,6 +65,64 @@ BURGEMEESTER_TOPIC_PATTERN: Final = "weerbaar.notify.burgemeester.{municipality}
 """How the per-municipality topics are named (``municipality`` in lower case: ``gm0344``)."""
 
 
+ACK_PREFIX: Final = "weerbaar.notification.ack."
+BURGEMEESTER_ACK_PREFIX: Final = ACK_PREFIX + "burgemeester."
+BURGEMEESTER_ACK_PATTERN: Final = r"weerbaar\.notification\.ack\.burgemeester\.gm[0-9]+\.v1$"
+"""The regular expression notify subscribes with to every municipality's acknowledgements (never their DLQs)."""
+
+
+def ack_topic(recipient: Recipient, municipality: str | None = None) -> str:
+    """Where one recipient acknowledges its notifications: a topic only that recipient's principal may write.
+
+    ``weerbaar.notification.ack.police.v1``; a burgemeester per municipality, like its notifications
+    (``GM0344`` → ``weerbaar.notification.ack.burgemeester.gm0344.v1``). Notify takes the topic as the acknowledger's
+    identity: an acknowledgement there that names another recipient (or another municipality's notification) is
+    dead-lettered, and the broker lets no other principal write the topic.
+    """
+    if recipient is Recipient.BURGEMEESTER:
+        if not municipality:
+            raise ValueError("a burgemeester acknowledges on its municipality's topic")
+        return f"{BURGEMEESTER_ACK_PREFIX}{municipality.lower()}.v1"
+    return f"{ACK_PREFIX}{recipient.value}.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class AckSource:
+    """Whom an acknowledgement topic speaks for (``None`` from ``ack_source``: the operator's shared topic)."""
+
+    recipient: Recipient
+    municipality: str | None = None
+    """For a burgemeester: the municipality (``GM0344``)."""
+
+
+def ack_source(topic: str) -> AckSource | None:
+    """The recipient (and municipality) an acknowledgement topic belongs to; None for the operator's shared topic.
+
+    Raises ``ValueError`` for a topic that is not an acknowledgement topic.
+    """
+    if topic == NOTIFICATION_ACK:
+        return None
+    name = topic.removeprefix(ACK_PREFIX).removesuffix(".v1")
+    if not topic.startswith(ACK_PREFIX) or not topic.endswith(".v1"):
+        raise ValueError(f"{topic} is not an acknowledgement topic")
+    if name.startswith("burgemeester."):
+        municipality = name.removeprefix("burgemeester.")
+        if not re.fullmatch(r"gm[0-9]{4}", municipality):
+            raise ValueError(f"{topic} names no municipality")
+        return AckSource(Recipient.BURGEMEESTER, municipality.upper())
+    try:
+        recipient = Recipient(name)
+    except ValueError:
+        raise ValueError(f"{topic} names no recipient") from None
+    if recipient is Recipient.BURGEMEESTER:
+        raise ValueError(f"{topic} names no municipality")
+    return AckSource(recipient)
+
+
+RECIPIENT_ACK_TOPICS: Final[tuple[str, ...]] = tuple(ack_topic(r) for r in Recipient if r is not Recipient.BURGEMEESTER)
+"""The acknowledgement topics of the recipients that are one party each (a burgemeester's are per municipality)."""
+
+
 def dlq_topic(topic: str) -> str:
     """The dead-letter topic of a topic."""
     return topic + DLQ_SUFFIX
@@ -75,6 +136,7 @@ MAIN_TOPICS: Final[tuple[str, ...]] = (
     ACUTE_SIGNAL,
     NOTIFICATION_STATUS,
     NOTIFICATION_ACK,
+    *RECIPIENT_ACK_TOPICS,
     CASE_FOLLOWUP,
     *(notify_topic(r) for r in Recipient),
     CASE_ERASED,
@@ -90,6 +152,7 @@ CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     CASE_TRIAGED_URGENT,
     NOTIFICATION_STATUS,
     NOTIFICATION_ACK,
+    *RECIPIENT_ACK_TOPICS,
     CASE_FOLLOWUP,
     CASE_ERASED,
     CASE_ASSESSED,
@@ -103,6 +166,12 @@ ALL_TOPICS: Final[tuple[str, ...]] = (
     *(dlq_topic(t) for t in CONSUMED_TOPICS),
     *DELIVERY_DLQ_TOPICS,
 )
+
+
+def municipal_topics(municipality: str) -> tuple[str, ...]:
+    """One municipality's burgemeester topics (notifications, acknowledgements) and their DLQs, for provisioning."""
+    names = (burgemeester_topic(municipality), ack_topic(Recipient.BURGEMEESTER, municipality))
+    return (*names, *(dlq_topic(name) for name in names))
 
 
 # --- retention: every topic keeps what it carries only as long as its content needs -------------------------------
@@ -146,6 +215,7 @@ POLICIES: Final[dict[str, TopicPolicy]] = {
     ACUTE_SIGNAL: TopicPolicy("delete", 1, "keys only: a heads-up for the next seconds"),
     NOTIFICATION_STATUS: _FACTS,
     NOTIFICATION_ACK: _FACTS,
+    **dict.fromkeys(RECIPIENT_ACK_TOPICS, _FACTS),
     CASE_FOLLOWUP: _FACTS,
     **{
         notify_topic(r): TopicPolicy(
@@ -172,4 +242,6 @@ def policy_of(topic: str) -> TopicPolicy:
         return DLQ_POLICY
     if topic.startswith("weerbaar.notify.burgemeester."):
         return POLICIES[notify_topic(Recipient.BURGEMEESTER)]
+    if topic.startswith(BURGEMEESTER_ACK_PREFIX):
+        return POLICIES[NOTIFICATION_ACK]
     return POLICIES[topic]

@@ -21,7 +21,7 @@ from shared.contracts.principals import (
     liaison_principal,
     principals,
 )
-from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic, notify_topic
+from shared.contracts.topics import Recipient, ack_topic, burgemeester_topic, municipal_topics, notify_topic
 from shared.kafka_auth import client_options
 from shared.settings import CommonSettings
 from tests.support.endpoints import Endpoints
@@ -29,7 +29,7 @@ from tests.support.probe import ensure_topics
 
 pytestmark = pytest.mark.e2e
 
-MUNICIPAL = [t for m in DEV_MUNICIPALITIES for t in (burgemeester_topic(m), dlq_topic(burgemeester_topic(m)))]
+MUNICIPAL = [t for m in DEV_MUNICIPALITIES for t in municipal_topics(m)]
 MATRIX_TOPICS = sorted({*topics.ALL_TOPICS, *MUNICIPAL})
 PRINCIPALS = [p for p in principals() if p != ADMIN]  # the admin is the cluster's super user
 
@@ -109,6 +109,10 @@ async def test_every_principal_reads_and_writes_exactly_its_topics(endpoints: En
     assert writers[topics.CASE_ERASED] == {"weerbaar-intake", OPERATOR}, "nobody else publishes an erasure"
     assert writers[topics.CASE_TRIAGED] == {"weerbaar-triage", OPERATOR}, "nobody else injects a decision"
     assert writers[burgemeester_topic("GM0344")] == {"weerbaar-notify", OPERATOR}
+    # An acknowledgement can only be for oneself: each recipient's topic has one liaison writer.
+    assert writers[ack_topic(Recipient.POLICE)] == {police, OPERATOR}
+    assert writers[ack_topic(Recipient.BURGEMEESTER, "GM0344")] == {gm0344, "weerbaar-notify", OPERATOR}
+    assert writers[topics.NOTIFICATION_ACK] == {OPERATOR}
 
 
 async def test_a_client_without_credentials_or_with_a_wrong_password_is_refused(endpoints: Endpoints) -> None:

@@ -224,3 +224,36 @@ async def test_a_provincie_case_goes_to_the_burgemeester_where_the_office_holder
             assert read.status_code == 200, read.text
     finally:
         await probe.stop()
+
+
+async def test_a_token_of_another_organisation_with_the_same_sub_reads_lists_and_erases_nothing(
+    services: RunningServices,
+) -> None:
+    desk, griffie, elsewhere = f"desk-{uuid.uuid4().hex[:6]}", "Griffie Den Haag", "Griffie Utrecht"
+    secret = f"Brief in de bus met mijn adres ({uuid.uuid4().hex[:6]})"
+    report = {
+        **_report(f"Raadslid {uuid.uuid4().hex[:8]}", secret, "raadslid@example.nl"),
+        "reported_by": {"kind": "on_behalf", "organisation": griffie},
+    }
+    async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
+        filed = await client.post("/v1/incidents", json=report, headers=headers("reporter", sub=desk, org=griffie))
+        assert filed.status_code == 201, filed.text
+        case_id = filed.json()["case_id"]
+        own = await client.get(f"/v1/cases/{case_id}", headers=headers("reporter", sub=desk, org=griffie))
+        assert own.status_code == 200, own.text
+        assert secret in own.text
+        # The same sub from another organisation's login (or without its organisation) is someone else.
+        for claims in ({"org": elsewhere}, {}):
+            namesake = headers("reporter", sub=desk, **claims)
+            refused = await client.get(f"/v1/cases/{case_id}", headers=namesake)
+            assert refused.status_code == 403, (claims, refused.text)
+            assert secret not in refused.text
+            listed = (await client.get("/v1/cases", headers=namesake)).json()
+            assert case_id not in [i["case_id"] for i in listed["items"]], claims
+            erasing = await client.delete(f"/v1/cases/{case_id}", headers=namesake)
+            assert erasing.status_code == 403, (claims, erasing.text)
+        still = await client.get(f"/v1/cases/{case_id}", headers=headers("reporter", sub=desk, org=griffie))
+        assert still.status_code == 200
+        assert secret in still.text, "nothing was erased"
+        listed = (await client.get("/v1/cases", headers=headers("reporter", sub=desk, org=griffie))).json()
+        assert case_id in [i["case_id"] for i in listed["items"]]

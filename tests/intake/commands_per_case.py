@@ -34,6 +34,7 @@ from shared.contracts.events import (
     NotificationState,
 )
 from shared.contracts.incident import IncidentReport
+from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.contracts.topics import Recipient
 from shared.kafka import EventPublisher, make_broker, provision_topics
 from shared.kafka_auth import operator_options
@@ -130,7 +131,9 @@ async def _check(url: str, case_ids: list[str], until: Callable[[dict[str, Any]]
 async def measure(cases: int, clients: int, settings: dict[str, str]) -> list[dict[str, Any]]:
     run = uuid.uuid4().hex[:8]
     with real_endpoints() as endpoints:
-        await provision_topics(endpoints.kafka_bootstrap, security=operator_options())
+        await provision_topics(
+            endpoints.kafka_bootstrap, security=operator_options(), municipalities=DEV_MUNICIPALITIES
+        )
         await start_groups_at_end(endpoints.kafka_bootstrap, f"cmds-{run}")
         port = free_port()
         env = service_env(

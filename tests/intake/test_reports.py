@@ -203,7 +203,9 @@ async def test_a_filer_erases_only_its_own_reports_and_the_last_filer_the_whole_
     (erased,) = [r for r in intake.publisher.records if r.topic == CASE_ERASED]
     assert CaseErased.model_validate_json(erased.value).report_ids == (case.reports[1].report_id,)
     assert intake.store.incidents, "the incident's claim stays for the remaining report"
-    assert await intake.service.erase(first.case_id, ErasureReason.REQUEST, filer="desk-1")
+    the_same_sub_elsewhere = await intake.service.erase(first.case_id, ErasureReason.REQUEST, filer="desk-1", org="GGD")
+    assert not the_same_sub_elsewhere, "desk-1 of another organisation is someone else"
+    assert await intake.service.erase(first.case_id, ErasureReason.REQUEST, filer="desk-1", org="otwb")
     assert intake.store.stored(first.case_id).erased is not None, "its last filer erased the whole case"
 
 

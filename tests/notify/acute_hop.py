@@ -24,6 +24,7 @@ import httpx
 from bench.pipeline import send_all
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import IncidentReported, RiskLevel
+from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.contracts.topics import CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
 from shared.kafka import provision_topics
 from shared.kafka_auth import operator_options
@@ -66,7 +67,7 @@ async def main(root: Path, backlog: int, probes: int) -> None:
     kafka = os.environ["WEERBAAR_KAFKA_BOOTSTRAP"]
     mongo = os.environ["WEERBAAR_MONGODB_URI"]
     run = uuid.uuid4().hex[:8]
-    await provision_topics(kafka, security=operator_options())
+    await provision_topics(kafka, security=operator_options(), municipalities=DEV_MUNICIPALITIES)
     await start_groups_at_end(kafka, f"hop-{run}")
     port = free_port()
     env = service_env(kafka=kafka, mongo=mongo, db=f"hop_{run}", group_prefix=f"hop-{run}", ports={"notify": port})

@@ -24,6 +24,7 @@ from pymongo import AsyncMongoClient
 from bench.pipeline import routine_records, send_all
 from bench.storeprofile import Key, Spent, snapshot
 from services.notify.domain import notification_id
+from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.contracts.topics import Recipient
 from shared.kafka import provision_topics
 from shared.kafka_auth import operator_options
@@ -95,7 +96,7 @@ async def main(root: Path, cases: int, timeout: float) -> None:
     kafka = os.environ["WEERBAAR_KAFKA_BOOTSTRAP"]
     mongo = os.environ["WEERBAAR_MONGODB_URI"]
     run = uuid.uuid4().hex[:8]
-    await provision_topics(kafka, security=operator_options())
+    await provision_topics(kafka, security=operator_options(), municipalities=DEV_MUNICIPALITIES)
     await start_groups_at_end(kafka, f"cmd-{run}")
     ports = {service: free_port() for service in SERVICES}
     env = service_env(kafka=kafka, mongo=mongo, db=f"cmd_{run}", group_prefix=f"cmd-{run}", ports=ports)

@@ -6,9 +6,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
+from services.notify.model import vouched_ack
 from shared.contracts.envelope import to_record
 from shared.contracts.events import RiskLevel
-from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
+from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, ack_topic, notify_topic
 from shared.errors import Unavailable
 from tests.notify.harness import CRITICAL_ROUTES, Notify, ack, decision, new_case, reported
 
@@ -124,6 +125,28 @@ async def test_an_acknowledgement_for_another_recipient_or_an_unknown_notificati
         await notify.service.apply_acks(case_id, [ack(case_id, om.notification_id, Recipient.POLICE)])
     with pytest.raises(NotificationNotFound):
         await notify.service.apply_acks(case_id, [ack(case_id, "unknown-notification", Recipient.OM)])
+
+
+async def test_an_acknowledgement_from_another_municipality_is_refused_and_changes_nothing() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    await notify.service.notify(case_id, [decision(case_id)])
+    (burgemeester,) = [n for n in notify.store.sent(case_id) if n.recipient is Recipient.BURGEMEESTER]
+    nid = burgemeester.notification_id
+    forged = vouched_ack(ack_topic(Recipient.BURGEMEESTER, "GM0363"), ack(case_id, nid, Recipient.BURGEMEESTER))
+    assert forged.municipality == "GM0363", "the topic says whose acknowledgement it is"
+    with pytest.raises(WrongRecipient):
+        await notify.service.apply_acks(case_id, [forged])
+    unchanged = await notify.store.peek_notification(nid)
+    assert unchanged is not None
+    assert not unchanged.acknowledged
+    assert unchanged.due_at is not None, "its escalation still runs"
+    own = vouched_ack(ack_topic(Recipient.BURGEMEESTER, "GM0344"), ack(case_id, nid, Recipient.BURGEMEESTER))
+    await notify.service.apply_acks(case_id, [own])
+    acked = await notify.store.peek_notification(nid)
+    assert acked is not None
+    assert acked.acknowledged
 
 
 async def test_an_http_acknowledgement_waits_in_the_outbox_while_the_broker_is_down() -> None:

@@ -72,3 +72,16 @@ def test_a_burgemeester_without_a_municipality_and_bzk_list_nothing() -> None:
     assert case_scope(who(Role.BURGEMEESTER)).nothing
     assert case_scope(who(Role.BZK)).nothing
     assert case_scope(who(Role.POLICE)) == CaseScope(routed_to=Recipient.POLICE)
+
+
+def test_a_filer_is_its_subject_within_its_organisation() -> None:
+    griffie = CaseAccess(filers=[("desk-1", "Griffie Den Haag")], body_code="GM0518", municipality="GM0518")
+    assert case_sight(who(Role.REPORTER, sub="desk-1", org="Griffie Den Haag"), griffie).view is View.FILER
+    for stranger in (
+        who(Role.REPORTER, sub="desk-1", org="Griffie Utrecht"),  # the same sub from another organisation's login
+        who(Role.REPORTER, sub="desk-1"),  # the organisation claim dropped
+        who(Role.REPORTER, sub="desk-2", org="Griffie Den Haag"),  # a colleague: the report is not theirs
+    ):
+        assert not case_sight(stranger, griffie)
+        assert not case_scope(stranger).admits(griffie)
+    assert case_scope(who(Role.REPORTER, sub="desk-1", org="Griffie Den Haag")).admits(griffie)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,7 +16,8 @@ import httpx
 
 from shared.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
 from shared.auth import ensure_dev_keys
-from shared.contracts.topics import CONSUMED_TOPICS
+from shared.contracts.principals import DEV_MUNICIPALITIES
+from shared.contracts.topics import CONSUMED_TOPICS, municipal_topics
 from shared.kafka_auth import operator_options
 
 SERVICES = ("intake", "triage", "notify", "reporting")
@@ -149,6 +151,9 @@ def consumer_groups(group_prefix: str) -> list[tuple[str, list[str]]]:
         app = app_module.create_app(settings_module.Settings(group_prefix=group_prefix))  # connects nothing
         for subscriber in app.state.runtime.subscribers:
             topics = [topic.name for topic in subscriber.topics if topic.name in CONSUMED_TOPICS]
+            if subscriber.pattern is not None:  # the provisioned topics it matches (tests/conftest.py)
+                matches = re.compile(subscriber.pattern.broker_address).match
+                topics = [t for m in DEV_MUNICIPALITIES for t in municipal_topics(m) if matches(t)]
             if topics and not subscriber.group_id.endswith("-acute-watch"):  # the watch reads from the latest
                 groups.append((subscriber.group_id, topics))
     return groups
