@@ -17,7 +17,9 @@ from typing import Any, cast
 import pytest
 import yaml
 
+from shared.kafka_auth import ensure_dev_credentials
 from shared.settings import CommonSettings
+from weerbaar import broker
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -29,6 +31,7 @@ KAFKA_INTERNAL_BOOTSTRAP = "kafka:29092"
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - inside a container the services must listen on every interface
 # Files the images are built from; .dockerignore must not hide them.
 IMAGE_SOURCES = ("requirements.lock", "pyproject.toml", "shared", "services", "weerbaar")
+ONE_SHOTS = ("kafka-acls", "topics")
 
 
 @cache
@@ -130,7 +133,7 @@ def test_service_publishes_its_contract_port_which_is_the_settings_default(servi
     assert compose_env(service).get(field.validation_alias) == str(port)
 
 
-@pytest.mark.parametrize("service", sorted(set(SERVICES) | {"topics"}))
+@pytest.mark.parametrize("service", sorted(set(SERVICES) | set(ONE_SHOTS)))
 def test_every_compose_env_var_is_a_real_setting(service: str) -> None:
     known = env_names(settings_class(service))
     used = {name for name in compose_env(service) if name.startswith("WEERBAAR_")}
@@ -156,10 +159,64 @@ def test_compose_env_is_accepted_by_the_service_settings(service: str, monkeypat
 def test_services_reach_kafka_on_an_advertised_internal_listener() -> None:
     advertised = compose_env("kafka")["KAFKA_ADVERTISED_LISTENERS"].split(",")
     assert f"INTERNAL://{KAFKA_INTERNAL_BOOTSTRAP}" in advertised
-    assert "PLAINTEXT://localhost:9092" in advertised, "the host (tests, CLI) uses localhost:9092"
+    assert "SASL_PLAINTEXT://localhost:9092" in advertised, "the host (tests, CLI) uses localhost:9092"
     assert "9092:9092" in [str(p) for p in compose_service("kafka")["ports"]]
-    for service in [*SERVICES, "topics"]:
+    for service in [*SERVICES, *ONE_SHOTS]:
         assert compose_env(service)["WEERBAAR_KAFKA_BOOTSTRAP"] == KAFKA_INTERNAL_BOOTSTRAP
+
+
+def test_every_kafka_listener_authenticates_and_none_is_plaintext() -> None:
+    env = compose_env("kafka")
+    protocols = dict(entry.split(":", 1) for entry in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    listeners = [entry.split("://", 1)[0] for entry in env["KAFKA_LISTENERS"].split(",")]
+    advertised = [entry.split("://", 1)[0] for entry in env["KAFKA_ADVERTISED_LISTENERS"].split(",")]
+    assert set(listeners) == set(protocols), "every listener has its protocol"
+    for name in listeners:
+        assert protocols[name] in {"SASL_PLAINTEXT", "SASL_SSL"}, f"listener {name} is {protocols[name]}"
+    assert set(advertised) <= set(listeners)
+    assert "PLAINTEXT" not in listeners
+    # Each client listener gets the broker's SCRAM login, the controller PLAIN; the authorizer denies by default.
+    sasl = broker.server_props(broker.COMPOSE_LISTENERS)
+    assert {name.lower() for name in listeners if name != env["KAFKA_CONTROLLER_LISTENER_NAMES"]} == set(
+        broker.COMPOSE_LISTENERS
+    )
+    for name in broker.COMPOSE_LISTENERS:
+        assert f"listener.name.{name}.scram-sha-512.sasl.jaas.config=" in sasl
+    assert "allow.everyone.if.no.acl.found=false" in sasl
+    assert "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer" in sasl
+
+
+def test_kafka_is_formatted_with_every_principals_scram_credential_and_probed_with_a_login() -> None:
+    kafka = compose_service("kafka")
+    script = REPO / "deploy" / "compose" / "kafka.sh"
+    assert kafka["entrypoint"] == ["/bin/bash", "/opt/weerbaar/kafka.sh"]
+    assert f"./{script.relative_to(REPO)}:/opt/weerbaar/kafka.sh:ro" in kafka["volumes"]
+    assert "./.cache/dev-kafka/compose:/run/weerbaar/kafka:ro" in kafka["volumes"]
+    text = script.read_text()
+    assert "kafka-storage.sh format" in text
+    assert "--add-scram" in text
+    assert "exec /opt/kafka/bin/kafka-server-start.sh" in text
+    probe = " ".join(kafka["healthcheck"]["test"])
+    assert "--command-config /run/weerbaar/kafka/admin.properties" in probe
+
+
+@pytest.mark.parametrize("container", [*SERVICES, *ONE_SHOTS])
+def test_each_container_logs_in_to_kafka_as_its_own_principal(
+    container: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert compose_env(container)["WEERBAAR_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert compose_env(container)["WEERBAAR_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    env_file = compose_service(container)["env_file"]
+    assert env_file == f".cache/dev-kafka/compose/{container}.env"
+    monkeypatch.setenv("WEERBAAR_DEV_KAFKA_DIR", str(tmp_path / "dev-kafka"))
+    written = {path.name: path for path in broker.compose_files(tmp_path / "compose")}
+    login = dict(line.split("=", 1) for line in written[Path(env_file).name].read_text().splitlines())
+    expected = broker.COMPOSE_LOGINS[container]
+    assert login["WEERBAAR_KAFKA_USERNAME"] == expected
+    assert login["WEERBAAR_KAFKA_PASSWORD"] == ensure_dev_credentials(tmp_path / "dev-kafka")[expected]
+    assert written[Path(env_file).name].stat().st_mode & 0o077 == 0, "a password file only its owner reads"
+    if container in SERVICES:
+        assert expected == f"weerbaar-{container}"
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -212,6 +269,7 @@ def test_topics_are_created_once_before_the_services_start() -> None:
     topics = compose_service("topics")
     assert topics["command"] == ["weerbaar", "topics"]
     assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert topics["depends_on"]["kafka-acls"]["condition"] == "service_completed_successfully", "the grants first"
     assert topics.get("restart", "no") == "no"
     assert topics["build"] == compose_service("intake")["build"], "topics runs from the intake image"
 

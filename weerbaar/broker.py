@@ -3,19 +3,35 @@
 ``python -m weerbaar.broker scram-args`` the ``--add-scram`` options that register every principal when the storage
 is formatted; ``server-props`` the SASL settings of ``server.properties``; ``client-props [PRINCIPAL]`` a Java client's
 login (Kafka's tools); ``apply-acls`` every grant of ``shared/contracts/principals.py`` (as the admin; idempotent);
-``acls`` prints them (for an operator of another cluster).
+``acls`` prints them (for an operator of another cluster); ``compose-files DIR`` what docker-compose.yml's Kafka
+formats and starts with (``deploy/compose/kafka.sh``): the SASL settings of its two client listeners, the
+``--add-scram`` options and the admin's client login for its health check.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from pathlib import Path
+from typing import Final
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import CreateAclsRequest
 
-from shared.contracts.principals import ADMIN, CONTROLLER, OPERATOR, Grant, Op, Pattern, all_grants, principals
+from shared.contracts.principals import (
+    ADMIN,
+    CONTROLLER,
+    OPERATOR,
+    SERVICES,
+    Grant,
+    Op,
+    Pattern,
+    all_grants,
+    principals,
+    service_principal,
+)
 from shared.kafka_auth import client_options, dev_kafka_dir, ensure_dev_credentials, java_client_properties
 from shared.settings import CommonSettings
 
@@ -42,14 +58,17 @@ def scram_args() -> list[str]:
     return [f"SCRAM-SHA-512=[name={name},password={known[name]}]" for name in principals()]
 
 
-def server_props() -> str:
-    """SASL on both listeners: SCRAM-SHA-512 for clients and the broker itself; PLAIN on the controller listener.
+def server_props(listeners: tuple[str, ...] = ("sasl_plaintext",)) -> str:
+    """SASL on every listener: SCRAM-SHA-512 for clients and the broker itself; PLAIN on the controller listener.
 
     KRaft has no SCRAM on the controller listener (SCRAM credentials live in the metadata the controller serves), so
-    the controller authenticates with PLAIN and a principal of its own, bound to loopback.
+    the controller authenticates with PLAIN and a principal of its own, bound to loopback. ``listeners``: the names
+    of the client listeners (lower case), each given the broker's own SCRAM login.
     """
     known = _credentials()
     controller = known[CONTROLLER]
+    login = f'username="{ADMIN}" password="{known[ADMIN]}";'
+    scram = f"org.apache.kafka.common.security.scram.ScramLoginModule required {login}"
     return "\n".join(
         [
             "sasl.enabled.mechanisms=SCRAM-SHA-512",
@@ -58,9 +77,7 @@ def server_props() -> str:
             "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
             "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
             f'required username="{CONTROLLER}" password="{controller}" user_{CONTROLLER}="{controller}";',
-            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
-            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN}" '
-            f'password="{known[ADMIN]}";',
+            *(f"listener.name.{name}.scram-sha-512.sasl.jaas.config={scram}" for name in listeners),
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found=false",
             f"super.users=User:{ADMIN};User:{CONTROLLER}",
@@ -95,6 +112,46 @@ async def apply_acls(bootstrap: str, grants: list[Grant]) -> int:
     return len(grants)
 
 
+COMPOSE_LISTENERS = ("sasl_plaintext", "internal")
+"""docker-compose.yml's client listeners: the host's (localhost:9092) and the compose network's (kafka:29092)."""
+
+
+COMPOSE_LOGINS: Final = {
+    **{service: service_principal(service) for service in SERVICES},
+    "topics": OPERATOR,
+    "kafka-acls": ADMIN,
+}
+"""docker-compose.yml's containers and the principal each logs in as (its env file: ``<container>.env``)."""
+
+
+def compose_files(directory: Path) -> list[Path]:
+    """What docker-compose.yml needs, written to ``directory`` (``.cache/dev-kafka/compose``, ``weerbaar keys dev``).
+
+    For Kafka (mounted, read by the image's own user, so readable: development credentials only): the SASL settings
+    of its two client listeners, the ``--add-scram`` options, the admin's client login for its health check. For each
+    other container an env file (read by ``docker compose`` on the host, owner-only) with its principal's login.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    known = _credentials()
+    local = CommonSettings(dev_mode=True, kafka_username=None)
+    files = {
+        "server-sasl.properties": (server_props(COMPOSE_LISTENERS), 0o644),
+        "scram-args": ("\n".join(scram_args()) + "\n", 0o644),
+        "admin.properties": (java_client_properties(client_options(local, principal=ADMIN)), 0o644),
+        **{
+            f"{container}.env": (f"WEERBAAR_KAFKA_USERNAME={who}\nWEERBAAR_KAFKA_PASSWORD={known[who]}\n", 0o600)
+            for container, who in COMPOSE_LOGINS.items()
+        },
+    }
+    written = []
+    for name, (text, mode) in files.items():
+        path = directory / name
+        path.write_text(text)
+        os.chmod(path, mode)
+        written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m weerbaar.broker", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     apply = commands.add_parser("apply-acls")
     apply.add_argument("--bootstrap", required=True)
     commands.add_parser("acls")
+    compose = commands.add_parser("compose-files")
+    compose.add_argument("directory", type=Path, nargs="?", help="default: the dev credentials' directory/compose")
     args = parser.parse_args(argv)
     if args.command == "scram-args":
         print("\n".join(scram_args()))
@@ -115,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         print(java_client_properties(client_options(local, principal=args.principal)), end="")
     elif args.command == "apply-acls":
         print(f"{asyncio.run(apply_acls(args.bootstrap, all_grants()))} ACLs applied")
+    elif args.command == "compose-files":
+        for path in compose_files(args.directory or dev_kafka_dir() / "compose"):
+            print(path)
     else:
         for g in all_grants():
             print(f"User:{g.principal}\t{g.resource}\t{g.pattern.value}\t{g.name}\t{g.op.value}")

@@ -6,6 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 infra_up() {
   case "$(backend)" in
     docker) log "backend: docker compose"; "$BIN/weerbaar" keys dev >/dev/null; "$BIN/weerbaar" token --role admin >/dev/null
+            # Kafka's SASL settings and SCRAM users, each container's broker login (.cache/dev-kafka/compose)
+            "$BIN/python" -m weerbaar.broker compose-files >/dev/null
             docker compose -f "$ROOT/docker-compose.yml" up -d --build --wait ;;
     local) log "backend: local (Kafka from Maven Central, FerretDB from the Go module proxy)"
            "$ROOT/deploy/local/stack.sh" up ;;

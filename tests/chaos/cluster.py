@@ -3,6 +3,11 @@
 Each node is broker and controller in one JVM (node.id 1..3), with its own state under ``.stack-cluster/node-N``;
 all three are formatted with one cluster id. Replication 3 and ``min.insync.replicas=2`` everywhere, so one node
 may die without losing an acknowledged record. Never the shared broker on 9092.
+
+Secured like the local stack and production (``weerbaar.broker``): every listener SASL (SCRAM-SHA-512 for clients and
+between the brokers, PLAIN on the controller listener), the storage formatted with every principal's SCRAM credential,
+``StandardAuthorizer`` denying by default, the platform's grants applied once the cluster is up. Clients log in with
+``Cluster.login`` (the operator unless told otherwise).
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
+
+from shared.contracts.principals import ADMIN, OPERATOR, all_grants
+from shared.kafka_auth import client_options
+from shared.settings import CommonSettings
+from weerbaar.broker import apply_acls, scram_args, server_props
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "deploy" / "local"
@@ -88,6 +98,11 @@ class Cluster:
     def bootstrap(self) -> str:
         return ",".join(f"{HOST}:{self.port(node)}" for node in NODES)
 
+    @staticmethod
+    def login(principal: str = OPERATOR) -> dict[str, Any]:
+        """Keyword arguments for an aiokafka client of this cluster (the install's dev credentials)."""
+        return client_options(CommonSettings(dev_mode=True, kafka_username=None), principal=principal)
+
     def node_dir(self, node: int) -> Path:
         return self.state_dir / f"node-{node}"
 
@@ -111,10 +126,11 @@ class Cluster:
             f"node.id={node}",
             f"controller.quorum.voters={voters}",
             "controller.listener.names=CONTROLLER",
-            f"listeners=PLAINTEXT://{HOST}:{self.port(node)},CONTROLLER://{HOST}:{self.controller_port(node)}",
-            f"advertised.listeners=PLAINTEXT://{HOST}:{self.port(node)}",
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "inter.broker.listener.name=PLAINTEXT",
+            # Every listener authenticates: no PLAINTEXT listener at all (SASL settings at the end).
+            f"listeners=SASL_PLAINTEXT://{HOST}:{self.port(node)},CONTROLLER://{HOST}:{self.controller_port(node)}",
+            f"advertised.listeners=SASL_PLAINTEXT://{HOST}:{self.port(node)}",
+            "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "inter.broker.listener.name=SASL_PLAINTEXT",
             f"log.dirs={self.node_dir(node) / 'data'}",
             "num.partitions=3",
             "default.replication.factor=3",
@@ -135,6 +151,7 @@ class Cluster:
             "num.recovery.threads.per.data.dir=1",
             "background.threads=2",
             "log.segment.bytes=33554432",
+            server_props(),
         ]
         path = self.node_dir(node) / "server.properties"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +188,7 @@ class Cluster:
                     cluster_id,
                     "-c",
                     str(self._properties(node)),
+                    *(option for arg in scram_args() for option in ("--add-scram", arg)),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -228,7 +246,9 @@ class Cluster:
 
     async def _answers(self, node: int) -> bool:
         """One metadata round trip to this node alone; true if it reports all three brokers."""
-        client = AIOKafkaClient(bootstrap_servers=f"{HOST}:{self.port(node)}", request_timeout_ms=5000)
+        client = AIOKafkaClient(
+            bootstrap_servers=f"{HOST}:{self.port(node)}", request_timeout_ms=5000, **self.login(ADMIN)
+        )
         try:
             await client.bootstrap()
             return {b.nodeId for b in client.cluster.brokers()} == set(NODES)
@@ -267,7 +287,8 @@ class Cluster:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
     async def start(self) -> float:
-        """Format if needed, start the three nodes, wait until the cluster has three brokers; returns the seconds."""
+        """Format if needed, start the three nodes, wait until the cluster has three brokers, apply the platform's
+        grants (as the admin); returns the seconds."""
         started = time.monotonic()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -275,6 +296,7 @@ class Cluster:
             for node in NODES:
                 self._spawn(node)
             await self.wait_ready()
+            await apply_acls(self.bootstrap, all_grants())
         except BaseException:
             self.stop()
             raise

@@ -3,7 +3,8 @@
 A topic of 6 partitions, replication 3, min.insync.replicas 2. An idempotent producer (acks=all) sends numbered
 records and awaits every acknowledgement; a third of the way in, the broker that leads the most partitions is
 killed. Every send must still succeed (no send is retried by the test), and reading the topic back from offset 0 must
-give each sequence number exactly once.
+give each sequence number exactly once. The cluster is secured as production is (SASL/SCRAM on every listener, ACLs
+deny by default): the proof runs as the operator principal, and a client without credentials is refused.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ async def _poll(what: str, probe: Callable[[], Awaitable[T | None]], timeout_s: 
 
 async def _partitions(bootstrap: str, topic: str) -> dict[int, dict[str, Any]]:
     """partition -> {leader, replicas, isr} from a fresh metadata request."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **Cluster.login())
     await admin.start()
     try:
         (described,) = await admin.describe_topics([topic])
@@ -110,6 +111,7 @@ async def _produce(cluster: Cluster, topic: str, victim: int, kill_at: int) -> S
         linger_ms=5,
         request_timeout_ms=40_000,
         client_id="cluster-proof",
+        **cluster.login(),
     )
 
     def done(seq: int, fut: asyncio.Future[Any]) -> None:
@@ -149,6 +151,7 @@ async def _read_back(bootstrap: str, topic: str) -> tuple[Counter[int], int]:
         group_id=f"cluster-proof-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        **Cluster.login(),
     )
     await consumer.start()
     try:
@@ -170,8 +173,8 @@ async def _read_back(bootstrap: str, topic: str) -> tuple[Counter[int], int]:
 
 
 async def test_a_three_broker_cluster_loses_nothing_when_a_broker_dies_mid_stream(cluster: Cluster) -> None:
-    topic = f"cluster-proof-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    topic = f"test.cluster-proof-{uuid.uuid4().hex[:8]}"  # the operator's scratch prefix
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap, **cluster.login())
     await admin.start()
     try:
         await admin.create_topics(
@@ -228,6 +231,13 @@ async def test_a_three_broker_cluster_loses_nothing_when_a_broker_dies_mid_strea
     assert not twice, f"{len(twice)} records twice, e.g. {list(twice.items())[:10]}"
     assert not strays
     assert log_size == RECORDS, "the log holds more records than were sent"
+
+
+async def test_the_cluster_refuses_a_client_without_credentials(cluster: Cluster) -> None:
+    anonymous = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap, request_timeout_ms=5000)
+    with pytest.raises(KafkaError):
+        await asyncio.wait_for(anonymous.start(), 30)
+    await anonymous.close()
 
 
 async def _leaders_without(bootstrap: str, topic: str, gone: int) -> dict[int, int] | None:
