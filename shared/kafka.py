@@ -37,8 +37,6 @@ def make_broker(*, bootstrap: str, service: str, security: Mapping[str, Any]) ->
         ack_policy=AckPolicy.ACK,
         graceful_timeout=15.0,
         request_timeout_ms=10_000,
-        # A consumer of a pattern (every gemeente's acknowledgements) sees a newly created topic at the next refresh.
-        metadata_max_age_ms=60_000,
         logger=logging.getLogger(f"faststream.{service}"),
         log_level=logging.DEBUG,  # per-message "Received/Processed" lines only at debug level
     )
