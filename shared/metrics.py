@@ -68,6 +68,11 @@ ESCALATIONS_EXHAUSTED = Counter(
     "Notifications re-sent for the last time (WEERBAAR_ACK_MAX_RESENDS) without an acknowledgement",
     ["recipient", "level"],
 )
+MAILS = Counter(
+    "weerbaar_mails",
+    "E-mails by purpose (notification, reporter) and outcome (delivered, failed after the last attempt)",
+    ["purpose", "outcome"],
+)
 ACUTE_POLICE_SECONDS = Histogram(
     "weerbaar_acute_police_seconds",
     "From a report's arrival at intake to its police notification acknowledged by the broker (first sending)",

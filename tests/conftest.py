@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ from shared.kafka import provision_topics
 from shared.kafka_auth import operator_options
 from shared.store.mongo import Document
 from tests.support.endpoints import Endpoints, real_endpoints
+from tests.support.mailbox import Mailbox, start_relay
 from tests.support.otlp import TraceReceiver
 from tests.support.services import SERVICES, RunningServices, free_port, service_env, start_groups_at_end
 
@@ -25,6 +27,10 @@ from tests.support.services import SERVICES, RunningServices, free_port, service
 os.environ.setdefault("WEERBAAR_DEV_MODE", "true")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+MAYOR_OFFICE_MUNICIPALITY = "GM0014"
+MAYOR_OFFICE = "oov@gm0014.example.nl"
+"""The test services tell this municipality's burgemeester office by e-mail (no other test reports there)."""
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +65,15 @@ def traces() -> Iterator[TraceReceiver]:
 
 
 @pytest.fixture(scope="session")
-def services(endpoints: Endpoints, run_id: str, traces: TraceReceiver) -> Iterator[RunningServices]:
+def mailbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
+    """A real SMTP relay (aiosmtpd) that requires STARTTLS, with a certificate made for the run."""
+    controller, found = start_relay(tmp_path_factory.mktemp("relay"), free_port())
+    yield found
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def services(endpoints: Endpoints, run_id: str, traces: TraceReceiver, mailbox: Mailbox) -> Iterator[RunningServices]:
     """The four services as real processes, sharing this run's database, tracing to ``traces``."""
     log_dir = ARTIFACTS / f"services-{run_id}"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +92,21 @@ def services(endpoints: Endpoints, run_id: str, traces: TraceReceiver) -> Iterat
             "WEERBAAR_OTLP_ENDPOINT": traces.endpoint,
             "WEERBAAR_TRACE_SAMPLE_RATIO": "0",
             "OTEL_BSP_SCHEDULE_DELAY": "500",
+        }
+    )
+    # E-mail through the test relay, STARTTLS with its own certificate: one burgemeester office, and every reporter
+    # who consents; links point at the test services.
+    env.update(
+        {
+            "WEERBAAR_SMTP_HOST": mailbox.host,
+            "WEERBAAR_SMTP_PORT": str(mailbox.port),
+            "WEERBAAR_SMTP_CA_FILE": str(mailbox.ca_file),
+            "WEERBAAR_SMTP_FROM": "weerbaar@test.example.nl",
+            "WEERBAAR_EMAIL_RECIPIENTS": json.dumps({f"burgemeester:{MAYOR_OFFICE_MUNICIPALITY}": MAYOR_OFFICE}),
+            "WEERBAAR_EMAIL_BACKOFF_S": "0.2",
+            "WEERBAAR_EMAIL_INTERVAL_S": "0.3",
+            "WEERBAAR_PUBLIC_INTAKE_URL": f"http://127.0.0.1:{ports['intake']}",
+            "WEERBAAR_PUBLIC_NOTIFY_URL": f"http://127.0.0.1:{ports['notify']}",
         }
     )
     running = RunningServices(env=env, ports=ports, log_dir=log_dir)

@@ -8,6 +8,7 @@ from services.intake.deliveries import Deliveries
 from services.intake.desk import DeskRoutes
 from services.intake.handlers import IntakeHandlers
 from services.intake.queue import CaseQueue
+from services.intake.reporter_page import ReporterPage
 from services.intake.service import IntakeService
 from services.intake.settings import Settings
 from services.intake.store import CaseStore
@@ -18,8 +19,8 @@ from shared.audit import AuditLog
 from shared.case_keys import CaseKeys
 from shared.contracts.events import AuditAnchored, ErasureReason
 from shared.contracts.principals import service_principal
-from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_WORKFLOW
-from shared.contracts.workflow import CaseAssessed, CaseWorkflow
+from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_STAGE, CASE_WORKFLOW
+from shared.contracts.workflow import CaseAssessed, CaseStageChanged, CaseWorkflow
 from shared.kafka_auth import client_options
 from shared.lanes import taking_turns
 from shared.runtime import Runtime
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     runtime.on_startup.append(service.adopt_parked_events)
     runtime.produces(CASE_WORKFLOW, CaseWorkflow, "Assigned, note added, closed, reopened (no free text)")
     runtime.produces(CASE_ASSESSED, CaseAssessed, "A person's decision on the level; triage routes it")
+    runtime.produces(CASE_STAGE, CaseStageChanged, "The stage the filers read changed (a filer consented to e-mail)")
     queue = CaseQueue()
     store.watchers.append(queue.put)
     workflow = Workflow(store, deliveries, queue, ack_levels=settings.escalate_levels)
@@ -80,5 +82,6 @@ def create_app(settings: Settings) -> FastAPI:
     watch = AuditWatch(audit, AnchorReader(settings.kafka_bootstrap, login), service=SERVICE)
     runtime.every("audit_verify", settings.audit_verify_interval_s, watch.check)
     desk = DeskRoutes(store, service, workflow, audit=audit, verifier=runtime.verifier)
-    routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router(), desk.router())
+    reporter = ReporterPage(store, audit=audit)
+    routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router(), desk.router(), reporter.router())
     return runtime.build_app(title="weerbaar intake", routers=routers)

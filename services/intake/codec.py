@@ -142,6 +142,7 @@ class CaseCodec:
             "closure": None if case.closure is None else _closure(case.closure),
             "closed_at": None if case.closure is None else case.closure.at,
             "stage_times": dict(case.stage_times),
+            "told_stage": case.told_stage,
             "timeline": [timeline_entry(e) for e in case.timeline],
             "timeline_chunks": case.timeline_chunks,
         }
@@ -179,6 +180,7 @@ class CaseCodec:
             decisions=[_decision_of(d, texts) for d in document.get("decisions") or []],
             closure=None if not closure else _closure_of(closure, texts["closure"]),
             stage_times=dict(document.get("stage_times", {})),
+            told_stage=document.get("told_stage"),
             timeline=[timeline_entry_of(e) for e in document.get("timeline", [])],
             timeline_chunks=int(document.get("timeline_chunks", 0)),
             applied=[str(i) for i in document.get("seen", [])],
@@ -234,6 +236,7 @@ def _facts(facts: ReportFacts) -> Document:
         "impact_on_functioning": facts.impact_on_functioning,
         "wants_aangifte": facts.wants_aangifte,
         "attachments": facts.attachments,
+        "email_updates": facts.email_updates,
     }
 
 
@@ -252,6 +255,7 @@ def _facts_of(document: Document) -> ReportFacts:
         impact_on_functioning=bool(document["impact_on_functioning"]),
         wants_aangifte=bool(document["wants_aangifte"]),
         attachments=int(document["attachments"]),
+        email_updates=bool(document.get("email_updates", False)),
     )
 
 

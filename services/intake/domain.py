@@ -48,6 +48,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient
+from shared.contracts.workflow import CaseStageChanged, ReporterStage
 
 SOURCE = "/weerbaar/intake"
 """The CloudEvents source of what intake publishes."""
@@ -157,6 +158,8 @@ class Case(CaseWork):
     decisions: list[HumanDecision] = field(default_factory=list)
     closure: Closure | None = None
     stage_times: dict[str, datetime] = field(default_factory=dict)
+    told_stage: str | None = None
+    """The stage last told to the filers who consented to e-mail (``tell_reporters``)."""
     timeline: list[TimelineEntry] = field(default_factory=list)
     """The latest entries (at most ``TIMELINE_KEPT``); the older ones are in ``timeline_chunks`` chunks."""
     timeline_chunks: int = 0
@@ -373,6 +376,21 @@ class Case(CaseWork):
         self._add_to_timeline(_entry(event, f"Personal data erased ({reason.value})"))
         self.outbox.append(Outgoing(event.event_id, to_record(event, source=SOURCE)))
         self._applied(event, now)
+        return event
+
+    # --- telling the filers who consented ---------------------------------------------------------------------------
+
+    def tell_reporters(self, stage: ReporterStage, *, now: datetime) -> CaseStageChanged | None:
+        """The stage the filers read changed: tell notify, which e-mails the filers who consented at intake (the
+        event names their reports, never an address). Nothing when no filer consented or the stage was told."""
+        consenting = tuple(e.report_id for e in self.reports if e.facts.email_updates and e.content is not None)
+        if not consenting or self.erased is not None or self.told_stage == stage.value:
+            return None
+        event = CaseStageChanged(case_id=self.case_id, stage=stage, report_ids=consenting, occurred=now)
+        self.told_stage = stage.value
+        self.outbox.append(Outgoing(event.event_id, to_record(event, source=SOURCE)))
+        self.updated_at = now
+        self.changed = True
         return event
 
     # --- publishing -------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ case. Pure once loaded: the file is read once, at import of the first use.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -19,18 +19,13 @@ from services.intake.values import CaseStatus
 from shared.contracts.events import JUSTICE_FOLLOWUPS
 from shared.contracts.incident import Channel, IncidentType
 from shared.contracts.topics import Recipient
+from shared.contracts.workflow import CaseStageChanged, ReporterStage
 
 GUIDANCE_FILE = Path(__file__).resolve().parent / "data" / "guidance.yaml"
 
 
-class Stage(StrEnum):
-    """Where a case stands, as the office holder who reported it reads it."""
-
-    RECEIVED = "received"
-    ASSESSED = "assessed"
-    POLICE_INFORMED = "police_informed"
-    AANGIFTE_FOLLOWUP = "aangifte_followup"
-    CLOSED = "closed"
+Stage = ReporterStage
+"""Where a case stands, as the office holder who reported it reads it (a contract: ``CaseStageChanged`` tells it)."""
 
 
 class _Data(BaseModel):
@@ -105,3 +100,8 @@ def for_reporter(case: Case) -> dict[str, Any]:
         "next": text.next,
         "resources": [r.model_dump(exclude={"when"}) for r in data.resources if _fits(r, case)],
     }
+
+
+def tell_reporters(case: Case, *, now: datetime) -> CaseStageChanged | None:
+    """After a change of the case: tell its stage to the filers who consented to e-mail, if it moved."""
+    return case.tell_reporters(stage_of(case), now=now)

@@ -13,6 +13,7 @@ from services.intake import domain
 from services.intake.deliveries import Deliveries
 from services.intake.domain import Case, Outcome
 from services.intake.errors import CaseNotFound, IdempotencyConflict
+from services.intake.guidance import tell_reporters
 from services.intake.store import CaseRepository
 from services.intake.values import CaseStatus, Filer, Link
 from shared.case_keys import sealed
@@ -123,7 +124,9 @@ class IntakeService:
                 linked_case_ids=tuple(link.case_id for link in links),
             )
             # Published sealed with the case's key (crypto-shredding); the case keeps the report as it keeps it.
-            return case.take_report(sealed(event, key), now=now, links=links, filer=filer, publish_on=publish_on)
+            outcome = case.take_report(sealed(event, key), now=now, links=links, filer=filer, publish_on=publish_on)
+            tell_reporters(case, now=now)
+            return outcome
 
         if new:  # no case can exist yet: one insert, no read before it
             # The key first: a stored case's outbox must never hold a report sealed with a key that is not stored
@@ -213,6 +216,9 @@ class IntakeService:
                 log.info("stream_report_recorded", outcome=outcome.value, source=report.source.value)
             for event in others:
                 _record(case, event, now)
+            told = tell_reporters(case, now=now)
+        if told is not None:  # a consumer's unit keeps no outbox otherwise: publish what it caused now
+            await self._deliveries.publish(case)
 
     async def adopt_parked_events(self) -> None:
         """Apply what an earlier version of intake parked in a collection of its own (at start; usually nothing)."""

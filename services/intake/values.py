@@ -77,6 +77,8 @@ class ReportFacts:
     impact_on_functioning: bool
     wants_aangifte: bool
     attachments: int
+    email_updates: bool = False
+    """The filer consented to e-mail about the case's stage (the address stays in the sealed report)."""
 
     @classmethod
     def of(cls, report: IncidentReport) -> ReportFacts:
@@ -95,6 +97,7 @@ class ReportFacts:
             impact_on_functioning=incident.impact_on_functioning,
             wants_aangifte=report.wants_aangifte,
             attachments=len(report.attachments),
+            email_updates=report.email_updates,
         )
 
 

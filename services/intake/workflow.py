@@ -16,6 +16,7 @@ from services.intake.access import case_access, may
 from services.intake.deliveries import Deliveries
 from services.intake.domain import Case
 from services.intake.errors import CaseNotFound, NotAllowed
+from services.intake.guidance import tell_reporters
 from services.intake.queue import CaseQueue, Filters, Page
 from services.intake.store import CaseRepository
 from services.intake.values import Actor
@@ -110,7 +111,10 @@ class Workflow:
             decision = may(principal, action, case_access(case))
             if not decision:
                 raise NotAllowed(decision.reason)
-            result = change(case, datetime.now(UTC))
+            now = datetime.now(UTC)
+            result = change(case, now)
+            if result is not False:
+                tell_reporters(case, now=now)
         changed = result is not False
         with structlog.contextvars.bound_contextvars(case_id=case_id):
             log.info("case_workflow", action=action.value, changed=changed, role=principal.role.value)

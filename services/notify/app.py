@@ -6,9 +6,11 @@ from fastapi import FastAPI
 
 from services.notify.acute import AcuteLane
 from services.notify.handlers import NotifyHandlers
+from services.notify.mailing import MailDelivery, MailRetries
 from services.notify.sending import Outboxes, Sender, count_from_zero
 from services.notify.service import NotifyService, policy_of
 from services.notify.settings import Settings
+from services.notify.smtp import MailRelay
 from services.notify.store import CASES, NOTIFICATIONS, NotifyStore
 from services.notify.webhooks import WebhookDelivery
 from shared.audit import AuditLog
@@ -50,4 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.webhook_urls:
         webhooks = WebhookDelivery(store, sender, outboxes, settings, service=SERVICE, gate=runtime.gate)
         runtime.background.append(webhooks.deliver_forever)
+    if settings.smtp_host:  # e-mail: the third channel (services/notify/mail.py)
+        retries = MailRetries(
+            attempts=settings.email_attempts,
+            backoff_s=settings.email_backoff_s,
+            max_backoff_s=settings.email_max_backoff_s,
+            lease_s=settings.smtp_timeout_s + 5,
+        )
+        mailing = MailDelivery(store, sender, outboxes, MailRelay(settings), policy, retries)
+        runtime.every("mail_delivery", settings.email_interval_s, mailing.deliver_due)
     return runtime.build_app(title="weerbaar notify", routers=(handlers.router(),))

@@ -79,17 +79,28 @@ ESCALATE_TO: tuple[Recipient, ...] = (Recipient.OTWB, Recipient.JENV)
 
 
 def escalation_notices(
-    silent: Notification, *, resend_no: int, first_sent_at: datetime, ack_timeout_s: float
+    silent: Notification,
+    *,
+    resend_no: int,
+    first_sent_at: datetime,
+    ack_timeout_s: float,
+    undelivered: tuple[str, str] | None = None,
 ) -> tuple[EscalationNotice, ...]:
-    """Tell the OTWB duty officer and JenV that a recipient stayed silent (not the silent party itself)."""
+    """Tell the OTWB duty officer and JenV that a recipient stayed silent (not the silent party itself), or, with
+    ``undelivered`` (an e-mail's id and why), that its e-mail could not be delivered: someone must call."""
+    reason = f"No acknowledgement from {silent.recipient.value} within {ack_timeout_s:g} s"
+    occurrence: object = resend_no
+    if undelivered is not None:
+        occurrence = f"email:{undelivered[0]}"
+        reason = f"E-mail to {silent.recipient.value} not delivered: {undelivered[1]}"
     return tuple(
         EscalationNotice(
-            event_id=derived_id(silent.notification_id, "escalation", target.value, resend_no),
+            event_id=derived_id(silent.notification_id, "escalation", target.value, occurrence),
             case_id=silent.case_id,
             notification_id=derived_id(silent.notification_id, "escalation", target.value),
             recipient=target,
             level=silent.level,
-            reasons=(f"No acknowledgement from {silent.recipient.value} within {ack_timeout_s:g} s",),
+            reasons=(reason,),
             policy_version=silent.policy_version,
             resend_no=resend_no,
             escalated_notification_id=silent.notification_id,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notify import aangifte
 from services.notify.acute import AcuteLane
 from services.notify.errors import NotificationNotFound, WrongRecipient
+from services.notify.mail import Mail
 from services.notify.model import Delivery, SentNotification, vouched_ack
 from services.notify.service import NotifyService
 from services.notify.store import NotifyStore, OverdueFollowup
@@ -33,6 +34,7 @@ from shared.contracts.topics import (
     BURGEMEESTER_ACK_PATTERN,
     CASE_ERASED,
     CASE_FOLLOWUP,
+    CASE_STAGE,
     CASE_TRIAGED,
     CASE_TRIAGED_URGENT,
     INCIDENT_REPORTED,
@@ -42,6 +44,7 @@ from shared.contracts.topics import (
     RECIPIENT_ACK_TOPICS,
     Recipient,
 )
+from shared.contracts.workflow import CaseStageChanged
 from shared.guard import require
 from shared.http import Problem, problem_responses
 from shared.policy import Action, NotificationAccess, decide
@@ -56,6 +59,28 @@ class AckRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     acknowledged_by: str = Field(min_length=1, max_length=200, description="Organisation or desk, not a name")
     recipient: Recipient | None = None
+
+
+class EmailView(BaseModel):
+    """An e-mail of a notification: its delivery, not its address."""
+
+    subject: str
+    state: str
+    attempt: int
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str = ""
+
+    @classmethod
+    def of(cls, mail: Mail) -> EmailView:
+        return cls(
+            subject=mail.subject,
+            state=mail.state.value,
+            attempt=mail.attempt,
+            delivered_at=mail.delivered_at,
+            failed_at=mail.failed_at,
+            error=mail.error,
+        )
 
 
 class NotificationView(BaseModel):
@@ -73,9 +98,12 @@ class NotificationView(BaseModel):
     due_at: datetime | None = None
     webhook_state: str | None = None
     deliveries: list[Delivery] = []
+    emails: list[EmailView] = []
 
     @classmethod
-    def of(cls, notification: SentNotification, deliveries: list[Delivery]) -> NotificationView:
+    def of(
+        cls, notification: SentNotification, deliveries: list[Delivery], emails: list[Mail] | None = None
+    ) -> NotificationView:
         return cls(
             notification_id=notification.notification_id,
             case_id=notification.case_id,
@@ -89,6 +117,7 @@ class NotificationView(BaseModel):
             due_at=notification.due_at,
             webhook_state=notification.webhook.state.value if notification.webhook else None,
             deliveries=deliveries,
+            emails=[EmailView.of(m) for m in emails or ()],
         )
 
 
@@ -171,6 +200,7 @@ class NotifyHandlers:
         )
         consume(CASE_FOLLOWUP, CaseFollowup, self.on_case_followup, per_case=service.record_followups)
         consume(CASE_ERASED, CaseErased, self.on_case_erased)
+        consume(CASE_STAGE, CaseStageChanged, self.on_case_stage, per_case=service.tell_reporters)
 
     async def on_incident_reported(self, event: IncidentReported) -> None:
         await self._service.remember_reports(event.case_id, [event])
@@ -187,6 +217,9 @@ class NotifyHandlers:
     async def on_case_erased(self, event: CaseErased) -> None:
         await self._service.forget_case(event.case_id, event.report_ids)
 
+    async def on_case_stage(self, event: CaseStageChanged) -> None:
+        await self._service.tell_reporters(event.case_id, [event])
+
     def router(self) -> APIRouter:
         router = APIRouter(prefix="/v1", tags=["notifications"])
 
@@ -197,7 +230,8 @@ class NotifyHandlers:
         ) -> NotificationView:
             """Delivery state of a notification (the recipient's own role, or admin)."""
             notification = await self._authorised(principal, Action.READ_NOTIFICATION, notification_id)
-            return NotificationView.of(notification, await self._store.delivery_log(notification_id))
+            deliveries = await self._store.delivery_log(notification_id)
+            return NotificationView.of(notification, deliveries, await self._store.mails_of(notification_id))
 
         @router.post(
             "/notifications/{notification_id}/ack",

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from services.notify import domain
 from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
+from services.notify.mail import Links
 from shared.contracts.envelope import Record
 from shared.contracts.events import (
     JUSTICE_FOLLOWUPS,
@@ -44,6 +45,10 @@ class NotifyPolicy:
     ack_max_resends: int
     followup_deadline_s: float
     webhook_urls: Mapping[Recipient, str] = field(default_factory=dict)
+    email_addresses: Mapping[str, str] = field(default_factory=dict)
+    """Recipients told by e-mail (``burgemeester:GM0344``, ``ccv``): ``mail.address_for``."""
+    links: Links | None = None
+    """Where links in e-mails point; None: no e-mail at all (no relay configured)."""
 
 
 def vouched_ack(topic: str, ack: NotificationAck) -> NotificationAck:
@@ -251,6 +256,22 @@ class SentNotification:
             _status(domain.status(self.payload, NotificationState.FAILED, detail=reason, occurrence="webhook", at=at))
         ]
 
+    def mail_failed(self, *, at: datetime, reason: str, mail_id: str, policy: NotifyPolicy) -> list[Outgoing]:
+        """Its e-mail could not be delivered: the "failed" status, and OTWB and JenV told (they can call)."""
+        if self.payload is None:
+            return []
+        failed = domain.status(
+            self.payload, NotificationState.FAILED, detail=reason, occurrence=f"email:{mail_id}", at=at
+        )
+        notices = domain.escalation_notices(
+            self.payload,
+            resend_no=self.payload.resend_no,
+            first_sent_at=self.created_at,
+            ack_timeout_s=policy.ack_timeout_s,
+            undelivered=(mail_id, reason),
+        )
+        return [_status(failed), *(Outgoing(notice, notify_topic(notice.recipient)) for notice in notices)]
+
     def erase(self) -> None:
         """The case was erased: drop the payload, stop the timer, send nothing more."""
         self.payload = None
@@ -282,12 +303,26 @@ class CaseNotifications:
     followup: FollowupClock | None = None
     followup_received: bool = False
     last_followup_kind: FollowupKind | None = None
+    contacts: dict[str, str] = field(default_factory=dict)
+    """Report id → where its filer wants e-mail about the case's stage (only filers who consented at intake)."""
     outbox: list[Record] = field(default_factory=list)
 
     def remember_report(self, report: IncidentReport, report_id: str | None = None) -> None:
-        """Keep the case's first report (what every notification of the case is projected from)."""
-        if not self.erased and self.report is None:
+        """Keep the case's first report (what every notification of the case is projected from), and the address
+        of each filer who consented to e-mail about the case."""
+        if self.erased:
+            return
+        if self.report is None:
             self.report, self.report_id = report, report_id
+        address = report.updates_address
+        if address and report_id:
+            self.contacts.setdefault(report_id, address)
+
+    def forget_contacts(self, report_ids: tuple[str, ...]) -> set[str]:
+        """Erased reports (empty: all of them) take their filers' addresses along; the addresses dropped."""
+        gone = {rid: a for rid, a in self.contacts.items() if not report_ids or rid in report_ids}
+        self.contacts = {rid: a for rid, a in self.contacts.items() if rid not in gone}
+        return set(gone.values())
 
     def holds_any(self, report_ids: tuple[str, ...]) -> bool:
         """Whether an erasure of ``report_ids`` (empty: the whole case) reaches what this case keeps.
@@ -356,6 +391,7 @@ class CaseNotifications:
         """The case was erased at intake: drop the report; nothing is notified any more."""
         self.erased = True
         self.report = None
+        self.contacts = {}
         self.outbox = []
 
 

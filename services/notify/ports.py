@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from services.notify.mail import Mail
 from services.notify.model import CaseNotifications, DeliveryAttempt, SentNotification
 from shared.contracts.envelope import Record
 
@@ -35,6 +36,20 @@ class Repository(Protocol):
     async def create(self, notifications: Sequence[SentNotification]) -> set[str]:
         """Store new notifications at once; the ids of those that existed already (left as they are)."""
         ...
+
+    def mail(self, mail_id: str) -> AbstractAsyncContextManager[Mail]:
+        """The e-mail under its write lock; ``MailNotFound`` when there is none."""
+        ...
+
+    async def peek_mail(self, mail_id: str) -> Mail | None: ...
+
+    async def create_mails(self, mails: Sequence[Mail]) -> set[str]:
+        """Store new e-mails at once; the ids of those that existed already (left as they are)."""
+        ...
+
+    async def due_mails(self, now: datetime, limit: int) -> list[str]: ...
+
+    async def mail_ids_of(self, case_id: str) -> list[str]: ...
 
     async def notification_ids_of(self, case_id: str) -> list[str]: ...
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import structlog
 
+from services.notify.mail import MailPurpose
 from services.notify.model import Outgoing
 from services.notify.ports import Publisher, Repository
 from shared import metrics
@@ -85,6 +86,9 @@ def count_from_zero() -> None:
                 metrics.NOTIFICATIONS.labels(recipient.value, level.value, state.value)
     for level in ACUTE_LEVELS:
         metrics.ACUTE_POLICE_SECONDS.labels(level.value)
+    for purpose in MailPurpose:
+        for outcome in ("delivered", "failed"):
+            metrics.MAILS.labels(purpose.value, outcome)
 
 
 def _count(record: Record) -> None:

@@ -11,19 +11,29 @@ FerretDB, so they run as routine periodic work (``Runtime.every``) with a bounde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import structlog
 
+from services.notify import domain, mail
+from services.notify.errors import CaseDetailsNotYetKnown
 from services.notify.model import CaseNotifications, NotifyPolicy, Outgoing, SentNotification
 from services.notify.ports import Repository
 from services.notify.sending import Outboxes, Sender
 from services.notify.settings import Settings
 from shared import metrics
 from shared.case_keys import Opener, PlainReports
-from shared.contracts.events import CaseFollowup, CaseTriaged, IncidentReported, NotificationAck, utcnow
+from shared.contracts.events import (
+    CaseFollowup,
+    CaseTriaged,
+    IncidentReported,
+    Notification,
+    NotificationAck,
+    utcnow,
+)
 from shared.contracts.topics import Recipient
+from shared.contracts.workflow import CaseStageChanged
 from shared.lanes import taking_turns
 
 log = structlog.get_logger("weerbaar.notify")
@@ -38,6 +48,8 @@ def policy_of(settings: Settings) -> NotifyPolicy:
         ack_max_resends=settings.ack_max_resends,
         followup_deadline_s=settings.followup_deadline_s,
         webhook_urls=dict(settings.webhook_urls),
+        email_addresses={key: str(address) for key, address in settings.email_recipients.items()},
+        links=mail.Links(settings.public_intake_url, settings.public_notify_url) if settings.smtp_host else None,
     )
 
 
@@ -80,10 +92,10 @@ class NotifyService:
         reports = await self._opener.opened(reports)
         if not reports:
             return
-        first = reports[0]
-        if await self._store.add_case(
-            CaseNotifications(case_id=case_id, report=first.plain_report, report_id=first.report_id)
-        ):
+        new = CaseNotifications(case_id=case_id)
+        for reported in reports:
+            new.remember_report(reported.plain_report, reported.report_id)
+        if await self._store.add_case(new):
             return
         async with self._store.case(case_id) as case:
             for reported in reports:
@@ -121,6 +133,39 @@ class NotifyService:
             _log_created(case, decisions, [n for n in new if n.notification_id not in existed])
             # Under the case's lock: the other lane's copy of a decision, waiting for it, then finds it all sent.
             await self._sender.send([out for n in made.values() for out in n.first_sending()])
+            await self._mail([n.payload for n in made.values() if n.payload is not None], at=now)
+
+    async def _mail(self, notifications: Iterable[Notification], *, at: datetime) -> None:
+        """The notifications of recipients told by e-mail, queued for the relay (``mailing``); idempotent."""
+        links, addresses = self._policy.links, self._policy.email_addresses
+        if links is None or not addresses:
+            return
+        mails = [
+            mail.for_recipient(n, to=to, links=links, at=at)
+            for n in notifications
+            if (to := mail.address_for(n, addresses)) is not None
+        ]
+        await self._store.create_mails(mails)
+
+    async def tell_reporters(self, case_id: str, changes: Sequence[CaseStageChanged]) -> None:
+        """The stage of a case changed: an e-mail to each filer of it who consented at intake (their address is
+        kept here, from their report), holding only the link to their own case page."""
+        links = self._policy.links
+        if links is None:
+            log.info("reporter_mail_skipped_no_relay", case_id=case_id)
+            return
+        case = await self._store.peek_case(case_id)
+        if case is None:
+            raise CaseDetailsNotYetKnown(f"no report stored yet for case {case_id}")
+        now = self._now()
+        mails = [
+            mail.for_reporter(case_id, to=to, stage_event_id=change.event_id, report_id=rid, links=links, at=now)
+            for change in changes
+            for rid in change.report_ids
+            if (to := case.contacts.get(rid)) is not None
+        ]
+        await self._store.create_mails(mails)
+        log.info("reporter_mails_queued", case_id=case_id, count=len(mails))
 
     async def apply_acks(self, case_id: str, acks: Sequence[NotificationAck]) -> None:
         """Acknowledgements from the topic: each notification loaded and saved once, its status published."""
@@ -168,14 +213,22 @@ class NotifyService:
         """
         self._opener.forget(case_id)
         async with self._store.case(case_id) as case:
-            if not case.holds_any(report_ids):
-                return
-            case.erase()
-            notifications = await self._store.notification_ids_of(case_id)
-            for notification_id in notifications:
-                async with self._store.notification(notification_id) as notification:
-                    notification.erase()
-        log.info("case_forgotten", case_id=case_id, notifications=len(notifications))
+            dropped = case.forget_contacts(report_ids)
+            whole = case.holds_any(report_ids)
+            notifications: list[str] = []
+            if whole:
+                case.erase()
+                notifications = await self._store.notification_ids_of(case_id)
+                for notification_id in notifications:
+                    async with self._store.notification(notification_id) as notification:
+                        notification.erase()
+            if whole or dropped:
+                for mail_id in await self._store.mail_ids_of(case_id):
+                    async with self._store.mail(mail_id) as queued:
+                        if whole or queued.to in dropped:
+                            queued.erase()
+        if whole:
+            log.info("case_forgotten", case_id=case_id, notifications=len(notifications))
 
     # --- timers: no input record, so their events go through the outbox ----------------------------------------
     async def escalate_due(self, limit: int = 100) -> int:
@@ -187,6 +240,8 @@ class NotifyService:
                 notification.outbox += self._sender.records(events)
             if events:
                 fired += 1
+                if notification.payload is not None:  # a reminder to whoever is told by e-mail
+                    await self._mail([domain.resent(notification.payload, notification.resend_no)], at=self._now())
                 if notification.due_at is None:  # the last re-send: nobody chases it any more
                     metrics.ESCALATIONS_EXHAUSTED.labels(notification.recipient.value, notification.level.value).inc()
                 log.warning(

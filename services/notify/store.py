@@ -23,7 +23,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from services.notify.errors import NotificationNotFound
+from services.notify.errors import MailNotFound, NotificationNotFound
+from services.notify.mail import Mail, MailPurpose, MailState
 from services.notify.model import (
     CaseNotifications,
     Delivery,
@@ -49,8 +50,11 @@ ERASED = "erased"
 CASES = "notify_cases"
 CASES_KNOWN = 20_000
 NOTIFICATIONS = "notify_notifications"
+MAILS = "notify_mails"
 SEALED_FIELDS = (
     SealedField(CASES, "report", "notify/case/{id}"),
+    SealedField(CASES, "contacts", "notify/contacts/{id}"),
+    SealedField(MAILS, "sealed", "notify/mail/{id}"),
     SealedField(CASES, "outbox[]", "notify/outbox/{id}"),
     SealedField(NOTIFICATIONS, "sealed", "notify/notification/{id}"),
     SealedField(NOTIFICATIONS, "outbox[]", "notify/outbox/{id}"),
@@ -117,6 +121,8 @@ class CaseCodec:
             )
         if case.report_id is not None:
             doc["report_id"] = case.report_id
+        if case.contacts:
+            doc["contacts"] = self._sealer.seal(dict(case.contacts), context=f"notify/contacts/{case.case_id}")
         if case.last_followup_kind is not None:
             doc["last_followup_kind"] = case.last_followup_kind.value
         clock = case.followup
@@ -145,6 +151,7 @@ class CaseCodec:
                 overdue_at=doc.get("followup_overdue_at"),
             )
         kind = doc.get("last_followup_kind")
+        contacts = doc.get("contacts")
         return CaseNotifications(
             case_id=case_id,
             report=report,
@@ -153,6 +160,7 @@ class CaseCodec:
             followup=clock,
             followup_received=bool(doc.get("followup_received")),
             last_followup_kind=FollowupKind(kind) if kind else None,
+            contacts=dict(self._sealer.open(contacts, context=f"notify/contacts/{case_id}")) if contacts else {},
             outbox=_open_records(self._sealer, doc.get("outbox"), context=f"notify/outbox/{case_id}"),
         )
 
@@ -232,6 +240,56 @@ class NotificationCodec:
         )
 
 
+class MailCodec:
+    """``Mail`` ↔ its ``notify_mails`` document; the address is sealed, the subject and body hold no personal data."""
+
+    def __init__(self, sealer: Sealer) -> None:
+        self._sealer = sealer
+
+    def to_document(self, m: Mail) -> Document:
+        return {
+            "case_id": m.case_id,
+            "purpose": m.purpose.value,
+            "notification_id": m.notification_id,
+            "recipient": None if m.recipient is None else m.recipient.value,
+            "sealed": ERASED if m.to is None else self._sealer.seal({"to": m.to}, context=f"notify/mail/{m.mail_id}"),
+            "subject": m.subject,
+            "body": m.body,
+            "created_at": m.created_at,
+            "state": m.state.value,
+            "attempt": m.attempt,
+            "next_at": m.next_at,
+            "delivered_at": m.delivered_at,
+            "failed_at": m.failed_at,
+            "error": m.error,
+        }
+
+    def from_document(self, doc: Document) -> Mail:
+        mail_id = str(doc["_id"])
+        sealed = doc.get("sealed")
+        to = None
+        if isinstance(sealed, str) and sealed != ERASED:
+            to = str(self._sealer.open(sealed, context=f"notify/mail/{mail_id}")["to"])
+        recipient = doc.get("recipient")
+        return Mail(
+            mail_id=mail_id,
+            case_id=str(doc["case_id"]),
+            purpose=MailPurpose(doc["purpose"]),
+            to=to,
+            subject=str(doc["subject"]),
+            body=str(doc["body"]),
+            created_at=doc["created_at"],
+            notification_id=doc.get("notification_id"),
+            recipient=None if recipient is None else Recipient(recipient),
+            state=MailState(doc["state"]),
+            attempt=int(doc.get("attempt", 0)),
+            next_at=doc.get("next_at"),
+            delivered_at=doc.get("delivered_at"),
+            failed_at=doc.get("failed_at"),
+            error=str(doc.get("error", "")),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class OverdueFollowup:
     """A case whose aangifte saw no follow-up in time (no personal data)."""
@@ -251,6 +309,8 @@ class NotifyStore:
         self._notification_codec = NotificationCodec(sealer)
         self.cases = AggregateStore(SerialCollection(db, CASES), CaseCodec(sealer))
         self.notifications = AggregateStore(SerialCollection(db, NOTIFICATIONS), self._notification_codec)
+        self._mail_codec = MailCodec(sealer)
+        self.mails = AggregateStore(SerialCollection(db, MAILS), self._mail_codec)
         self.deliveries: AsyncCollection[Document] = SerialCollection(db, "notify_deliveries")
         self._existing: OrderedDict[str, None] = OrderedDict()
         """Cases this process knows to be stored (bounded): no insert is tried for them."""
@@ -262,6 +322,9 @@ class NotifyStore:
             await self.notifications.collection.create_index([("webhook.next_at", 1)])
             await self.cases.collection.create_index([("followup_due_at", 1)])
             await self.deliveries.create_index([("notification_id", 1), ("attempt", 1)])
+            await self.mails.collection.create_index([("next_at", 1)])
+            await self.mails.collection.create_index([("case_id", 1)])
+            await self.mails.collection.create_index([("notification_id", 1)])
         except PyMongoError as exc:
             raise TransientError(f"store unavailable: {type(exc).__name__}") from exc
 
@@ -269,6 +332,7 @@ class NotifyStore:
         """Drop what this process knows of every aggregate (another process may own those cases now)."""
         self.cases.forget()
         self.notifications.forget()
+        self.mails.forget()
         self._existing.clear()
 
     # --- aggregates ----------------------------------------------------------------------------------------------
@@ -323,6 +387,19 @@ class NotifyStore:
         """
         return await self.notifications.add_many([(n.notification_id, n) for n in notifications])
 
+    def mail(self, mail_id: str) -> AbstractAsyncContextManager[Mail]:
+        def unknown() -> Mail:
+            raise MailNotFound(f"no e-mail {mail_id}")
+
+        return self.mails.unit(mail_id, new=unknown)
+
+    async def peek_mail(self, mail_id: str) -> Mail | None:
+        return await self.mails.peek(mail_id)
+
+    async def create_mails(self, mails: Sequence[Mail]) -> set[str]:
+        """Store new e-mails at once; the ids of those that existed already (a redelivery), left as they are."""
+        return await self.mails.add_many([(m.mail_id, m) for m in mails]) if mails else set()
+
     # --- queries -------------------------------------------------------------------------------------------------
     async def notification_ids_of(self, case_id: str) -> list[str]:
         return await _ids(self.notifications.collection, {"case_id": case_id})
@@ -338,6 +415,17 @@ class NotifyStore:
             {"webhook.state": WebhookState.PENDING.value, "webhook.next_at": {"$lte": now}},
             limit,
         )
+
+    async def due_mails(self, now: datetime, limit: int) -> list[str]:
+        return await _ids(self.mails.collection, {"state": MailState.PENDING.value, "next_at": {"$lte": now}}, limit)
+
+    async def mail_ids_of(self, case_id: str) -> list[str]:
+        return await _ids(self.mails.collection, {"case_id": case_id})
+
+    async def mails_of(self, notification_id: str) -> list[Mail]:
+        """The e-mails of a notification (its first sending and reminders), oldest first."""
+        cursor = self.mails.collection.find({"notification_id": notification_id}).sort("created_at", 1)
+        return [self._mail_codec.from_document(doc) async for doc in cursor]
 
     async def due_followups(self, now: datetime, limit: int) -> list[str]:
         return await _ids(

@@ -19,7 +19,7 @@ from shared.contracts.events import (
     ReportStats,
 )
 from shared.contracts.notifications import RECIPIENT_MODELS, EscalationNotice
-from shared.contracts.workflow import CaseAssessed, CaseWorkflow
+from shared.contracts.workflow import CaseAssessed, CaseStageChanged, CaseWorkflow
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
@@ -38,6 +38,7 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     AcuteSignal,
     CaseWorkflow,
     CaseAssessed,
+    CaseStageChanged,
 )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
 
 MAX_DESCRIPTION_CHARS = 10_000
 MAX_ATTACHMENTS = 5
@@ -170,6 +170,10 @@ class Reporter(BaseModel):
     model_config = _MODEL
     kind: ReporterKind
     organisation: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = Field(
+        default=None,
+        description="The filer's own address for e-mail about the case (email_updates), if not the office holder's",
+    )
 
     @model_validator(mode="after")
     def _on_behalf_needs_organisation(self) -> Reporter:
@@ -261,6 +265,26 @@ class IncidentReport(BaseModel):
     wants_aangifte: bool = False
     consent_share_with_police: bool = True
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    email_updates: bool = Field(
+        default=False,
+        description="Consent: each change of the case's stage reaches the filer by e-mail (only a link to their case "
+        "view, no case content), at reported_by.email, else office_holder.contact.email",
+    )
+
+    @field_validator("email_updates")
+    @classmethod
+    def _updates_need_an_address(cls, value: bool, info: ValidationInfo) -> bool:
+        reporter, holder = info.data.get("reported_by"), info.data.get("office_holder")
+        if value and not (reporter and reporter.email) and not (holder and holder.contact.email):
+            raise ValueError("email_updates needs an address: reported_by.email or office_holder.contact.email")
+        return value
+
+    @property
+    def updates_address(self) -> str | None:
+        """Where e-mail about the case goes, when the filer consented (``email_updates``); None otherwise."""
+        if not self.email_updates:
+            return None
+        return self.reported_by.email or self.office_holder.contact.email
 
 
 EXAMPLE_REPORT: dict[str, object] = {

@@ -81,6 +81,7 @@ PRODUCES: Final[dict[str, tuple[str, ...]]] = {
         topics.CASE_WORKFLOW,
         topics.CASE_FOLLOWUP,
         topics.AUDIT_ANCHORS,
+        topics.CASE_STAGE,
     ),
     "triage": (topics.CASE_TRIAGED, topics.CASE_TRIAGED_URGENT, topics.INCIDENT_URGENT),
     "notify": (
@@ -108,6 +109,7 @@ CONSUMES: Final[dict[str, tuple[str, ...]]] = {
         *topics.RECIPIENT_ACK_TOPICS,
         topics.CASE_FOLLOWUP,
         topics.CASE_ERASED,
+        topics.CASE_STAGE,
     ),
     "reporting": (topics.CASE_TRIAGED, topics.NOTIFICATION_STATUS, topics.CASE_FOLLOWUP, topics.CASE_ERASED),
 }

@@ -40,6 +40,8 @@ CASE_ERASED: Final = "weerbaar.case.erased.v1"
 # the human decision on a case's level, which triage turns into routes (shared/contracts/workflow.py).
 CASE_WORKFLOW: Final = "weerbaar.case.workflow.v1"
 CASE_ASSESSED: Final = "weerbaar.case.assessed.v1"
+# The stage of a case as its filers read it, told when a filer consented to e-mail (intake → notify; no personal data).
+CASE_STAGE: Final = "weerbaar.case.stage.v1"
 
 # The audit chain's head, anchored outside the database (shared/audit.py): append-only, kept forever, one partition.
 AUDIT_ANCHORS: Final = "weerbaar.audit.anchors.v1"
@@ -142,6 +144,7 @@ MAIN_TOPICS: Final[tuple[str, ...]] = (
     CASE_ERASED,
     CASE_WORKFLOW,
     CASE_ASSESSED,
+    CASE_STAGE,
 )
 COMPACTED_TOPICS: Final[tuple[str, ...]] = (REPORT_STATS,)
 AUDIT_TOPICS: Final[tuple[str, ...]] = (AUDIT_ANCHORS,)
@@ -156,6 +159,7 @@ CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     CASE_FOLLOWUP,
     CASE_ERASED,
     CASE_ASSESSED,
+    CASE_STAGE,
 )
 DELIVERY_DLQ_TOPICS: Final[tuple[str, ...]] = tuple(dlq_topic(notify_topic(r)) for r in Recipient)
 """Where notify dead-letters a notification whose webhook delivery failed for good."""
@@ -228,6 +232,7 @@ POLICIES: Final[dict[str, TopicPolicy]] = {
         "delete", 90, "who did what with a case (staff ids, organisations); the case file in intake keeps the state"
     ),
     CASE_ASSESSED: _FACTS,
+    CASE_STAGE: _FACTS,
     REPORT_STATS: TopicPolicy("compact", None, "aggregate cells, one record per cell: the latest value is the state"),
     AUDIT_ANCHORS: TopicPolicy(
         "delete", None, "the audit chain's anchors: append-only, never compacted, never deleted", partitions=1

@@ -57,3 +57,27 @@ class CaseAssessed(Event):
     recommended_level: RiskLevel | None = Field(default=None, description="Triage's level when the decision was made")
     decided_by_role: str = Field(max_length=40)
     decided_by_org: str | None = Field(default=None, max_length=200)
+
+
+class ReporterStage(StrEnum):
+    """Where a case stands, as the office holder who reported it reads it (``services/intake/guidance.py``)."""
+
+    RECEIVED = "received"
+    ASSESSED = "assessed"
+    POLICE_INFORMED = "police_informed"
+    AANGIFTE_FOLLOWUP = "aangifte_followup"
+    CLOSED = "closed"
+
+
+class CaseStageChanged(Event):
+    """The stage a case's filers read changed; told only when a filer consented to e-mail at intake
+    (``email_updates``), so that notify e-mails them a link to their case view. No address, no content."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.case.stage.v1"
+    topic: ClassVar[str] = topics.CASE_STAGE
+
+    stage: ReporterStage
+    report_ids: tuple[str, ...] = Field(
+        min_length=1,
+        description="The reports whose filers consented to e-mail about the case (notify has their address)",
+    )

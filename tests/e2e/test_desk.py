@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import SCREENSHOTS
 from tests.reporting.browser import render
 from tests.support.auth import token
 from tests.support.services import RunningServices
@@ -51,9 +51,9 @@ def _forms(dom: str) -> dict[str, dict[str, str]]:
 
 
 def _shot(url: str, name: str, tmp_path: Path) -> str:
-    ARTIFACTS.mkdir(exist_ok=True)
-    dom = render(url, screenshot=ARTIFACTS / name, profile=tmp_path / name)
-    assert (ARTIFACTS / name).stat().st_size > 5_000
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dom = render(url, screenshot=SCREENSHOTS / name, profile=tmp_path / name)
+    assert (SCREENSHOTS / name).stat().st_size > 5_000
     return dom
 
 

@@ -116,6 +116,8 @@ async def test_every_endpoint_allows_exactly_the_roles_the_policy_names(
         Call("intake", "GET", f"/v1/audit?case_id={filed.case_id}", lambda r: r == "admin"),
         Call("intake", "GET", "/v1/cases", lambda r: r != "bzk"),
         Call("intake", "GET", "/desk", lambda r: r == "otwb"),
+        # The reporter's own page: the filer only (a routed party or an admin reads the case over the API).
+        Call("intake", "GET", f"/reporter/cases/{filed.case_id}", lambda r: r == "reporter"),
         Call("intake", "POST", f"{case_path}/assign", acts("otwb", "police", "om", "burgemeester"), json={"to": "p1"}),
         Call("intake", "POST", f"{case_path}/notes", acts("otwb", "police", "om", "burgemeester"), 201, {"text": "x"}),
         Call(

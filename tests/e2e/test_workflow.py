@@ -23,6 +23,7 @@ from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import unique_body
 from tests.support.services import RunningServices
+from tests.support.waiting import until_read
 
 pytestmark = pytest.mark.e2e
 
@@ -41,17 +42,6 @@ async def probe(endpoints: Endpoints) -> AsyncIterator[TopicProbe]:
     await watcher.start()
     yield watcher
     await watcher.stop()
-
-
-async def _until(client: httpx.AsyncClient, path: str, done: Any, *, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await client.get(path)
-        body: dict[str, Any] = response.json()
-        if response.status_code == 200 and done(body):
-            return body
-        assert time.monotonic() < deadline, f"{path}: {response.status_code} {body}"
-        await asyncio.sleep(0.2)
 
 
 def _levels(case: dict[str, Any]) -> set[str]:
@@ -75,13 +65,13 @@ async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_rep
         created = await reporter.post("/v1/incidents", json=report, headers={"Idempotency-Key": uuid.uuid4().hex})
         assert created.status_code == 201, created.text
         case_id = created.json()["case_id"]
-        case = await _until(admin, f"/v1/cases/{case_id}", lambda c: "police" in c["notifications"])
+        case = await until_read(admin, f"/v1/cases/{case_id}", lambda c: "police" in c["notifications"])
         assert case["risk"]["level"] == "high"
         routed_before = {r["recipient"] for r in case["risk"]["routes"]}
         assert "om" not in routed_before, "the contract body at high goes to police, not to the OM"
 
         # Queue: the police see it among their open cases; another reporter does not, BZK may not list at all.
-        queue = await _until(
+        queue = await until_read(
             police,
             "/v1/cases?recipient=police&status=open&per_page=200",
             lambda q: case_id in [i["case_id"] for i in q["items"]],
@@ -140,7 +130,7 @@ async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_rep
         assert (routed["trigger"], routed["level"]) == ("human", "critical")
         for recipient in (Recipient.OM, Recipient.JENV, Recipient.POLICE):
             await probe.wait_for(notify_topic(recipient), case_id, count=2 if recipient is Recipient.POLICE else 1)
-        case = await _until(admin, f"/v1/cases/{case_id}", lambda c: _levels(c) == {"critical"})
+        case = await until_read(admin, f"/v1/cases/{case_id}", lambda c: _levels(c) == {"critical"})
         assert case["risk"]["level"] == "critical"
         assert case["recommendation"]["level"] == "high"
         seen = (await police.get(f"/v1/cases/{case_id}")).json()  # the police view: the working file beside it
@@ -171,7 +161,7 @@ async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_rep
         assert (await police.post(f"/v1/cases/{case_id}/followups", json={"kind": "ccv_scan_done"})).status_code == 403
         followups = await probe.wait_for(topics.CASE_FOLLOWUP, case_id, count=2)
         assert {f.json()["kind"] for f in followups} == {"otwb_aftercare", "protective_measure"}
-        seen = await _until(police, f"/v1/cases/{case_id}", lambda c: len(c["followups"]) == 2)
+        seen = await until_read(police, f"/v1/cases/{case_id}", lambda c: len(c["followups"]) == 2)
         assert seen["followups"][1]["authority"] == "burgemeester"
         assert seen["followups"][1]["until"] == "2027-01-31"
         deadline = time.monotonic() + 60
@@ -194,7 +184,7 @@ async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_rep
                     headers={**headers("admin"), "X-Break-Glass-Reason": "test desk acknowledges for the liaisons"},
                 )
                 assert acked.status_code == 200, acked.text
-        await _until(
+        await until_read(
             admin,
             f"/v1/cases/{case_id}",
             lambda c: {n["status"] for n in c["notifications"].values()} == {"acknowledged"},
@@ -216,7 +206,7 @@ async def test_queue_assign_note_override_followup_close_and_reopen_by_a_new_rep
         await police.post(f"/v1/cases/{case_id}/close", json={"reason": "afgehandeld"})
         again_report = await reporter.post("/v1/incidents", json=report, headers={"Idempotency-Key": uuid.uuid4().hex})
         assert again_report.json()["case_id"] == case_id
-        case = await _until(admin, f"/v1/cases/{case_id}", lambda c: c["status"] != "closed")
+        case = await until_read(admin, f"/v1/cases/{case_id}", lambda c: c["status"] != "closed")
         assert "Reopened by a new report of the incident" in [e["summary"] for e in case["timeline"]]
         actions = [seen.json()["action"] for seen in await probe.wait_for(topics.CASE_WORKFLOW, case_id, count=7)]
         assert actions == ["assigned", "note_added", "closed", "note_added", "reopened", "closed", "reopened"]

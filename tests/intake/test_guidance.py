@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from services.intake.domain import Case
-from services.intake.guidance import Stage, for_reporter, guidance, stage_of
+from services.intake.guidance import Stage, for_reporter, guidance, stage_of, tell_reporters
 from services.intake.values import Actor
 from shared.contracts.events import CaseFollowup, FollowupKind, NotificationState, NotificationStatus, RiskLevel
 from shared.contracts.topics import Recipient
@@ -64,3 +64,24 @@ def test_help_fits_the_case_and_links_only_what_the_sources_name() -> None:
         assert resource.url is None or resource.url in SEED_LINKS
         assert resource.phone is None, "no phone number is in the sources: link only"
         assert not re.search(r"\d{3}[- ]?\d{3,}", resource.text), "no number hidden in the text either"
+
+
+def test_a_change_of_stage_is_told_only_when_a_filer_consented_and_once_per_change() -> None:
+    case_id = uuid.uuid4().hex
+    consenting = Case(case_id)
+    consenting.take_report(bulk_report(case_id, email_updates=True), now=NOW, links=[])
+    told = tell_reporters(consenting, now=NOW)
+    assert told is not None
+    assert (told.stage, told.report_ids) == (Stage.RECEIVED, (consenting.reports[0].report_id,))
+    assert tell_reporters(consenting, now=NOW) is None, "the same stage is told once"
+    consenting.record_triage(triaged(case_id, routes=(Recipient.POLICE,)), now=NOW)
+    assessed = tell_reporters(consenting, now=NOW)
+    assert assessed is not None
+    assert assessed.stage is Stage.ASSESSED
+    assert [o.record.topic for o in consenting.outbox][-2:] == ["weerbaar.case.stage.v1"] * 2
+    assert b"@" not in consenting.outbox[-1].record.value, "no address on the stream: notify keeps it"
+
+    silent = Case(case_id)
+    silent.take_report(bulk_report(case_id), now=NOW, links=[])
+    assert tell_reporters(silent, now=NOW) is None
+    assert not silent.outbox

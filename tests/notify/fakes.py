@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notify.errors import NotificationNotFound
+from services.notify.errors import MailNotFound, NotificationNotFound
+from services.notify.mail import Mail
 from services.notify.model import CaseNotifications, DeliveryAttempt, SentNotification
-from services.notify.store import CaseCodec, NotificationCodec, Sealer
+from services.notify.store import CaseCodec, MailCodec, NotificationCodec, Sealer
 from shared.contracts.envelope import Record
 from shared.crypto import DataCipher
 from shared.errors import Unavailable
@@ -32,8 +33,10 @@ class FakeStore:
         sealer = Sealer(DataCipher.from_settings(CommonSettings()))
         self._case_codec = CaseCodec(sealer)
         self._notification_codec = NotificationCodec(sealer)
+        self._mail_codec = MailCodec(sealer)
         self.cases: dict[str, Document] = {}
         self.notifications: dict[str, Document] = {}
+        self.mails: dict[str, Document] = {}
         self.writes: Counter[str] = Counter()
         self.deliveries: list[DeliveryAttempt] = []
         self._locks: dict[str, asyncio.Lock] = {}
@@ -85,6 +88,29 @@ class FakeStore:
         for n in notifications:
             self.notifications.setdefault(n.notification_id, self._notification_codec.to_document(n))
         return existed
+
+    def mail(self, mail_id: str) -> Any:
+        def unknown() -> Mail:
+            raise MailNotFound(f"no e-mail {mail_id}")
+
+        return self._unit("mails", self.mails, mail_id, self._mail_codec, unknown)
+
+    async def peek_mail(self, mail_id: str) -> Mail | None:
+        stored = self.mails.get(mail_id)
+        return None if stored is None else self._mail_codec.from_document({**copy.deepcopy(stored), "_id": mail_id})
+
+    async def create_mails(self, mails: Sequence[Mail]) -> set[str]:
+        existed = {m.mail_id for m in mails if m.mail_id in self.mails}
+        for m in mails:
+            self.mails.setdefault(m.mail_id, self._mail_codec.to_document(m))
+        return existed
+
+    async def due_mails(self, now: datetime, limit: int) -> list[str]:
+        due = [k for k, doc in self.mails.items() if doc["state"] == "pending" and doc["next_at"] <= now]
+        return due[:limit]
+
+    async def mail_ids_of(self, case_id: str) -> list[str]:
+        return [k for k, doc in self.mails.items() if doc["case_id"] == case_id]
 
     def sent(self, case_id: str) -> list[SentNotification]:
         """Every stored notification of a case (a test's view)."""

@@ -28,8 +28,7 @@ from shared.contracts.envelope import to_record
 from shared.contracts.events import RiskLevel
 from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic
 from shared.crypto import DataCipher
-from shared.kafka import EventPublisher, make_broker
-from shared.kafka_auth import operator_options
+from shared.kafka import EventPublisher
 from shared.settings import CommonSettings
 from shared.store.mongo import Document
 from tests.notify.harness import decision, report
@@ -93,14 +92,6 @@ async def _notification(store: NotifyStore, settings: Settings) -> SentNotificat
     notification = SentNotification.send(payload, assessment_no=1, at=datetime.now(UTC), policy=policy_of(settings))
     await store.create([notification])
     return notification
-
-
-@pytest.fixture
-async def publisher(endpoints: Endpoints) -> AsyncIterator[EventPublisher]:
-    broker = make_broker(bootstrap=endpoints.kafka_bootstrap, service="test-webhooks", security=operator_options())
-    await broker.start()
-    yield EventPublisher(broker, source="/test")
-    await broker.stop()
 
 
 def _delivery(store: NotifyStore, publisher: EventPublisher, settings: Settings) -> webhooks.WebhookDelivery:
