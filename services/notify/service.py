@@ -40,6 +40,11 @@ log = structlog.get_logger("weerbaar.notify")
 
 Clock = Callable[[], datetime]
 
+REPORT_WAIT_S = 30.0
+"""How long a change of stage waits for its case's report (it is on its way: intake published both together). A
+change older than this whose case notify never saw belongs to a log read again (another store, a reset group), not
+to a report still coming: it is let go instead of stalling the consumer."""
+
 
 def policy_of(settings: Settings) -> NotifyPolicy:
     return NotifyPolicy(
@@ -155,9 +160,12 @@ class NotifyService:
             log.info("reporter_mail_skipped_no_relay", case_id=case_id)
             return
         case = await self._store.peek_case(case_id)
-        if case is None:
-            raise CaseDetailsNotYetKnown(f"no report stored yet for case {case_id}")
         now = self._now()
+        if case is None:
+            if all((now - change.occurred).total_seconds() > REPORT_WAIT_S for change in changes):
+                log.warning("stage_change_of_unknown_case", case_id=case_id)
+                return
+            raise CaseDetailsNotYetKnown(f"no report stored yet for case {case_id}")
         mails = [
             mail.for_reporter(case_id, to=to, stage_event_id=change.event_id, report_id=rid, links=links, at=now)
             for change in changes

@@ -268,15 +268,19 @@ class IncidentReport(BaseModel):
     email_updates: bool = Field(
         default=False,
         description="Consent: each change of the case's stage reaches the filer by e-mail (only a link to their case "
-        "view, no case content), at reported_by.email, else office_holder.contact.email",
+        "view, no case content), at reported_by.email, else (reporting for oneself) office_holder.contact.email",
     )
 
     @field_validator("email_updates")
     @classmethod
     def _updates_need_an_address(cls, value: bool, info: ValidationInfo) -> bool:
         reporter, holder = info.data.get("reported_by"), info.data.get("office_holder")
-        if value and not (reporter and reporter.email) and not (holder and holder.contact.email):
-            raise ValueError("email_updates needs an address: reported_by.email or office_holder.contact.email")
+        own = holder.contact.email if holder and reporter and reporter.kind is ReporterKind.SELF else None
+        if value and not (reporter and reporter.email) and not own:
+            raise ValueError(
+                "email_updates needs the filer's address: reported_by.email (or, reporting for oneself, "
+                "office_holder.contact.email)"
+            )
         return value
 
     @property
@@ -284,7 +288,9 @@ class IncidentReport(BaseModel):
         """Where e-mail about the case goes, when the filer consented (``email_updates``); None otherwise."""
         if not self.email_updates:
             return None
-        return self.reported_by.email or self.office_holder.contact.email
+        if self.reported_by.email or self.reported_by.kind is not ReporterKind.SELF:
+            return self.reported_by.email  # on behalf: the filer's own address, never the office holder's
+        return self.office_holder.contact.email
 
 
 EXAMPLE_REPORT: dict[str, object] = {

@@ -83,3 +83,17 @@ def test_demo_data_is_always_valid() -> None:
     rng = random.Random(3)
     for _ in range(500):
         IncidentReport.model_validate(demo.incident(rng))
+
+
+def test_email_updates_need_the_filers_own_address() -> None:
+    own = IncidentReport.model_validate(body(email_updates=True))
+    assert own.updates_address == "s.devries@example.nl"
+    assert IncidentReport.model_validate(body()).updates_address is None, "no consent, no address"
+    griffie = {"kind": "on_behalf", "organisation": "Griffie", "email": "griffie@gm0344.example.nl"}
+    on_behalf = IncidentReport.model_validate(body(reported_by=griffie, email_updates=True))
+    assert on_behalf.updates_address == "griffie@gm0344.example.nl", "the filer, not the office holder"
+    with pytest.raises(ValidationError) as refused:
+        IncidentReport.model_validate(
+            body(reported_by={"kind": "on_behalf", "organisation": "OTWB"}, email_updates=True)
+        )
+    assert refused.value.errors()[0]["loc"] == ("email_updates",)
