@@ -25,6 +25,7 @@ from services.notify.service import Clock, millis
 from services.notify.webhooks import backoff_s
 from shared import metrics
 from shared.contracts.events import utcnow
+from shared.lanes import taking_turns
 
 log = structlog.get_logger("weerbaar.notify.mailing")
 
@@ -74,7 +75,7 @@ class MailDelivery:
     async def deliver_due(self, limit: int = 50) -> int:
         """One pass over due e-mails (periodic work); how many attempts were made."""
         attempts = 0
-        for found in await self._store.due_mails(self._now(), limit):
+        async for found in taking_turns(await self._store.due_mails(self._now(), limit)):
             claimed = await self._claim(found)
             if claimed is not None:
                 attempts += 1
