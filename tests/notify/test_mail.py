@@ -27,8 +27,8 @@ from shared.contracts.events import RiskLevel
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
 from shared.crypto import DataCipher
 from shared.kafka import EventPublisher
-from shared.store.mongo import Document
 from shared.settings import CommonSettings
+from shared.store.mongo import Document
 from tests.notify.harness import decision, report
 from tests.support.endpoints import Endpoints
 from tests.support.mailbox import Mailbox
