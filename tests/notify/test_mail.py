@@ -70,6 +70,12 @@ async def _stored(store: NotifyStore, settings: Settings) -> tuple[SentNotificat
     return notification, sent
 
 
+@pytest.fixture
+def own_db(store: AsyncDatabase[Document]) -> AsyncDatabase[Document]:
+    """A database of these tests' own: the running notify of the e2e tests delivers what is due in the run's."""
+    return store.client[f"{store.name}_mail"]
+
+
 def _delivery(store: NotifyStore, publisher: EventPublisher, settings: Settings) -> MailDelivery:
     sender = Sender(publisher, source="/weerbaar/notify", service="test")
     retries = MailRetries(attempts=settings.email_attempts, backoff_s=0.05, max_backoff_s=0.2, lease_s=10)
@@ -90,9 +96,9 @@ async def _until(delivery: MailDelivery, store: NotifyStore, mail_id: str, state
 
 @pytest.mark.integration
 async def test_a_recipients_email_is_delivered_over_starttls_without_personal_data_in_the_subject(
-    mailbox: Mailbox, store: AsyncDatabase[Document], publisher: EventPublisher
+    mailbox: Mailbox, own_db: AsyncDatabase[Document], publisher: EventPublisher
 ) -> None:
-    notify_store = NotifyStore(store, CIPHER)
+    notify_store = NotifyStore(own_db, CIPHER)
     settings = _settings(port=mailbox.port, ca_file=str(mailbox.ca_file))
     notification, sent = await _stored(notify_store, settings)
     done = await _until(_delivery(notify_store, publisher, settings), notify_store, sent.mail_id, MailState.DELIVERED)
@@ -111,9 +117,9 @@ async def test_a_recipients_email_is_delivered_over_starttls_without_personal_da
 
 @pytest.mark.integration
 async def test_a_relay_that_is_down_is_retried_then_the_notification_fails_and_otwb_is_told(
-    store: AsyncDatabase[Document], publisher: EventPublisher, endpoints: Endpoints
+    own_db: AsyncDatabase[Document], publisher: EventPublisher, endpoints: Endpoints
 ) -> None:
-    notify_store = NotifyStore(store, CIPHER)
+    notify_store = NotifyStore(own_db, CIPHER)
     settings = _settings(port=free_port(), ca_file=None, attempts=3)  # nothing listens there
     notification, sent = await _stored(notify_store, settings)
     probe = TopicProbe(endpoints.kafka_bootstrap, [NOTIFICATION_STATUS, notify_topic(Recipient.OTWB)])
