@@ -33,6 +33,7 @@ class Action(StrEnum):
     REOPEN_CASE = "case.reopen"
     RECORD_FOLLOWUP = "case.followup"
     USE_DESK = "desk.use"
+    READ_OWN_CASE = "case.read_own"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,9 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
     Action.RECORD_FOLLOWUP: frozenset({Role.OTWB, Role.POLICE, Role.OM, Role.BURGEMEESTER, Role.CCV}),
     # The OTWB duty officer's page (intake /desk); each action on it is authorised as over the API as well.
     Action.USE_DESK: frozenset({Role.OTWB}),
+    # The reporter's own page (intake /reporter/cases/{id}): the roles that file; each is shown only what it filed
+    # (the case read decides, and only its filer view is a page).
+    Action.READ_OWN_CASE: frozenset({Role.REPORTER, Role.OTWB}),
 }
 
 WORKFLOW_ACTIONS = frozenset(

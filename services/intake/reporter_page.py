@@ -1,8 +1,9 @@
 """The reporter's own case as a page (``/reporter/cases/{id}``): the filer's view of ``GET /v1/cases/{id}``.
 
 Server-rendered, no script, no build step; a browser opens it with ``?access_token=`` (RFC 6750 §2.3, pages only)
-or the ``Authorization`` header. Authorised exactly like the JSON view, and only for the view a filer gets there:
-anyone else (a routed party, an admin) is refused here and reads the case over the API or the desk.
+or the ``Authorization`` header. Authorised like the JSON view (the case read), and only for the one who filed the
+case, who sees the filer's view of their own reports (an OTWB desk that filed on behalf too, though the API shows it
+the OTWB's routed view); anyone else (a routed party, an admin) is refused and reads the case over the API or desk.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from shared.audit import AuditLog
 from shared.auth import Principal, forbidden
 from shared.guard import require
 from shared.http import Problem
-from shared.need_to_know import View, case_sight
+from shared.need_to_know import case_sight
 from shared.policy import Action
 
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -34,17 +35,20 @@ class ReporterPage:
         self._audit = audit
 
     def router(self) -> APIRouter:
-        router = APIRouter(prefix="/reporter", tags=["reporter"], include_in_schema=False)
+        router = APIRouter(prefix="/reporter", tags=["reporter"])
 
         @router.get("/cases/{case_id}", response_class=HTMLResponse)
         async def own_case(
-            case_id: CaseId, principal: Annotated[Principal, Depends(require(Action.READ_CASE, page=True))]
+            case_id: CaseId, principal: Annotated[Principal, Depends(require(Action.READ_OWN_CASE, page=True))]
         ) -> HTMLResponse:
+            """The filer's own case as a page: its stage, what happens next, the help that fits, the filer's reports
+            and modelaangifte. Only for the one who filed it (the filer's view of `GET /v1/cases/{id}`). Audited."""
             case = await self._store.get(case_id)
             if case is None or not case.opened:
                 raise Problem(404, "Case not found", f"no case {case_id}", code=CaseNotFound.code)
-            sight = case_sight(principal, case_access(case))
-            if not sight or sight.view is not View.FILER:
+            access = case_access(case)
+            sight = case_sight(principal, access)
+            if not sight or principal.sub not in access.filed_by_subs:
                 await self._audit.record(principal, Action.READ_CASE.value, case_id=case_id, outcome="denied")
                 raise forbidden(
                     sight.decision.reason if not sight else "this page shows a case to the one who filed it"
