@@ -151,6 +151,9 @@ class Cluster:
             "num.recovery.threads.per.data.dir=1",
             "background.threads=2",
             "log.segment.bytes=33554432",
+            # The log cleaner takes its dedupe buffer (128 MiB by default) from the 256 MiB heap at start-up: with the
+            # rest of a starting broker that ran out of heap now and then. Only __consumer_offsets is compacted here.
+            "log.cleaner.dedupe.buffer.size=16777216",
             server_props(),
         ]
         path = self.node_dir(node) / "server.properties"
