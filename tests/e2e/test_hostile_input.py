@@ -32,7 +32,7 @@ from tests.support.services import RunningServices
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES_PER_OPERATION_AND_MODE = 15
+EXAMPLES_PER_OPERATION_AND_MODE = 12
 BREAK_GLASS = {"X-Break-Glass-Reason": "schemathesis run"}
 # The checks of what is documented; positive_data_acceptance is not one of them (a request valid by the schema may be
 # refused by the rules behind it), nor negative_data_rejection (the test adds the caller's token to every request).
