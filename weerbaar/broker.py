@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Final
 
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.protocol.admin import CreateAclsRequest
+from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest
 
+from shared.contracts import topics
 from shared.contracts.principals import (
     ADMIN,
     CONTROLLER,
@@ -29,9 +30,11 @@ from shared.contracts.principals import (
     Op,
     Pattern,
     all_grants,
+    liaison_grants,
     principals,
     service_principal,
 )
+from shared.contracts.topics import Recipient, ack_topic
 from shared.kafka_auth import client_options, dev_kafka_dir, ensure_dev_credentials, java_client_properties
 from shared.settings import CommonSettings
 
@@ -86,30 +89,73 @@ def server_props(listeners: tuple[str, ...] = ("sasl_plaintext",)) -> str:
     )
 
 
-async def apply_acls(bootstrap: str, grants: list[Grant]) -> int:
-    """Create every grant (creating one that exists changes nothing); returns how many were sent."""
+async def apply_acls(bootstrap: str, grants: list[Grant]) -> tuple[int, int]:
+    """Make the broker's ACLs exactly ``grants``: create every grant (creating one that exists changes nothing), then
+    revoke what the platform's principals hold beyond them (a grant an older release gave, or one added by hand);
+    returns (granted, revoked). ACLs of principals the platform does not know are left alone."""
     settings = CommonSettings(kafka_bootstrap=bootstrap, kafka_username=None, dev_mode=True)  # the local stack
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options(settings, principal=ADMIN))
     await admin.start()
     try:
-        # aiokafka's admin client has no create_acls yet; its CreateAcls request is the Admin API's wire form.
+        # aiokafka's admin client has no create/describe/delete_acls yet; these requests are the Admin API's wire form.
         for grant in grants:
-            request = CreateAclsRequest(
-                _RESOURCE[grant.resource],
-                grant.name,
-                _PATTERN[grant.pattern],
-                f"User:{grant.principal}",
-                "*",
-                _OPERATION[grant.op],
-                _ALLOW,
-            )
-            response = await admin._send_request(request)
+            response = await admin._send_request(CreateAclsRequest(*_wire(grant)))
             for error_code, message in response.creation_responses:
                 if error_code:
                     raise RuntimeError(f"ACL {grant} refused: {error_code} {message}")
+        revoked = [acl for acl in await _held(admin) if _beyond(grants, acl)]
+        for acl in revoked:
+            response = await admin._send_request(DeleteAclsRequest(*acl))
+            for error_code, message, _ in response.filter_responses:
+                if error_code:
+                    raise RuntimeError(f"ACL {acl} not revoked: {error_code} {message}")
     finally:
         await admin.close()
-    return len(grants)
+    return len(grants), len(revoked)
+
+
+_Wire = tuple[int, str, int, str, str, int, int]
+"""An ACL as the Admin API spells it: resource type, name, pattern type, principal, host, operation, permission."""
+_ANY = 1
+
+
+def _wire(grant: Grant) -> _Wire:
+    return (
+        _RESOURCE[grant.resource],
+        grant.name,
+        _PATTERN[grant.pattern],
+        f"User:{grant.principal}",
+        "*",
+        _OPERATION[grant.op],
+        _ALLOW,
+    )
+
+
+async def _held(admin: AIOKafkaAdminClient) -> list[_Wire]:
+    """Every ACL the broker holds."""
+    response = await admin._send_request(DescribeAclsRequest(_ANY, None, _ANY, None, None, _ANY, _ANY))
+    if response.error_code:
+        raise RuntimeError(f"ACLs not listed: {response.error_code} {response.error_message}")
+    return [
+        (resource_type, name, pattern, principal, host, operation, permission)
+        for resource_type, name, pattern, acls in response.resources
+        for principal, host, operation, permission in acls
+    ]
+
+
+def _beyond(grants: list[Grant], acl: _Wire) -> bool:
+    """Whether the ACL gives one of the platform's principals more than ``grants`` do. A gemeente ``grants`` do not
+    name (one added with ``weerbaar topics --municipality``) keeps exactly a liaison's grants for its municipality;
+    principals the platform does not know are not its business."""
+    principal = acl[3].removeprefix("User:")
+    granted = {g.principal for g in grants}
+    if principal.startswith("gemeente-") and principal not in granted:
+        municipality = principal.removeprefix("gemeente-").upper()
+        own = liaison_grants(
+            principal, topics.burgemeester_topic(municipality), ack_topic(Recipient.BURGEMEESTER, municipality)
+        )
+        return acl not in {_wire(g) for g in own}
+    return principal in granted and acl not in {_wire(g) for g in grants}
 
 
 COMPOSE_LISTENERS = ("sasl_plaintext", "internal")
@@ -173,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         local = CommonSettings(dev_mode=True)  # the local stack's per-install credentials
         print(java_client_properties(client_options(local, principal=args.principal)), end="")
     elif args.command == "apply-acls":
-        print(f"{asyncio.run(apply_acls(args.bootstrap, all_grants()))} ACLs applied")
+        granted, revoked = asyncio.run(apply_acls(args.bootstrap, all_grants()))
+        print(f"{granted} ACLs applied, {revoked} revoked")
     elif args.command == "compose-files":
         for path in compose_files(args.directory or dev_kafka_dir() / "compose"):
             print(path)

@@ -14,6 +14,7 @@ from shared.contracts.principals import (
     ADMIN,
     DEV_MUNICIPALITIES,
     OPERATOR,
+    Grant,
     Op,
     all_grants,
     allowed,
@@ -26,6 +27,7 @@ from shared.kafka_auth import client_options
 from shared.settings import CommonSettings
 from tests.support.endpoints import Endpoints
 from tests.support.probe import ensure_topics
+from weerbaar.broker import apply_acls
 
 pytestmark = pytest.mark.e2e
 
@@ -128,3 +130,18 @@ async def test_a_client_without_credentials_or_with_a_wrong_password_is_refused(
     with pytest.raises(KafkaError):
         await asyncio.wait_for(impostor.start(), 30)
     await impostor.stop()
+
+
+async def test_a_grant_the_platform_no_longer_gives_is_revoked_when_the_grants_are_applied(
+    endpoints: Endpoints,
+) -> None:
+    """An install upgraded from a release that let every liaison write the shared ack topic, or a grant added by hand:
+    applying the grants takes it away again (creating grants alone would leave it)."""
+    bootstrap, forger = endpoints.kafka_bootstrap, liaison_principal(Recipient.POLICE)
+    stale = Grant(forger, "topic", topics.NOTIFICATION_ACK, Op.WRITE)
+    assert stale not in all_grants()
+    await apply_acls(bootstrap, [*all_grants(), stale])
+    assert await _can_write(bootstrap, forger, [topics.NOTIFICATION_ACK]) == {topics.NOTIFICATION_ACK: True}
+    granted, revoked = await apply_acls(bootstrap, all_grants())
+    assert (granted, revoked) == (len(all_grants()), 1)
+    assert await _can_write(bootstrap, forger, [topics.NOTIFICATION_ACK]) == {topics.NOTIFICATION_ACK: False}
