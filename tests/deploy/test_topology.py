@@ -10,6 +10,7 @@ import yaml
 
 from services.notify.settings import Settings as NotifySettings
 from tests.support.services import SERVICES
+from weerbaar.broker import COMPOSE_LOGINS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PORTS = {"intake": 8081, "triage": 8082, "notify": 8083, "reporting": 8084}
@@ -89,3 +90,33 @@ def test_cluster_compose_has_three_brokers_rf3_min_isr2_a_replica_set_and_two_re
         assert "replicaSet=" in env["WEERBAAR_MONGODB_URI"]
         assert len(env["WEERBAAR_KAFKA_BOOTSTRAP"].split(",")) == 3
         assert "/readyz" in " ".join(spec["healthcheck"]["test"])
+
+
+LOGINS = "${WEERBAAR_KAFKA_LOGINS:?run python -m weerbaar.broker compose-files}"
+
+
+def test_the_cluster_brokers_authenticate_on_every_listener_and_are_formatted_with_every_login() -> None:
+    services = yaml.safe_load((DEPLOY / "production" / "docker-compose.cluster.yml").read_text())["services"]
+    for name in ("kafka-1", "kafka-2", "kafka-3"):
+        node = services[name]
+        env = node["environment"]
+        protocols = dict(entry.split(":", 1) for entry in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+        listeners = [entry.split("://", 1)[0] for entry in env["KAFKA_LISTENERS"].split(",")]
+        assert set(listeners) == set(protocols)
+        assert set(protocols.values()) <= {"SASL_PLAINTEXT", "SASL_SSL"}, f"{name}: a listener without SASL"
+        assert node["entrypoint"] == ["/bin/bash", "/opt/weerbaar/kafka.sh"], "formatted with --add-scram"
+        assert "../compose/kafka.sh:/opt/weerbaar/kafka.sh:ro" in node["volumes"]
+        assert f"{LOGINS}:/run/weerbaar/kafka:ro" in node["volumes"]
+        assert "--command-config /run/weerbaar/kafka/admin.properties" in " ".join(node["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("container", [*SERVICES, "kafka-acls", "topics"])
+def test_each_cluster_container_logs_in_as_its_own_principal_after_the_grants(container: str) -> None:
+    services = yaml.safe_load((DEPLOY / "production" / "docker-compose.cluster.yml").read_text())["services"]
+    spec = services[container]
+    assert spec["environment"]["WEERBAAR_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+    assert spec["environment"]["WEERBAAR_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert spec["env_file"].split("#")[0].strip() == f"{LOGINS}/{container}.env"
+    assert container in COMPOSE_LOGINS, "compose-files writes its login"
+    if container != "kafka-acls":
+        assert spec["depends_on"]["kafka-acls"] == {"condition": "service_completed_successfully"}
