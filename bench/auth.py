@@ -6,8 +6,8 @@ import itertools
 import uuid
 from collections.abc import Iterator
 
-from shared.auth import Role, dev_key_dir, mint_token
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.web.auth import Role, dev_key_dir, mint_token
 
 
 def reporter_tokens(count: int) -> Iterator[str]:

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.config import ROOT, BenchSettings
-from shared.kafka_auth import java_client_properties, operator_options
+from shared.messaging.kafka_auth import java_client_properties, operator_options
 
 STACK = str(ROOT / "deploy" / "local" / "stack.sh")
 

@@ -20,7 +20,7 @@ from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import IncidentReported, ReportSource
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 from shared.store.mongo import Document
 from weerbaar import demo
 

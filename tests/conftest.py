@@ -14,8 +14,8 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.principals import DEV_MUNICIPALITIES
-from shared.kafka import provision_topics
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import provision_topics
+from shared.messaging.kafka_auth import operator_options
 from shared.store.mongo import Document
 from tests.support.endpoints import Endpoints, real_endpoints
 from tests.support.mailbox import Mailbox, start_relay

@@ -17,8 +17,8 @@ from typing import Any, cast
 import pytest
 import yaml
 
-from shared.kafka_auth import ensure_dev_credentials
-from shared.settings import CommonSettings
+from shared.messaging.kafka_auth import ensure_dev_credentials
+from shared.runtime.settings import CommonSettings
 from weerbaar import broker
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.asyncapi import document
 from shared.contracts.artefacts import SCHEMA_DIR, event_schemas
+from shared.messaging.asyncapi import document
 
 ROOT = Path(__file__).resolve().parents[1]
 ASYNCAPI_DIR = ROOT / "docs" / "asyncapi"

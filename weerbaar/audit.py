@@ -6,11 +6,11 @@ import asyncio
 
 import typer
 
-from shared.anchors import AnchorReader, verify_with_anchors
-from shared.audit import AuditLog, Verdict
-from shared.kafka_auth import operator_options
-from shared.settings import CommonSettings
+from shared.messaging.kafka_auth import operator_options
+from shared.runtime.settings import CommonSettings
 from shared.store import mongo
+from shared.web.anchors import AnchorReader, verify_with_anchors
+from shared.web.audit import AuditLog, Verdict
 
 audit_app = typer.Typer(help="The audit chain: verify it against its anchors", no_args_is_help=True)
 

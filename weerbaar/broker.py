@@ -35,8 +35,8 @@ from shared.contracts.principals import (
     service_principal,
 )
 from shared.contracts.topics import Recipient, ack_topic
-from shared.kafka_auth import client_options, dev_kafka_dir, ensure_dev_credentials, java_client_properties
-from shared.settings import CommonSettings
+from shared.messaging.kafka_auth import client_options, dev_kafka_dir, ensure_dev_credentials, java_client_properties
+from shared.runtime.settings import CommonSettings
 
 # Kafka's wire codes (org.apache.kafka.common.resource / acl enums).
 _RESOURCE = {"topic": 2, "group": 3}

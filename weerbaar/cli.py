@@ -21,9 +21,9 @@ from rich.table import Table
 
 from shared.contracts.principals import DEV_MUNICIPALITIES, OPERATOR, principals
 from shared.contracts.topics import dlq_topic
-from shared.kafka import provision_topics
-from shared.kafka_auth import client_options, operator_options
-from shared.settings import CommonSettings
+from shared.messaging.kafka import provision_topics
+from shared.messaging.kafka_auth import client_options, operator_options
+from shared.runtime.settings import CommonSettings
 from shared.store import mongo
 from weerbaar import demo as demo_data
 from weerbaar.audit import audit_app
@@ -54,7 +54,7 @@ def token(
     """Print a bearer token the locally running stack accepts (dev mode signing key only)."""
     from datetime import timedelta
 
-    from shared.auth import Role, dev_key_dir, mint_token
+    from shared.web.auth import Role, dev_key_dir, mint_token
 
     settings = CommonSettings()
     if not settings.dev_mode:
@@ -191,7 +191,7 @@ def demo(
 
 
 def _dev_token(role: str, *, org: str | None = None) -> str:
-    from shared.auth import dev_key_dir, mint_token
+    from shared.web.auth import dev_key_dir, mint_token
 
     settings = CommonSettings()
     return mint_token(

@@ -12,10 +12,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shared.crypto import DataCipher, parse_keys
-from shared.keys import KEYS_FILE, dev_keys_dir, ensure_dev_keys, fresh_key_set, new_data_key, new_data_key_id
-from shared.reseal import Resealed, SealedField, reseal
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import DataCipher, parse_keys
+from shared.security.keys import KEYS_FILE, dev_keys_dir, ensure_dev_keys, fresh_key_set, new_data_key, new_data_key_id
+from shared.security.reseal import Resealed, SealedField, reseal
 from shared.store import mongo
 
 keys_app = typer.Typer(
@@ -105,7 +105,7 @@ def sealed_fields() -> tuple[SealedField, ...]:
     """Every place a service keeps sealed values."""
     from services.intake.codec import SEALED_FIELDS as INTAKE
     from services.notify.store import SEALED_FIELDS as NOTIFY
-    from shared.case_keys import SEALED_FIELDS as CASE_KEYS
+    from shared.security.case_keys import SEALED_FIELDS as CASE_KEYS
 
     return (*INTAKE, *NOTIFY, *CASE_KEYS)
 

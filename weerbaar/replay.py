@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.contracts.topics import DLQ_SUFFIX
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 
 REPLAY_GROUP = "weerbaar-dlq-replay"
 REPLAYED_FROM = "dlq_replayed_from"

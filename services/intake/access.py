@@ -1,14 +1,14 @@
 """Which cases a caller may see and act on, for the workflow and the queue: the need-to-know rules of
-``shared/need_to_know.py`` (listing) and ``shared/policy.py`` (acting), applied in one place."""
+``shared/web/need_to_know.py`` (listing) and ``shared/web/policy.py`` (acting), applied in one place."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from services.intake.views import case_access
-from shared.auth import Principal
-from shared.need_to_know import case_scope
-from shared.policy import Action, CaseAccess, Decision, decide
+from shared.web.auth import Principal
+from shared.web.need_to_know import case_scope
+from shared.web.policy import Action, CaseAccess, Decision, decide
 
 __all__ = ["case_access", "listable", "may"]
 

@@ -14,16 +14,16 @@ from services.intake.settings import Settings
 from services.intake.store import CaseStore
 from services.intake.workflow import Workflow
 from services.intake.workflow_routes import WorkflowRoutes
-from shared.anchors import AnchorReader, AuditAnchoring, AuditWatch
-from shared.audit import AuditLog
-from shared.case_keys import CaseKeys
 from shared.contracts.events import AuditAnchored, ErasureReason
 from shared.contracts.principals import service_principal
 from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_STAGE, CASE_WORKFLOW
 from shared.contracts.workflow import CaseAssessed, CaseStageChanged, CaseWorkflow
-from shared.kafka_auth import client_options
-from shared.lanes import taking_turns
-from shared.runtime import Runtime
+from shared.messaging.kafka_auth import client_options
+from shared.messaging.lanes import taking_turns
+from shared.runtime.service import Runtime
+from shared.security.case_keys import CaseKeys
+from shared.web.anchors import AnchorReader, AuditAnchoring, AuditWatch
+from shared.web.audit import AuditLog
 
 SERVICE = "intake"
 

@@ -49,8 +49,8 @@ from shared.contracts.incident import (
     Role,
 )
 from shared.contracts.topics import Recipient
-from shared.crypto import DataCipher
-from shared.reseal import SealedField
+from shared.security.crypto import DataCipher
+from shared.security.reseal import SealedField
 from shared.store.mongo import Document
 
 ERASED = "erased"

@@ -15,10 +15,10 @@ import structlog
 
 from services.intake.domain import Case
 from services.intake.store import CaseRepository
-from shared import metrics
-from shared.errors import TransientError
-from shared.kafka import EventPublisher
-from shared.lanes import taking_turns
+from shared.messaging.kafka import EventPublisher
+from shared.messaging.lanes import taking_turns
+from shared.runtime import metrics
+from shared.runtime.errors import TransientError
 
 log = structlog.get_logger("weerbaar.intake.deliveries")
 

@@ -26,13 +26,13 @@ from services.intake.values import Filer
 from services.intake.views import case_access, case_view
 from services.intake.workflow import Workflow
 from services.intake.workflow_routes import audited
-from shared.audit import AuditLog
-from shared.auth import Principal, TokenVerifier, Unauthenticated, forbidden, unauthenticated
 from shared.contracts.incident import IncidentReport
-from shared.guard import require
-from shared.http import Problem, problem_responses
-from shared.need_to_know import case_sight
-from shared.policy import Action, may_attempt
+from shared.web.audit import AuditLog
+from shared.web.auth import Principal, TokenVerifier, Unauthenticated, forbidden, unauthenticated
+from shared.web.guard import require
+from shared.web.http import Problem, problem_responses
+from shared.web.need_to_know import case_sight
+from shared.web.policy import Action, may_attempt
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 _PAGE_HEADERS = {"Cache-Control": "no-store"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import PermanentError, TransientError
+from shared.runtime.errors import PermanentError, TransientError
 
 
 class IntakeError(PermanentError):

@@ -16,8 +16,6 @@ from services.intake.service import IntakeService
 from services.intake.store import CaseRepository
 from services.intake.values import Filer
 from services.intake.views import case_access, case_view
-from shared.audit import AuditLog
-from shared.auth import Principal, forbidden
 from shared.contracts.events import (
     AcuteSignal,
     CaseErased,
@@ -37,12 +35,14 @@ from shared.contracts.topics import (
     INCIDENT_URGENT,
     NOTIFICATION_STATUS,
 )
-from shared.guard import require
-from shared.http import Problem, problem_responses
-from shared.need_to_know import View, case_sight
-from shared.policy import Action, CaseAccess, decide
-from shared.ratelimit import TokenBucket
-from shared.runtime import Runtime
+from shared.runtime.service import Runtime
+from shared.web.audit import AuditLog
+from shared.web.auth import Principal, forbidden
+from shared.web.guard import require
+from shared.web.http import Problem, problem_responses
+from shared.web.need_to_know import View, case_sight
+from shared.web.policy import Action, CaseAccess, decide
+from shared.web.ratelimit import TokenBucket
 
 CASE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 CaseId = Annotated[str, Path_(pattern=CASE_ID)]

@@ -19,10 +19,10 @@ from typing import Any
 from services.intake.access import case_access, listable
 from services.intake.domain import Case
 from services.intake.values import CaseStatus
-from shared.auth import Principal, Role
 from shared.contracts.events import NotificationState, RiskLevel
 from shared.contracts.topics import Recipient
-from shared.policy import CaseAccess
+from shared.web.auth import Principal, Role
+from shared.web.policy import CaseAccess
 
 _RANK = {level: rank for rank, level in enumerate(RiskLevel)}
 ACUTE = frozenset({RiskLevel.HIGH, RiskLevel.CRITICAL})

@@ -18,12 +18,12 @@ from services.intake import reporter_html
 from services.intake.errors import CaseNotFound
 from services.intake.store import CaseRepository
 from services.intake.views import case_access, filer_view
-from shared.audit import AuditLog
-from shared.auth import Principal, forbidden
-from shared.guard import require
-from shared.http import Problem
-from shared.need_to_know import case_sight
-from shared.policy import Action
+from shared.web.audit import AuditLog
+from shared.web.auth import Principal, forbidden
+from shared.web.guard import require
+from shared.web.http import Problem
+from shared.web.need_to_know import case_sight
+from shared.web.policy import Action
 
 _PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 CaseId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{8,64}$")]

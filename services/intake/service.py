@@ -16,7 +16,6 @@ from services.intake.errors import CaseNotFound, IdempotencyConflict
 from services.intake.guidance import tell_reporters
 from services.intake.store import CaseRepository
 from services.intake.values import CaseStatus, Filer, Link
-from shared.case_keys import sealed
 from shared.contracts.events import (
     AcuteSignal,
     CaseFollowup,
@@ -29,12 +28,13 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT
-from shared.detached import Detached
-from shared.errors import TransientError
-from shared.kafka import EventPublisher
-from shared.lanes import AcuteGate
-from shared.pseudonym import office_holder_ref, perpetrator_ref
-from shared.urgency import possibly_acute
+from shared.messaging.kafka import EventPublisher
+from shared.messaging.lanes import AcuteGate
+from shared.messaging.urgency import possibly_acute
+from shared.runtime.detached import Detached
+from shared.runtime.errors import TransientError
+from shared.security.case_keys import sealed
+from shared.security.pseudonym import office_holder_ref, perpetrator_ref
 
 log = structlog.get_logger("weerbaar.intake")
 

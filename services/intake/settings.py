@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 
 
 class Settings(CommonSettings):

@@ -17,8 +17,8 @@ from services.intake.codec import CaseCodec, chunk_document, chunk_id, timeline_
 from services.intake.domain import Case
 from services.intake.errors import StoreUnavailable
 from services.intake.values import TimelineEntry
-from shared.aggregates import AggregateStore
-from shared.crypto import DataCipher
+from shared.security.crypto import DataCipher
+from shared.store.aggregates import AggregateStore
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
 

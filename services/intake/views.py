@@ -1,4 +1,4 @@
-"""What ``GET /v1/cases/{id}`` shows of a case: the caller's view (``shared/need_to_know.py`` decides which)."""
+"""What ``GET /v1/cases/{id}`` shows of a case: the caller's view (``shared/web/need_to_know.py`` decides which)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from services.intake.values import TimelineEntry
 from shared.contracts import prefill, projections
 from shared.contracts.incident import IncidentReport
 from shared.contracts.projections import CONTENT_FIELDS, Assessed
-from shared.need_to_know import CASE_FIELDS, View
-from shared.policy import CaseAccess
+from shared.web.need_to_know import CASE_FIELDS, View
+from shared.web.policy import CaseAccess
 
 T = TypeVar("T")
 _INTERNAL = ("filed_by_subs", "filed_by_orgs", "timeline_chunks")

@@ -20,10 +20,10 @@ from services.intake.guidance import tell_reporters
 from services.intake.queue import CaseQueue, Filters, Page
 from services.intake.store import CaseRepository
 from services.intake.values import Actor
-from shared.auth import Principal
 from shared.contracts.events import FollowupKind, RiskLevel
 from shared.contracts.topics import Recipient
-from shared.policy import Action
+from shared.web.auth import Principal
+from shared.web.policy import Action
 
 log = structlog.get_logger("weerbaar.intake.workflow")
 

@@ -18,13 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.intake.errors import CaseConflict, CaseNotFound, NotAllowed
 from services.intake.queue import Filters
 from services.intake.workflow import Done, Workflow
-from shared.audit import AuditLog
-from shared.auth import Principal, forbidden
 from shared.contracts.events import FollowupKind, MeasureAuthority, RiskLevel
 from shared.contracts.topics import Recipient
-from shared.guard import require
-from shared.http import Problem, problem_responses
-from shared.policy import Action
+from shared.web.audit import AuditLog
+from shared.web.auth import Principal, forbidden
+from shared.web.guard import require
+from shared.web.http import Problem, problem_responses
+from shared.web.policy import Action
 
 CaseId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 T = TypeVar("T")

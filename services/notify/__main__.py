@@ -2,7 +2,7 @@
 
 from services.notify.app import SERVICE, create_app
 from services.notify.settings import Settings
-from shared.serve import load_settings, serve
+from shared.web.serve import load_settings, serve
 
 if __name__ == "__main__":
     settings = load_settings(SERVICE, Settings)

@@ -22,8 +22,8 @@ from services.notify.sending import Sender
 from services.notify.service import Clock, NotifyService, millis
 from shared.contracts.events import CaseTriaged, IncidentReported, utcnow
 from shared.contracts.topics import Recipient
-from shared.detached import Detached
-from shared.lanes import AcuteGate, routine
+from shared.messaging.lanes import AcuteGate, routine
+from shared.runtime.detached import Detached
 
 OTHERS_AT_ONCE = 4
 """Cases whose other recipients are notified at the same time; the rest wait in memory (a burst of acute cases

@@ -13,9 +13,9 @@ from services.notify.settings import Settings
 from services.notify.smtp import MailRelay
 from services.notify.store import CASES, NOTIFICATIONS, NotifyStore
 from services.notify.webhooks import WebhookDelivery
-from shared.audit import AuditLog
-from shared.case_keys import CaseKeys
-from shared.runtime import Runtime
+from shared.runtime.service import Runtime
+from shared.security.case_keys import CaseKeys
+from shared.web.audit import AuditLog
 
 SERVICE = "notify"
 

@@ -18,8 +18,6 @@ from services.notify.mail import Mail
 from services.notify.model import Delivery, SentNotification, vouched_ack
 from services.notify.service import NotifyService
 from services.notify.store import NotifyStore, OverdueFollowup
-from shared.audit import AuditLog
-from shared.auth import Principal, forbidden
 from shared.contracts.events import (
     CaseErased,
     CaseFollowup,
@@ -45,10 +43,12 @@ from shared.contracts.topics import (
     Recipient,
 )
 from shared.contracts.workflow import CaseStageChanged
-from shared.guard import require
-from shared.http import Problem, problem_responses
-from shared.policy import Action, NotificationAccess, decide
-from shared.runtime import Runtime
+from shared.runtime.service import Runtime
+from shared.web.audit import AuditLog
+from shared.web.auth import Principal, forbidden
+from shared.web.guard import require
+from shared.web.http import Problem, problem_responses
+from shared.web.policy import Action, NotificationAccess, decide
 
 NotificationId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

@@ -23,9 +23,9 @@ from services.notify.ports import Repository
 from services.notify.sending import Outboxes, Sender
 from services.notify.service import Clock, millis
 from services.notify.webhooks import backoff_s
-from shared import metrics
 from shared.contracts.events import utcnow
-from shared.lanes import taking_turns
+from shared.messaging.lanes import taking_turns
+from shared.runtime import metrics
 
 log = structlog.get_logger("weerbaar.notify.mailing")
 

@@ -14,11 +14,11 @@ import structlog
 from services.notify.mail import MailPurpose
 from services.notify.model import Outgoing
 from services.notify.ports import Publisher, Repository
-from shared import metrics
 from shared.contracts.envelope import Record, header_text, to_record
 from shared.contracts.events import NotificationState, NotificationStatus, PoliceNotification, RiskLevel, utcnow
 from shared.contracts.topics import Recipient
-from shared.errors import TransientError
+from shared.runtime import metrics
+from shared.runtime.errors import TransientError
 
 log = structlog.get_logger("weerbaar.notify.sending")
 

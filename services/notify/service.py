@@ -22,8 +22,6 @@ from services.notify.model import CaseNotifications, NotifyPolicy, Outgoing, Sen
 from services.notify.ports import Repository
 from services.notify.sending import Outboxes, Sender
 from services.notify.settings import Settings
-from shared import metrics
-from shared.case_keys import Opener, PlainReports
 from shared.contracts.events import (
     CaseFollowup,
     CaseTriaged,
@@ -34,7 +32,9 @@ from shared.contracts.events import (
 )
 from shared.contracts.topics import Recipient
 from shared.contracts.workflow import CaseStageChanged
-from shared.lanes import taking_turns
+from shared.messaging.lanes import taking_turns
+from shared.runtime import metrics
+from shared.security.case_keys import Opener, PlainReports
 
 log = structlog.get_logger("weerbaar.notify")
 

@@ -7,7 +7,7 @@ import re
 from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
 
 from shared.contracts.topics import Recipient
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 
 
 class Settings(CommonSettings):

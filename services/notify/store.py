@@ -34,15 +34,15 @@ from services.notify.model import (
     Webhook,
     WebhookState,
 )
-from shared.aggregates import AggregateStore, StaleAggregate
 from shared.contracts.envelope import Record
 from shared.contracts.events import FollowupKind, NotificationState, RiskLevel
 from shared.contracts.incident import IncidentReport
 from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient
-from shared.crypto import DataCipher
-from shared.errors import TransientError
-from shared.reseal import SealedField
+from shared.runtime.errors import TransientError
+from shared.security.crypto import DataCipher
+from shared.security.reseal import SealedField
+from shared.store.aggregates import AggregateStore, StaleAggregate
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
 
@@ -63,7 +63,7 @@ SEALED_FIELDS = (
 
 
 class Sealer:
-    """Seals personal data for notify's documents (AES-GCM, ``shared.crypto``) and opens it again.
+    """Seals personal data for notify's documents (AES-GCM, ``shared.security.crypto``) and opens it again.
 
     Sealing a value that was opened recently under the same context gives back the ciphertext it was opened from: a
     fresh nonce on every save would make an unchanged aggregate look changed and cost a write. Every save of an

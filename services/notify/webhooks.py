@@ -26,8 +26,8 @@ from shared.contracts.envelope import Record
 from shared.contracts.events import utcnow
 from shared.contracts.notifications import delivery_topic
 from shared.contracts.topics import Recipient, dlq_topic
-from shared.lanes import AcuteGate, taking_turns
-from shared.periodic import Every
+from shared.messaging.lanes import AcuteGate, taking_turns
+from shared.runtime.periodic import Every
 
 log = structlog.get_logger("weerbaar.notify.webhooks")
 

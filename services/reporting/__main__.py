@@ -2,7 +2,7 @@
 
 from services.reporting.app import SERVICE, create_app
 from services.reporting.settings import Settings
-from shared.serve import load_settings, serve
+from shared.web.serve import load_settings, serve
 
 if __name__ == "__main__":
     settings = load_settings(SERVICE, Settings)

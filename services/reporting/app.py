@@ -17,7 +17,7 @@ from services.reporting.projection import Projection
 from services.reporting.publishing import StatsPublisher
 from services.reporting.settings import Settings
 from services.reporting.store import COLLECTION, ReportingStore
-from shared.runtime import Runtime
+from shared.runtime.service import Runtime
 
 SERVICE = "reporting"
 

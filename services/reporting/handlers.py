@@ -23,10 +23,10 @@ from services.reporting.publishing import StatsPublisher
 from services.reporting.queries import Facts
 from shared.contracts.events import ReportCell, ReportStats
 from shared.contracts.topics import REPORT_STATS
-from shared.guard import require
-from shared.http import Problem
-from shared.policy import Action
-from shared.runtime import Runtime
+from shared.runtime.service import Runtime
+from shared.web.guard import require
+from shared.web.http import Problem
+from shared.web.policy import Action
 
 log = structlog.get_logger("weerbaar.reporting")
 

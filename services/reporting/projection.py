@@ -9,9 +9,9 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from services.reporting.facts import FactSheet
-from shared.aggregates import StaleAggregate
 from shared.contracts.events import CaseErased, CaseFollowup, CaseTriaged, NotificationStatus
 from shared.contracts.topics import CASE_ERASED, CASE_FOLLOWUP, CASE_TRIAGED, NOTIFICATION_STATUS
+from shared.store.aggregates import StaleAggregate
 
 SOURCES: dict[str, type[BaseModel]] = {
     CASE_TRIAGED: CaseTriaged,

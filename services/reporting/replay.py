@@ -15,8 +15,8 @@ from services.reporting.projection import SOURCES
 from services.reporting.store import COLLECTION, ReportingStore
 from shared.contracts.envelope import parse_value
 from shared.contracts.events import Event
-from shared.errors import InvalidEvent
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
+from shared.runtime.errors import InvalidEvent
 from shared.store import mongo
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from services.reporting.disclosure import Method
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 
 
 class Settings(CommonSettings):

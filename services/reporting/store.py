@@ -12,10 +12,10 @@ from pymongo.errors import PyMongoError
 
 from services.reporting.facts import NO_FOLLOWUP, Fact, FactSheet, TriagePart, furthest_stage, stage_of
 from services.reporting.geography import UNKNOWN
-from shared.aggregates import AggregateStore
 from shared.contracts.events import FollowupKind
 from shared.contracts.incident import DirectedAt
-from shared.errors import TransientError
+from shared.runtime.errors import TransientError
+from shared.store.aggregates import AggregateStore
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
 

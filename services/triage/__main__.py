@@ -5,7 +5,7 @@ import sys
 from services.triage.app import SERVICE, create_app
 from services.triage.errors import PolicyError
 from services.triage.settings import Settings
-from shared.serve import load_settings, serve
+from shared.web.serve import load_settings, serve
 
 if __name__ == "__main__":
     settings = load_settings(SERVICE, Settings)

@@ -9,8 +9,8 @@ from services.triage.policy import load_policy
 from services.triage.service import Triage
 from services.triage.settings import Settings
 from services.triage.store import ASSESSMENTS, History, HistoryStore, assessment_store
-from shared.case_keys import CaseKeys
-from shared.runtime import Runtime
+from shared.runtime.service import Runtime
+from shared.security.case_keys import CaseKeys
 
 SERVICE = "triage"
 

@@ -31,7 +31,7 @@ from shared.contracts.events import (
     erased_office_holder_ref,
 )
 from shared.contracts.workflow import CaseAssessed
-from shared.urgency import possibly_acute
+from shared.messaging.urgency import possibly_acute
 
 KEPT_APPLIED = 2_000
 """Event ids kept for deduplication. A record comes again only while its batch is uncommitted (at most a batch,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import NotYetVisible, PermanentError
+from shared.runtime.errors import NotYetVisible, PermanentError
 
 
 class TriageError(PermanentError):

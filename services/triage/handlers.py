@@ -15,7 +15,7 @@ from shared.contracts.topics import (
     INCIDENT_URGENT,
 )
 from shared.contracts.workflow import CaseAssessed
-from shared.runtime import Runtime
+from shared.runtime.service import Runtime
 
 
 class TriageHandlers:

@@ -21,15 +21,15 @@ from services.triage.assessment import CaseAssessment, Decision, Incident, Lane
 from services.triage.domain import Histories
 from services.triage.policy import Policy
 from services.triage.store import History
-from shared.aggregates import StaleAggregate
-from shared.case_keys import Opener, PlainReports
 from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
 from shared.contracts.incident import Channel, platform_of
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
 from shared.contracts.workflow import CaseAssessed
-from shared.pseudonym import office_holder_ref
+from shared.security.case_keys import Opener, PlainReports
+from shared.security.pseudonym import office_holder_ref
+from shared.store.aggregates import StaleAggregate
 
 log = structlog.get_logger("weerbaar.triage")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from services.triage.policy import DEFAULT_POLICY_PATH
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 
 
 class Settings(CommonSettings):

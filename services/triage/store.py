@@ -17,11 +17,11 @@ from pymongo.errors import PyMongoError
 
 from services.triage.assessment import CaseAssessment, Decision, Lane
 from services.triage.domain import Histories, HistoryEntry
-from shared.aggregates import AggregateStore
 from shared.contracts.events import CaseFacts, CaseTriaged, Factor, RiskLevel
 from shared.contracts.incident import Channel, IncidentType
-from shared.errors import TransientError
-from shared.keyed import KeyedLocks
+from shared.runtime.errors import TransientError
+from shared.store.aggregates import AggregateStore
+from shared.store.keyed import KeyedLocks
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection, writing
 

@@ -11,9 +11,9 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import BaseModel, ValidationError
 
-from shared import tracing
 from shared.contracts.events import Envelope
-from shared.errors import InvalidEvent
+from shared.runtime import tracing
+from shared.runtime.errors import InvalidEvent
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -100,7 +100,7 @@ class IncidentReported(Event):
 
     @property
     def plain_report(self) -> IncidentReport:
-        """The report in clear: as received, or opened with its case's key (``shared.case_keys``)."""
+        """The report in clear: as received, or opened with its case's key (``shared.security.case_keys``)."""
         if self.report is None:
             raise ReportSealed(f"report {self.report_id} of case {self.case_id} is sealed: open it first")
         return self.report

@@ -69,7 +69,7 @@ _URGENT_WATCH = (
     topics.ACUTE_SIGNAL,
     notify_topic(Recipient.POLICE),
 )
-"""Every service's acute gate reads these keys (shared/lanes.py); the police topic marks a case as handled."""
+"""Every service's acute gate reads these keys (shared/messaging/lanes.py); the police topic marks a case as handled."""
 
 PRODUCES: Final[dict[str, tuple[str, ...]]] = {
     "intake": (

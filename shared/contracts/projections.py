@@ -1,6 +1,6 @@
 """What each recipient may see of a report: one explicit projection per notification contract (pure).
 
-The notifications (notify) and the routed roles' case views (intake, ``shared/need_to_know.py``) both come from
+The notifications (notify) and the routed roles' case views (intake, ``shared/web/need_to_know.py``) both come from
 here, so a recipient's fields are defined once: the fields of its model in ``shared/contracts/notifications.py``.
 """
 

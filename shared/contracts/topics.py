@@ -27,7 +27,7 @@ CASE_TRIAGED: Final = "weerbaar.case.triaged.v1"
 INCIDENT_URGENT: Final = "weerbaar.incident.urgent.v1"
 CASE_TRIAGED_URGENT: Final = "weerbaar.case.triaged.urgent.v1"
 # Internal: intake's heads-up that a possibly acute report is being stored (keys only matter; nothing personal), so
-# every service's routine work steps aside before the urgent record is even written (shared/lanes.py).
+# every service's routine work steps aside before the urgent record is even written (shared/messaging/lanes.py).
 ACUTE_SIGNAL: Final = "weerbaar.acute.signal.v1"
 NOTIFICATION_STATUS: Final = "weerbaar.notification.status.v1"
 NOTIFICATION_ACK: Final = "weerbaar.notification.ack.v1"
@@ -43,7 +43,7 @@ CASE_ASSESSED: Final = "weerbaar.case.assessed.v1"
 # The stage of a case as its filers read it, told when a filer consented to e-mail (intake → notify; no personal data).
 CASE_STAGE: Final = "weerbaar.case.stage.v1"
 
-# The audit chain's head, anchored outside the database (shared/audit.py): append-only, kept forever, one partition.
+# The audit chain's head, anchored outside the database (shared/web/audit.py): append-only, kept forever, one partition.
 AUDIT_ANCHORS: Final = "weerbaar.audit.anchors.v1"
 
 DLQ_SUFFIX: Final = ".dlq"

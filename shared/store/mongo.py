@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 
-from shared.errors import Unavailable
+from shared.runtime.errors import Unavailable
 from shared.store.timing import StoreTimer
 
 Document = dict[str, Any]

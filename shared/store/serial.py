@@ -22,8 +22,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.results import BulkWriteResult, DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
 
-from shared.keyed import KeyedLocks
 from shared.store.docmatch import Unsupported, matches
+from shared.store.keyed import KeyedLocks
 from shared.store.mongo import Document
 
 _SCALARS = (str, int, bytes)
@@ -191,7 +191,7 @@ class SerialCollection(AsyncCollection[Document]):
     exactly what FerretDB itself does, minus its scan of the whole collection. On MongoDB the filter goes to the
     server as it is (atomic there, also across replicas).
 
-    It knows nothing of the acute lane: routine work takes its turn where it takes work on (``shared.lanes``).
+    It knows nothing of the acute lane: routine work takes its turn where it takes work on (``shared.messaging.lanes``).
     """
 
     async def _narrowed(self, selector: Mapping[str, Any]) -> tuple[Document | None, bool] | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo import monitoring
 
-from shared.metrics import STORE_SECONDS
+from shared.runtime.metrics import STORE_SECONDS
 
 # command name → where its filter is
 _FILTERS: dict[str, tuple[str, ...]] = {

@@ -29,8 +29,8 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from shared.contracts.principals import ADMIN, OPERATOR, all_grants
-from shared.kafka_auth import client_options
-from shared.settings import CommonSettings
+from shared.messaging.kafka_auth import client_options
+from shared.runtime.settings import CommonSettings
 from weerbaar.broker import apply_acls, scram_args, server_props
 
 ROOT = Path(__file__).resolve().parents[2]

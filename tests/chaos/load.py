@@ -18,7 +18,7 @@ from shared.contracts import topics
 from shared.contracts.envelope import to_record
 from shared.contracts.events import IncidentReported, ReportSource, new_id
 from shared.contracts.incident import IncidentReport
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 from tests.support.auth import DeskAuth
 from tests.support.samples import unique_body
 

@@ -20,8 +20,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from shared.contracts import topics
-from shared.kafka import provision_topics
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import provision_topics
+from shared.messaging.kafka_auth import operator_options
 from shared.store.mongo import Document
 from tests.chaos import verify
 from tests.chaos.load import Ledger, stream

@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.notify.domain import notification_id
 from shared.contracts import topics
 from shared.contracts.events import CaseTriaged
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 from shared.store.mongo import Document
 
 

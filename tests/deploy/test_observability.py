@@ -37,7 +37,7 @@ BOARDS = sorted((OBSERVABILITY / "grafana" / "dashboards").glob("*.json"))
 DATASOURCES = OBSERVABILITY / "grafana" / "provisioning" / "datasources" / "weerbaar.yml"
 RUNBOOK = ROOT / "docs" / "operations.md"
 NOT_YET_EXPORTED = {"weerbaar_audit_verify_failures_total"}
-"""Intake's scheduled audit verification (shared/anchors.py) creates this series at its first failure."""
+"""Intake's scheduled audit verification (shared/web/anchors.py) creates this series at its first failure."""
 GRAFANA_VARIABLES = {"$__rate_interval": "2m", "$__range": "10m", "$service": ".+"}
 METRIC = re.compile(r"\bweerbaar_[a-z0-9_]+")
 Sample = tuple[str, dict[str, str], float]

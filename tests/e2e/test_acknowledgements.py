@@ -24,8 +24,8 @@ from shared.contracts.envelope import to_record
 from shared.contracts.events import NotificationAck
 from shared.contracts.principals import gemeente_principal, liaison_principal
 from shared.contracts.topics import Recipient, ack_topic, dlq_topic
-from shared.kafka_auth import client_options
-from shared.settings import CommonSettings
+from shared.messaging.kafka_auth import client_options
+from shared.runtime.settings import CommonSettings
 from tests.support.auth import headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe

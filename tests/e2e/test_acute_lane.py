@@ -15,7 +15,7 @@ from shared.contracts.envelope import to_record
 from shared.contracts.events import IncidentReported, ReportSource
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import Recipient, notify_topic
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 from tests.support.auth import BearerAuth
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe

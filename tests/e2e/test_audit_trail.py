@@ -13,12 +13,12 @@ import pytest
 from prometheus_client import REGISTRY
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.anchors import AnchorReader, AuditAnchoring, AuditWatch
-from shared.audit import _HASHED, AuditLog, entry_hash
-from shared.kafka import EventPublisher, make_broker
-from shared.kafka_auth import operator_options
-from shared.settings import CommonSettings
+from shared.messaging.kafka import EventPublisher, make_broker
+from shared.messaging.kafka_auth import operator_options
+from shared.runtime.settings import CommonSettings
 from shared.store.mongo import Document
+from shared.web.anchors import AnchorReader, AuditAnchoring, AuditWatch
+from shared.web.audit import _HASHED, AuditLog, entry_hash
 from tests.support.cli import operator_env, weerbaar
 from tests.support.endpoints import Endpoints
 

@@ -23,8 +23,8 @@ from shared.contracts.principals import (
     principals,
 )
 from shared.contracts.topics import Recipient, ack_topic, burgemeester_topic, municipal_topics, notify_topic
-from shared.kafka_auth import client_options
-from shared.settings import CommonSettings
+from shared.messaging.kafka_auth import client_options
+from shared.runtime.settings import CommonSettings
 from tests.support.endpoints import Endpoints
 from tests.support.probe import ensure_topics
 from weerbaar.broker import apply_acls

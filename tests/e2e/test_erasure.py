@@ -13,13 +13,13 @@ import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.case_keys import CASE_KEYS, CaseKeys
 from shared.contracts.events import IncidentReported, erased_office_holder_ref
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT
-from shared.crypto import PREFIX, DataCipher
-from shared.pseudonym import office_holder_ref
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.security.case_keys import CASE_KEYS, CaseKeys
+from shared.security.crypto import PREFIX, DataCipher
+from shared.security.pseudonym import office_holder_ref
 from shared.store.mongo import Document
 from tests.chaos.verify import read_all
 from tests.support.auth import headers

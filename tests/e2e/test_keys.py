@@ -13,11 +13,11 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake.codec import case_context
-from shared.auth import DEFAULT_DEV_DIR, ensure_dev_keys
-from shared.crypto import DataCipher, parse_keys
-from shared.kafka_auth import dev_kafka_dir, ensure_dev_credentials
-from shared.keys import fresh_key_set
+from shared.messaging.kafka_auth import dev_kafka_dir, ensure_dev_credentials
+from shared.security.crypto import DataCipher, parse_keys
+from shared.security.keys import fresh_key_set
 from shared.store.mongo import Document
+from shared.web.auth import DEFAULT_DEV_DIR, ensure_dev_keys
 from tests.support.cli import operator_env, weerbaar
 from tests.support.endpoints import Endpoints
 from tests.support.services import ROOT, SERVICES, RunningServices, free_port

@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.contracts.topics import burgemeester_topic
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 from tests.support.auth import headers
 from tests.support.docs import example
 from tests.support.endpoints import Endpoints

@@ -12,7 +12,7 @@ import pytest
 
 from shared.contracts import topics
 from shared.contracts.topics import Recipient, burgemeester_topic
-from shared.need_to_know import CASE_FIELDS, REPORT_FIELDS, View
+from shared.web.need_to_know import CASE_FIELDS, REPORT_FIELDS, View
 from tests.support.auth import headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe

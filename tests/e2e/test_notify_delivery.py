@@ -17,7 +17,7 @@ from shared.contracts.envelope import to_record
 from shared.contracts.events import NotificationAck
 from shared.contracts.notifications import RECIPIENT_MODELS
 from shared.contracts.topics import Recipient, notify_topic
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 from tests.support.auth import BearerAuth, headers
 from tests.support.endpoints import Endpoints
 from tests.support.probe import Seen, TopicProbe, delivered_on

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
+from shared.web.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
 from tests.support.auth import BearerAuth
 from tests.support.docs import example
 from tests.support.samples import unique_body

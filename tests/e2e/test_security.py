@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.audit import AuditLog
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 from shared.store.mongo import Document
+from shared.web.audit import AuditLog
 from tests.support.auth import headers, token
 from tests.support.samples import body
 from tests.support.services import SERVICES, RunningServices
@@ -224,7 +224,7 @@ def _forged() -> str:
 def _expired(role: str) -> str:
     from datetime import UTC, datetime, timedelta
 
-    from shared.auth import mint_token
+    from shared.web.auth import mint_token
     from tests.support.auth import KEY_DIR
 
     return mint_token(

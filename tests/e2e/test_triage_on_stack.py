@@ -16,10 +16,10 @@ from services.triage.domain import rank
 from services.triage.store import HistoryStore
 from shared.contracts.events import CaseFollowup, FollowupKind, RiskLevel
 from shared.contracts.incident import IncidentReport
-from shared.kafka import EventPublisher, make_broker
-from shared.kafka_auth import operator_options
-from shared.pseudonym import office_holder_ref
-from shared.settings import CommonSettings
+from shared.messaging.kafka import EventPublisher, make_broker
+from shared.messaging.kafka_auth import operator_options
+from shared.runtime.settings import CommonSettings
+from shared.security.pseudonym import office_holder_ref
 from shared.store.mongo import Document
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints

@@ -14,12 +14,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.reporting.facts import LOCAL
 from services.reporting.periods import Calendar
 from services.reporting.settings import Settings as ReportingSettings
-from shared.case_keys import CaseKeys
 from shared.contracts import topics
 from shared.contracts.events import IncidentReported
 from shared.contracts.topics import Recipient, notify_topic
-from shared.crypto import DataCipher
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.security.case_keys import CaseKeys
+from shared.security.crypto import DataCipher
 from shared.store.mongo import Document
 from tests.support.auth import DeskAuth, headers
 from tests.support.endpoints import Endpoints

@@ -36,8 +36,8 @@ from shared.contracts.events import (
 from shared.contracts.incident import IncidentReport
 from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.contracts.topics import Recipient
-from shared.kafka import EventPublisher, make_broker, provision_topics
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import EventPublisher, make_broker, provision_topics
+from shared.messaging.kafka_auth import operator_options
 from tests.intake.events import bulk_report, followup, status, triaged
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import real_endpoints

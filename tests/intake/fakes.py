@@ -15,12 +15,12 @@ from services.intake.domain import Case
 from services.intake.service import IntakeService
 from services.intake.store import CaseRepository, Published
 from services.intake.values import TimelineEntry
-from shared.case_keys import open_report
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import Envelope, IncidentReported
-from shared.crypto import DataCipher, new_case_key
-from shared.errors import Unavailable
-from shared.lanes import AcuteGate
+from shared.messaging.lanes import AcuteGate
+from shared.runtime.errors import Unavailable
+from shared.security.case_keys import open_report
+from shared.security.crypto import DataCipher, new_case_key
 from shared.store.mongo import Document
 
 CIPHER = DataCipher({"k1": bytes(range(32))}, "k1")

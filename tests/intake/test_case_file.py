@@ -21,8 +21,8 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, Recipient, dlq_topic
-from shared.kafka import EventPublisher, make_broker
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import EventPublisher, make_broker
+from shared.messaging.kafka_auth import operator_options
 from tests.intake.events import triaged
 from tests.support.auth import DeskAuth
 from tests.support.endpoints import Endpoints

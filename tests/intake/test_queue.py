@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from services.intake.domain import Case
 from services.intake.queue import CaseQueue, Filters
 from services.intake.values import Actor, Filer
-from shared.auth import Principal, Role
 from shared.contracts.events import NotificationState, NotificationStatus, RiskLevel
 from shared.contracts.topics import Recipient
+from shared.web.auth import Principal, Role
 from tests.intake.events import bulk_report, triaged
 from tests.intake.fakes import Intake
 

@@ -13,7 +13,7 @@ from services.intake.values import Filer
 from shared.contracts.events import CaseErased, ErasureReason, IncidentReported, NotificationState
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import ACUTE_SIGNAL, CASE_ERASED, INCIDENT_REPORTED, INCIDENT_URGENT, Recipient
-from shared.errors import Unavailable
+from shared.runtime.errors import Unavailable
 from tests.intake.events import bulk_report, status, triaged
 from tests.intake.fakes import Intake
 from tests.support.samples import unique_body

@@ -26,8 +26,8 @@ from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import IncidentReported, RiskLevel
 from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.contracts.topics import CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
-from shared.kafka import provision_topics
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import provision_topics
+from shared.messaging.kafka_auth import operator_options
 from tests.notify.harness import CRITICAL_ROUTES, decision, report
 from tests.support.probe import TopicProbe
 from tests.support.services import ROOT, free_port, service_env, start_groups_at_end

@@ -26,8 +26,8 @@ from bench.storeprofile import Key, Spent, snapshot
 from services.notify.domain import notification_id
 from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.contracts.topics import Recipient
-from shared.kafka import provision_topics
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import provision_topics
+from shared.messaging.kafka_auth import operator_options
 from shared.store.mongo import Document
 from tests.support.services import ROOT, free_port, service_env, start_groups_at_end
 

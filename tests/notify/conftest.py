@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.kafka import EventPublisher, make_broker
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import EventPublisher, make_broker
+from shared.messaging.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
 
 

@@ -20,9 +20,9 @@ from services.notify.mail import Mail
 from services.notify.model import CaseNotifications, DeliveryAttempt, SentNotification
 from services.notify.store import CaseCodec, MailCodec, NotificationCodec, Sealer
 from shared.contracts.envelope import Record
-from shared.crypto import DataCipher
-from shared.errors import Unavailable
-from shared.settings import CommonSettings
+from shared.runtime.errors import Unavailable
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import DataCipher
 from shared.store.mongo import Document
 
 

@@ -25,9 +25,9 @@ from services.notify.smtp import MailRelay
 from services.notify.store import NotifyStore
 from shared.contracts.events import RiskLevel
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
-from shared.crypto import DataCipher
-from shared.kafka import EventPublisher
-from shared.settings import CommonSettings
+from shared.messaging.kafka import EventPublisher
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import DataCipher
 from shared.store.mongo import Document
 from tests.notify.harness import decision, report
 from tests.support.endpoints import Endpoints

@@ -10,7 +10,7 @@ from services.notify.model import vouched_ack
 from shared.contracts.envelope import to_record
 from shared.contracts.events import RiskLevel
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, ack_topic, notify_topic
-from shared.errors import Unavailable
+from shared.runtime.errors import Unavailable
 from tests.notify.harness import CRITICAL_ROUTES, Notify, ack, decision, new_case, reported
 
 

@@ -12,8 +12,8 @@ from services.notify import domain
 from services.notify.model import CaseNotifications, SentNotification
 from services.notify.store import CaseCodec, NotificationCodec, NotifyStore, Sealer
 from shared.contracts.topics import Recipient
-from shared.crypto import DataCipher
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import DataCipher
 from shared.store.mongo import Document
 from shared.store.serial import BULK_CHUNK
 from tests.notify.harness import Notify, decision, new_case, report

@@ -27,9 +27,9 @@ from services.notify.store import NotifyStore
 from shared.contracts.envelope import to_record
 from shared.contracts.events import RiskLevel
 from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic
-from shared.crypto import DataCipher
-from shared.kafka import EventPublisher
-from shared.settings import CommonSettings
+from shared.messaging.kafka import EventPublisher
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import DataCipher
 from shared.store.mongo import Document
 from tests.notify.harness import decision, report
 from tests.support.endpoints import Endpoints

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from services.reporting.facts import FactSheet
 from services.reporting.store import FactSheetCodec
-from shared.aggregates import StaleAggregate
 from shared.contracts.events import Envelope
+from shared.store.aggregates import StaleAggregate
 from shared.store.mongo import Document
 
 

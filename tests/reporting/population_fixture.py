@@ -24,7 +24,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.incident import BodyKind, Channel, Gender, IncidentType, Role
 from shared.contracts.topics import Recipient
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 
 ROLES = [Role.RAADSLID, Role.WETHOUDER, Role.BURGEMEESTER, Role.STATENLID]
 BODY = {

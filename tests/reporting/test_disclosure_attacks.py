@@ -23,9 +23,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.reporting.domain import cell_key
 from services.reporting.publishing import STANDARD_BREAKDOWNS
-from shared.auth import Role
 from shared.contracts.topics import REPORT_STATS
 from shared.store.mongo import Document
+from shared.web.auth import Role
 from tests.reporting.attack_data import Case, Span, events_of, span, triaged, year_of_cases
 from tests.reporting.population_fixture import publish
 from tests.support.auth import headers

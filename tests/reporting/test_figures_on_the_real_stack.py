@@ -22,8 +22,8 @@ import yaml
 
 from services.reporting.app import disclosure_of
 from services.reporting.settings import Settings as ReportingSettings
-from shared.auth import Role
 from shared.contracts.topics import REPORT_STATS
+from shared.web.auth import Role
 from tests.reporting.population_fixture import Generated, generate, publish
 from tests.support.auth import headers, token
 from tests.support.endpoints import Endpoints

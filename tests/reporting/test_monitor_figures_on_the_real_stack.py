@@ -15,12 +15,12 @@ import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.auth import Role
 from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, Envelope, FollowupKind, RiskLevel, new_id
 from shared.contracts.incident import BodyKind, Channel, DirectedAt, Gender, IncidentType, Platform
 from shared.contracts.incident import Role as OfficeRole
 from shared.contracts.topics import CASE_TRIAGED
 from shared.store.mongo import Document
+from shared.web.auth import Role
 from tests.reporting.population_fixture import publish
 from tests.support.auth import headers, token
 from tests.support.endpoints import Endpoints

@@ -12,8 +12,8 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.aggregates import AggregateStore, StaleAggregate
-from shared.lanes import AcuteGate, routine
+from shared.messaging.lanes import AcuteGate, routine
+from shared.store.aggregates import AggregateStore, StaleAggregate
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
 from tests.support.endpoints import Endpoints

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.arrivals import Arrivals
+from shared.messaging.arrivals import Arrivals
 
 
 async def test_a_waiting_handler_wakes_when_its_case_is_announced() -> None:

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.audit import AuditLog
 from shared.store import mongo
+from shared.web.audit import AuditLog
 from tests.support.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration

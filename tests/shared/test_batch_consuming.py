@@ -13,13 +13,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 
-from shared.consuming import Batching, Consumer, DeadLetters, RetryPolicy, subscribe
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import NotificationAck
 from shared.contracts.topics import Recipient, dlq_topic
-from shared.errors import PermanentError
-from shared.kafka import EventPublisher, make_broker
-from shared.kafka_auth import operator_options
+from shared.messaging.consuming import Batching, Consumer, DeadLetters, RetryPolicy, subscribe
+from shared.messaging.kafka import EventPublisher, make_broker
+from shared.messaging.kafka_auth import operator_options
+from shared.runtime.errors import PermanentError
 from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 

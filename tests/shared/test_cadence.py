@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.cadence import Cadence, pause_after
+from shared.runtime.cadence import Cadence, pause_after
 
 
 def test_a_quick_run_waits_the_interval() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.case_keys import open_report, report_context, sealed
 from shared.contracts.envelope import to_record
 from shared.contracts.events import IncidentReported
 from shared.contracts.incident import IncidentReport
-from shared.crypto import DecryptionError, new_case_key, open_for_case
-from shared.errors import InvalidEvent
+from shared.runtime.errors import InvalidEvent
+from shared.security.case_keys import open_report, report_context, sealed
+from shared.security.crypto import DecryptionError, new_case_key, open_for_case
 from tests.support.samples import unique_body
 
 

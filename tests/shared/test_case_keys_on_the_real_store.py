@@ -7,9 +7,9 @@ import uuid
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.case_keys import CASE_KEYS, CaseKeys, UnknownCaseKey
-from shared.crypto import DataCipher
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.security.case_keys import CASE_KEYS, CaseKeys, UnknownCaseKey
+from shared.security.crypto import DataCipher
 from shared.store.mongo import Document
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import asyncio
 
 from structlog.testing import capture_logs
 
-from shared.detached import Detached
+from shared.runtime.detached import Detached
 
 
 async def test_detached_work_is_kept_until_it_ends_and_runs_without_the_caller() -> None:

@@ -8,7 +8,7 @@ from shared.contracts.envelope import parse_value, to_record
 from shared.contracts.events import IncidentReported, NotificationAck
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import INCIDENT_REPORTED, Recipient
-from shared.errors import InvalidEvent
+from shared.runtime.errors import InvalidEvent
 from tests.support.samples import body
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.crypto import parse_keys
-from shared.keys import ensure_dev_keys
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import parse_keys
+from shared.security.keys import ensure_dev_keys
 
 
 def test_each_checkout_generates_keys_of_its_own_and_keeps_them(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_REPORTED, INCIDENT_URGENT
-from shared.lanes import AcuteGate, is_routine, routine, step_aside, taking_turns
+from shared.messaging.lanes import AcuteGate, is_routine, routine, step_aside, taking_turns
 
 
 class Clock:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.auth import Principal, Role
 from shared.contracts.topics import Recipient
-from shared.need_to_know import CaseScope, View, case_scope, case_sight
-from shared.policy import CaseAccess
+from shared.web.auth import Principal, Role
+from shared.web.need_to_know import CaseScope, View, case_scope, case_sight
+from shared.web.policy import CaseAccess
 
 CASE = CaseAccess(
     filed_by_subs=["filer"], routes=["police", "om", "otwb", "burgemeester"], body_code="GM0344", municipality="GM0344"

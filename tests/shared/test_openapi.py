@@ -1,5 +1,5 @@
-"""Each service's OpenAPI document says what the service sends (``shared/openapi.py``; the committed documents, which
-tests/shared/test_contract_artefacts.py keeps equal to the apps')."""
+"""Each service's OpenAPI document says what the service sends (``shared/web/openapi.py``; the committed documents,
+which tests/shared/test_contract_artefacts.py keeps equal to the apps')."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from shared.http import PROBLEM
-from shared.policy import ROLE_ACTIONS, Action
+from shared.web.http import PROBLEM
+from shared.web.policy import ROLE_ACTIONS, Action
 from weerbaar.artefacts import OPENAPI_DIR
 
 DOCUMENTS = {path.stem: json.loads(path.read_text()) for path in sorted(OPENAPI_DIR.glob("*.json"))}

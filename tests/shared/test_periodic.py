@@ -6,8 +6,8 @@ import asyncio
 
 from structlog.testing import capture_logs
 
-from shared.lanes import AcuteGate
-from shared.periodic import Every
+from shared.messaging.lanes import AcuteGate
+from shared.runtime.periodic import Every
 
 
 async def test_a_failed_run_is_logged_and_the_job_runs_again() -> None:

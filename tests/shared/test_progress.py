@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import TopicPartition
 from prometheus_client import REGISTRY
 
-from shared.progress import ConsumerProgress
+from shared.messaging.progress import ConsumerProgress
 
 TP = TopicPartition("weerbaar.case.triaged.v1", 1)
 
@@ -67,8 +67,8 @@ def test_an_unreachable_store_or_broker_is_an_outage_not_a_reason_to_dead_letter
     from aiokafka.errors import KafkaConnectionError
     from pymongo.errors import AutoReconnect
 
-    from shared.consuming import is_outage
-    from shared.errors import TransientError, Unavailable
+    from shared.messaging.consuming import is_outage
+    from shared.runtime.errors import TransientError, Unavailable
 
     wrapped = TransientError("case store write failed")
     wrapped.__cause__ = AutoReconnect("connection refused")

@@ -11,8 +11,8 @@ from typing import Any, cast
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.errors import Unavailable
-from shared.runtime import Runtime
+from shared.runtime.errors import Unavailable
+from shared.runtime.service import Runtime
 from shared.store import mongo
 from shared.store.mongo import Document
 

@@ -8,12 +8,12 @@ from typing import Any
 from aiokafka import ConsumerRecord
 from pymongo.errors import AutoReconnect
 
-from shared.arrivals import Arrivals
-from shared.consuming import Consumer, RetryPolicy
 from shared.contracts.envelope import to_record
 from shared.contracts.events import NotificationAck
 from shared.contracts.topics import Recipient
-from shared.errors import NotYetVisible, TransientError
+from shared.messaging.arrivals import Arrivals
+from shared.messaging.consuming import Consumer, RetryPolicy
+from shared.runtime.errors import NotYetVisible, TransientError
 
 EVENT = NotificationAck(
     case_id="case-test-0001", notification_id="n-1", recipient=Recipient.POLICE, acknowledged_by="politie"

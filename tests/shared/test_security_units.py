@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shared.auth import Principal, Role, TokenVerifier, Unauthenticated, ensure_dev_keys, mint_token
-from shared.crypto import DataCipher, DecryptionError
-from shared.policy import ROLE_ACTIONS, Action, CaseAccess, NotificationAccess, decide
-from shared.ratelimit import TokenBucket
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import DataCipher, DecryptionError
+from shared.web.auth import Principal, Role, TokenVerifier, Unauthenticated, ensure_dev_keys, mint_token
+from shared.web.policy import ROLE_ACTIONS, Action, CaseAccess, NotificationAccess, decide
+from shared.web.ratelimit import TokenBucket
 
 CASE = CaseAccess(
     filed_by_subs=["filer"], routes=["police", "om", "burgemeester"], body_code="GM0344", municipality="GM0344"

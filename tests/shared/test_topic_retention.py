@@ -9,8 +9,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.contracts import topics
-from shared.kafka import provision_topics
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka import provision_topics
+from shared.messaging.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
 
 

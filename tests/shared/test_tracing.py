@@ -13,10 +13,10 @@ from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import SpanKind
 from pymongo import monitoring
 
-from shared import tracing
 from shared.contracts.envelope import to_record
 from shared.contracts.events import IncidentReported
 from shared.contracts.incident import IncidentReport
+from shared.runtime import tracing
 from tests.support.samples import body
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contracts.incident import IncidentReport
-from shared.urgency import possibly_acute
+from shared.messaging.urgency import possibly_acute
 from tests.support.samples import body
 
 CALM: dict[str, Any] = {

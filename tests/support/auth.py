@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 
-from shared.auth import DEFAULT_DEV_DIR, Role, mint_token
+from shared.web.auth import DEFAULT_DEV_DIR, Role, mint_token
 
 KEY_DIR = DEFAULT_DEV_DIR
 

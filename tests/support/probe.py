@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.contracts.topics import Recipient, burgemeester_topic, notify_topic
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 
 SAMPLE_MUNICIPALITY = "GM0344"
 """The municipality of the sample reports (tests/support/samples.py)."""

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 
-from shared.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
-from shared.auth import ensure_dev_keys
 from shared.contracts.principals import DEV_MUNICIPALITIES
 from shared.contracts.topics import CONSUMED_TOPICS, municipal_topics
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
+from shared.web.auth import DEFAULT_DEV_DIR as DEV_JWT_DIR
+from shared.web.auth import ensure_dev_keys
 
 SERVICES = ("intake", "triage", "notify", "reporting")
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def service_env(*, kafka: str, mongo: str, db: str, group_prefix: str, ports: di
             "WEERBAAR_OUTBOX_INTERVAL_S": "0.5",
             "WEERBAAR_RETRY_BACKOFF_S": "0.05",
             "WEERBAAR_DEV_JWT_DIR": str(DEV_JWT_DIR),
-            "WEERBAAR_DEV_MODE": "true",  # the checkout's generated keys (shared.keys), as `make run` uses
+            "WEERBAAR_DEV_MODE": "true",  # the checkout's generated keys (shared.security.keys), as `make run` uses
             "WEERBAAR_RATE_LIMIT_PER_MINUTE": "300",
             "PYTHONUNBUFFERED": "1",
         }

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from services.triage.assessment import CaseAssessment
 from services.triage.domain import HistoryEntry
 from services.triage.store import AssessmentCodec
-from shared.aggregates import StaleAggregate
 from shared.contracts.envelope import Record
 from shared.contracts.events import CaseTriaged, IncidentReported
-from shared.errors import Unavailable
+from shared.runtime.errors import Unavailable
+from shared.store.aggregates import StaleAggregate
 from shared.store.mongo import Document
 
 Journal = list[str]

@@ -17,7 +17,7 @@ from services.triage.store import History
 from shared.contracts.events import CaseFollowup, FollowupKind, IncidentReported, RiskLevel
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
-from shared.errors import NotYetVisible, Unavailable
+from shared.runtime.errors import NotYetVisible, Unavailable
 from tests.support.samples import body
 from tests.triage.evaluation import load_cases
 from tests.triage.fakes import FakeAssessments, FakeHistoryStore, RecordingPublisher

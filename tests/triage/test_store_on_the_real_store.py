@@ -12,7 +12,7 @@ from services.triage.domain import Histories
 from services.triage.policy import Policy
 from services.triage.service import facts_of
 from services.triage.store import HistoryStore, assessment_store
-from shared.aggregates import StaleAggregate
+from shared.store.aggregates import StaleAggregate
 from shared.store.mongo import Document
 from tests.triage.test_service import KEY, mild, report
 

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from typer.testing import CliRunner
 
-from shared.kafka_auth import operator_options
+from shared.messaging.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
 from weerbaar.cli import app
 from weerbaar.replay import replay

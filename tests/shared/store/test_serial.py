@@ -9,7 +9,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.lanes import AcuteGate, routine
+from shared.messaging.lanes import AcuteGate, routine
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection, single_id
 

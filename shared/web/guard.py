@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Security
 
-from shared.auth import Principal, current_principal, forbidden, page_principal
-from shared.policy import ROLE_ACTIONS, Action, may_attempt
+from shared.web.auth import Principal, current_principal, forbidden, page_principal
+from shared.web.policy import ROLE_ACTIONS, Action, may_attempt
 
 
 def require(action: Action, *, page: bool = False) -> Callable[[Principal], Awaitable[Principal]]:

@@ -15,11 +15,11 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
-from shared import tracing
 from shared.contracts import topics
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import Envelope
-from shared.errors import Unavailable
+from shared.runtime import tracing
+from shared.runtime.errors import Unavailable
 
 DEFAULT_PARTITIONS = 3
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import structlog
 
-from shared.cadence import Cadence
-from shared.lanes import AcuteGate
+from shared.messaging.lanes import AcuteGate
+from shared.runtime.cadence import Cadence
 
 log = structlog.get_logger("weerbaar.periodic")
 

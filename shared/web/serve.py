@@ -11,9 +11,9 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from shared import tracing
-from shared.logging import configure_logging
-from shared.settings import CommonSettings
+from shared.runtime import tracing
+from shared.runtime.logging import configure_logging
+from shared.runtime.settings import CommonSettings
 
 S = TypeVar("S", bound=CommonSettings)
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace.span import TraceState
     from pymongo import monitoring
 
-    from shared.settings import CommonSettings
+    from shared.runtime.settings import CommonSettings
 
 W3C = ("traceparent", "tracestate")
 CE_PREFIX = "ce_"

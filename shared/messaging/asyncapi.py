@@ -9,14 +9,14 @@ from urllib.parse import unquote
 from faststream.specification.asyncapi import AsyncAPI
 from pydantic import BaseModel
 
-from shared.lanes import HOLD_TOPICS, RELEASE_TOPIC
-from shared.runtime import Runtime
+from shared.messaging.lanes import HOLD_TOPICS, RELEASE_TOPIC
+from shared.runtime.service import Runtime
 
 
 def document(runtime: Runtime, *, version: str) -> dict[str, Any]:
     """The service's AsyncAPI document: FastStream's channels and operations, our models as message payloads.
 
-    Subscribers take the raw record (parsing happens in ``shared.consuming`` so bad records reach the DLQ), so
+    Subscribers take the raw record (parsing happens in ``shared.messaging.consuming`` so bad records reach the DLQ), so
     FastStream sees no payload type for them; the model each topic carries is filled in from the runtime.
     """
     spec: dict[str, Any] = (

@@ -12,7 +12,7 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.http import PROBLEM
+from shared.web.http import PROBLEM
 
 
 class BodySizeLimit:

@@ -26,9 +26,9 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.contracts.events import IncidentReported
 from shared.contracts.incident import IncidentReport
-from shared.crypto import DataCipher, DecryptionError, new_case_key, open_for_case, seal_for_case
-from shared.errors import InvalidEvent, PermanentError
-from shared.reseal import SealedField
+from shared.runtime.errors import InvalidEvent, PermanentError
+from shared.security.crypto import DataCipher, DecryptionError, new_case_key, open_for_case, seal_for_case
+from shared.security.reseal import SealedField
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
 

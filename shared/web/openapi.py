@@ -1,12 +1,12 @@
 """Each service's OpenAPI document as the service answers: one place adds what every route of a kind can answer.
 
 FastAPI documents what a route returns and its own 422 (as ``application/json``); the services answer every error as
-``application/problem+json`` (``shared.http``), and some errors come from outside the route: the token check (401,
+``application/problem+json`` (``shared.web.http``), and some errors come from outside the route: the token check (401,
 403), the body size limit (413), a body that cannot be read (400), request validation (422), an unknown id in the
 path (404), a store that does not answer (503). :func:`describe` completes each operation from what it is (secured,
 has parameters, has a body), so a new route is documented right without repeating the list; a route declares only
 the errors only it answers (``shared.http.problem_responses``: 409, 429). The security schemes come from the
-dependencies that check the token (``shared.auth``); each operation's requirement lists the roles that may call it.
+dependencies that check the token (``shared.web.auth``); each operation's requirement lists the roles that may call it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from shared.http import PROBLEM_SCHEMA, documented_problem
+from shared.web.http import PROBLEM_SCHEMA, documented_problem
 
 _FASTAPI_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

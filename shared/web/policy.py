@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared.auth import Principal, Role
+from shared.web.auth import Principal, Role
 
 
 class Action(StrEnum):

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.auth import Principal, Role
 from shared.contracts.projections import CONTENT_FIELDS
 from shared.contracts.topics import Recipient
-from shared.policy import Action, CaseAccess, Decision, decide
+from shared.web.auth import Principal, Role
+from shared.web.policy import Action, CaseAccess, Decision, decide
 
 __all__ = ["CASE_FIELDS", "REPORT_FIELDS", "CaseScope", "Sight", "View", "case_scope", "case_sight"]
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.http import Problem
+from shared.web.http import Problem
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from aiokafka import TopicPartition
 
-from shared import metrics
+from shared.runtime import metrics
 
 log = structlog.get_logger("weerbaar.progress")
 
@@ -114,7 +114,7 @@ class ConsumerProgress:
             metrics.CONSUMER_IDLE.labels(self._service, group).set(idle if lag > 0 else 0.0)
 
     async def sample_quietly(self) -> None:
-        """One sample (``shared.periodic``); a broker that is away shows in the readiness check, not here."""
+        """One sample (``shared.runtime.periodic``); a broker that is away shows in the readiness check, not here."""
         try:
             await self.sample_once()
         except Exception as exc:  # noqa: BLE001 - broker away: the readiness check reports it

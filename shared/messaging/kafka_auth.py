@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.contracts.principals import CONTROLLER, OPERATOR, principals
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from shared.lanes import AcuteGate, routine
+from shared.messaging.lanes import AcuteGate, routine
 
 T = TypeVar("T")
 

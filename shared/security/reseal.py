@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.crypto import PREFIX, DataCipher
+from shared.security.crypto import PREFIX, DataCipher
 from shared.store.mongo import Document
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import TransientError
+from shared.runtime.errors import TransientError
 
 PROBLEM = "application/problem+json"
 
@@ -148,6 +148,6 @@ def documented_problem(status: int, description: str | None = None) -> dict[str,
 
 
 def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` of a route for the errors only it answers (404, 409, 429); ``shared.openapi`` adds those
-    every route of its kind answers (401, 403, 413, 422, 503). ``descriptions``: ``e404="No such case"``."""
+    """OpenAPI ``responses`` of a route for the errors only it answers (404, 409, 429); ``shared.web.openapi`` adds
+    those every route of its kind answers (401, 403, 413, 422, 503). ``descriptions``: ``e404="No such case"``."""
     return {status: documented_problem(status, descriptions.get(f"e{status}")) for status in statuses}

@@ -3,7 +3,7 @@
 Each entry has a sequence number as its ``_id`` (an insert with a taken number fails, so the chain never forks), the
 previous entry's hash and its own: an HMAC-SHA256 over its canonical JSON with ``WEERBAAR_AUDIT_KEY``, a key the
 database never holds, so someone with database credentials alone cannot recompute the chain after an edit. The head
-is anchored outside the database (``shared.anchors``: an append-only topic), so even a rewrite with the key shows
+is anchored outside the database (``shared.web.anchors``: an append-only topic), so even a rewrite with the key shows
 against the anchors. ``verify`` recomputes the chain and names the first broken entry: an edited entry breaks its
 own hash, a deleted one leaves a gap, ``audit_head`` and the anchors catch a deleted tail. No personal data goes in:
 who (sub, role, organisation), when, what (action, case id), why (break-glass reason), the outcome.
@@ -25,9 +25,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.auth import Principal
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
+from shared.web.auth import Principal
 
 GENESIS = "0" * 64
 _HASHED = ("seq", "at", "service", "sub", "role", "org", "action", "case_id", "outcome", "reason", "prev_hash")

@@ -15,12 +15,12 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter
 
-from shared.audit import Anchor, AuditLog, Verdict
 from shared.contracts.envelope import parse_value
 from shared.contracts.events import AuditAnchored
 from shared.contracts.topics import AUDIT_ANCHORS
-from shared.errors import InvalidEvent
-from shared.kafka import EventPublisher
+from shared.messaging.kafka import EventPublisher
+from shared.runtime.errors import InvalidEvent
+from shared.web.audit import Anchor, AuditLog, Verdict
 
 log = structlog.get_logger("weerbaar.audit")
 
@@ -59,7 +59,7 @@ class AnchorReader:
 
     bootstrap: str
     security: dict[str, Any] = field(default_factory=dict)
-    """How it logs in to the broker (``shared/kafka_auth.py``)."""
+    """How it logs in to the broker (``shared/messaging/kafka_auth.py``)."""
     anchors: list[Anchor] = field(default_factory=list)
     _positions: dict[TopicPartition, int] = field(default_factory=dict)
 

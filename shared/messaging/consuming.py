@@ -20,13 +20,13 @@ from faststream.message import StreamMessage
 from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure
 
-from shared import metrics, tracing
-from shared.arrivals import Arrivals
 from shared.contracts.envelope import Record, header_text, parse_value
 from shared.contracts.topics import dlq_topic
-from shared.errors import NotYetVisible, PermanentError, Unavailable
-from shared.kafka import EventPublisher
-from shared.lanes import HOLD_TOPICS, RELEASE_TOPIC, AcuteGate, routine
+from shared.messaging.arrivals import Arrivals
+from shared.messaging.kafka import EventPublisher
+from shared.messaging.lanes import HOLD_TOPICS, RELEASE_TOPIC, AcuteGate, routine
+from shared.runtime import metrics, tracing
+from shared.runtime.errors import NotYetVisible, PermanentError, Unavailable
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[M], Awaitable[None]]
@@ -117,7 +117,7 @@ class Consumer:
     dead_letters: DeadLetters
     retry: RetryPolicy
     gate: AcuteGate | None = None
-    """Routine topics wait here while acute work is on its way (``shared/lanes.py``); urgent ones have none."""
+    """Routine topics wait here while acute work is on its way (``shared/messaging/lanes.py``); urgent: none."""
     lane_patience_s: float | None = None
     """Urgent topics only: how long an event waits for what it needs before it is left to its copy on the main topic.
 

@@ -18,25 +18,34 @@ from pydantic import BaseModel, Field
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared import metrics, tracing
-from shared.arrivals import Arrivals
-from shared.auth import TokenVerifier
-from shared.consuming import Admit, Batching, CaseHandler, Consumer, DeadLetters, RetryPolicy, subscribe, watch_urgent
 from shared.contracts.principals import service_principal
-from shared.crypto import DataCipher
-from shared.errors import TransientError
-from shared.headers import SecurityHeaders
-from shared.http import install_problem_handlers
-from shared.kafka import EventPublisher, make_broker
-from shared.kafka_auth import client_options
-from shared.lanes import AcuteGate, is_routine
-from shared.limits import BodySizeLimit
-from shared.metrics import DEV_MODE
-from shared.openapi import describe
-from shared.periodic import Every
-from shared.progress import ConsumerProgress
-from shared.settings import CommonSettings
+from shared.messaging.arrivals import Arrivals
+from shared.messaging.consuming import (
+    Admit,
+    Batching,
+    CaseHandler,
+    Consumer,
+    DeadLetters,
+    RetryPolicy,
+    subscribe,
+    watch_urgent,
+)
+from shared.messaging.kafka import EventPublisher, make_broker
+from shared.messaging.kafka_auth import client_options
+from shared.messaging.lanes import AcuteGate, is_routine
+from shared.messaging.progress import ConsumerProgress
+from shared.runtime import metrics, tracing
+from shared.runtime.errors import TransientError
+from shared.runtime.metrics import DEV_MODE
+from shared.runtime.periodic import Every
+from shared.runtime.settings import CommonSettings
+from shared.security.crypto import DataCipher
 from shared.store import mongo
+from shared.web.auth import TokenVerifier
+from shared.web.headers import SecurityHeaders
+from shared.web.http import install_problem_handlers
+from shared.web.limits import BodySizeLimit
+from shared.web.openapi import describe
 
 log = structlog.get_logger("weerbaar.runtime")
 
@@ -193,7 +202,7 @@ class Runtime:
         wake: asyncio.Event | None = None,
         max_share: float = 0.05,
     ) -> Every:
-        """Run ``work`` in the background every ``interval_s`` from start to shutdown (``shared.periodic``).
+        """Run ``work`` in the background every ``interval_s`` from start to shutdown (``shared.runtime.periodic``).
 
         ``routine`` jobs wait while acute work is on its way; ``wake``: run only after it is set.
         """
@@ -316,7 +325,7 @@ class Runtime:
         return router
 
     def build_app(self, *, title: str, routers: tuple[APIRouter, ...] = ()) -> FastAPI:
-        # FastAPI's own OpenTelemetry spans: on when tracing is configured (shared.tracing), free when it is not.
+        # FastAPI's own OpenTelemetry spans: on when tracing is configured (shared.runtime.tracing), else free.
         telemetry: TelemetryConfig = {
             "exclude": tracing.ops_path,
             "metrics": False,

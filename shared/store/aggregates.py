@@ -32,8 +32,8 @@ from typing import Generic, Protocol, TypeVar
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from shared.errors import TransientError
-from shared.lanes import in_routine_work
+from shared.messaging.lanes import in_routine_work
+from shared.runtime.errors import TransientError
 from shared.store.mongo import Document
 from shared.store.serial import BULK_CHUNK, SerialCollection, writing
 

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from fastapi import Depends, Request
 from fastapi.security import APIKeyQuery, HTTPBearer
 
-from shared.http import Problem
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from shared.web.http import Problem
 
 CLOCK_SKEW_S = 30
 ROOT = Path(__file__).resolve().parents[1]

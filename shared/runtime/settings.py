@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts.events import RiskLevel
-from shared.keys import dev_keys_dir, ensure_dev_keys
+from shared.security.keys import dev_keys_dir, ensure_dev_keys
 
 
 class MissingKeys(ValueError):

@@ -11,9 +11,9 @@ The gate never starves routine work: once it has been closed for ``hold_s`` in a
 so routine work keeps at least half of the time even during a stream of acute reports.
 
 Where routine work takes its turn is visible where it takes work on, never hidden in the store: a routine consumer
-waits at the gate before each batch and before each case of it (``shared.consuming``), a sweep before each run
-(``shared.periodic``) and before each item it takes on (:func:`taking_turns` in the sweep's loop). Work in progress
-finishes: a routine case is two or three store commands, so the acute case waits for at most those already sent.
+waits at the gate before each batch and before each case of it (``shared.messaging.consuming``), a sweep before each
+run (``shared.runtime.periodic``) and before each item it takes on (:func:`taking_turns` in the sweep's loop). Work in
+progress finishes: a routine case is two or three store commands, so acute work waits for at most those already sent.
 A task marked with :func:`routine` (routine consumers, periodic sweeps) waits at the gate; a request, an urgent
 consumer or routine work on the held case itself (the main-topic copy of an acute case may hold that case's locks)
 never does.
@@ -29,8 +29,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TypeVar
 
-from shared import metrics
 from shared.contracts.topics import ACUTE_SIGNAL, CASE_TRIAGED_URGENT, INCIDENT_URGENT, Recipient, notify_topic
+from shared.runtime import metrics
 
 URGENT_TOPICS: frozenset[str] = frozenset({INCIDENT_URGENT, CASE_TRIAGED_URGENT})
 HOLD_TOPICS: frozenset[str] = URGENT_TOPICS | {ACUTE_SIGNAL}

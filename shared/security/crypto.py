@@ -3,7 +3,7 @@
 ``WEERBAAR_DATA_KEYS`` holds every key still needed to decrypt (``{"kid": "base64 of 32 bytes"}``);
 ``WEERBAAR_DATA_KEY_ID`` names the one that encrypts. Rotation: add a key, make it active, keep the old one until
 the data it sealed is re-sealed (``weerbaar keys reseal``) or erased. Dev mode uses the checkout's generated
-key (``shared.keys``); outside dev mode there is no default.
+key (``shared.security.keys``); outside dev mode there is no default.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
 
 PREFIX = "enc:v1"
 CASE_PREFIX = "case:v1"

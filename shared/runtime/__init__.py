@@ -1,0 +1,1 @@
+"""What runs a service: typed settings, logging, metrics, tracing, background loops, the shared composition."""
