@@ -20,7 +20,7 @@ from typing import Any
 from shared.contracts.principals import CONTROLLER, OPERATOR, principals
 from shared.runtime.settings import CommonSettings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dev_kafka_dir(settings: CommonSettings | None = None) -> Path:

@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DEV_KEYS_DIR = ROOT / ".cache" / "dev-keys"
 KEYS_FILE = "keys.json"
 

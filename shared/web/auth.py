@@ -28,7 +28,7 @@ from shared.runtime.settings import CommonSettings
 from shared.web.http import Problem
 
 CLOCK_SKEW_S = 30
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DEV_DIR = ROOT / ".cache" / "dev-jwt"
 BREAK_GLASS_HEADER = "X-Break-Glass-Reason"
 
