@@ -103,7 +103,7 @@ async def apply_acls(bootstrap: str, grants: list[Grant]) -> tuple[int, int]:
             for error_code, message in response.creation_responses:
                 if error_code:
                     raise RuntimeError(f"ACL {grant} refused: {error_code} {message}")
-        revoked = [acl for acl in await _held(admin) if _beyond(grants, acl)]
+        revoked = _beyond(grants, await _held(admin))
         for acl in revoked:
             response = await admin._send_request(DeleteAclsRequest(*acl))
             for error_code, message, _ in response.filter_responses:
@@ -143,19 +143,21 @@ async def _held(admin: AIOKafkaAdminClient) -> list[_Wire]:
     ]
 
 
-def _beyond(grants: list[Grant], acl: _Wire) -> bool:
-    """Whether the ACL gives one of the platform's principals more than ``grants`` do. A gemeente ``grants`` do not
+def _beyond(grants: list[Grant], held: list[_Wire]) -> list[_Wire]:
+    """The held ACLs that give one of the platform's principals more than ``grants`` do. A gemeente ``grants`` do not
     name (one added with ``weerbaar topics --municipality``) keeps exactly a liaison's grants for its municipality;
     principals the platform does not know are not its business."""
-    principal = acl[3].removeprefix("User:")
-    granted = {g.principal for g in grants}
-    if principal.startswith("gemeente-") and principal not in granted:
-        municipality = principal.removeprefix("gemeente-").upper()
-        own = liaison_grants(
-            principal, topics.burgemeester_topic(municipality), ack_topic(Recipient.BURGEMEESTER, municipality)
-        )
-        return acl not in {_wire(g) for g in own}
-    return principal in granted and acl not in {_wire(g) for g in grants}
+    wanted = {_wire(g) for g in grants}
+    managed = {g.principal for g in grants}
+    for principal in {acl[3].removeprefix("User:") for acl in held} - managed:
+        if principal.startswith("gemeente-"):
+            municipality = principal.removeprefix("gemeente-").upper()
+            own = liaison_grants(
+                principal, topics.burgemeester_topic(municipality), ack_topic(Recipient.BURGEMEESTER, municipality)
+            )
+            wanted |= {_wire(g) for g in own}
+            managed.add(principal)
+    return [acl for acl in held if acl[3].removeprefix("User:") in managed and acl not in wanted]
 
 
 COMPOSE_LISTENERS = ("sasl_plaintext", "internal")
