@@ -67,6 +67,11 @@ async def test_the_retention_sweep_anonymises_a_closed_case_after_its_period(
                 await asyncio.sleep(0.3)
             assert case.get("erased"), f"not anonymised within 30 s after its retention period: {case}"
             assert time.monotonic() - closed_at >= RETENTION_S, "anonymised before the retention period passed"
+            # the sweep audits each erasure right after saving it: wait for that entry before stopping intake
+            while time.monotonic() < deadline and not await store.client[db]["audit"].find_one(
+                {"case_id": case_id, "action": "case.erase"}
+            ):
+                await asyncio.sleep(0.3)
     finally:
         intake.stop_all()
     assert case["erased"]["reason"] == "retention"  # type: ignore[index]
