@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
+import pymongo
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,6 +24,8 @@ from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
 
 _DUPLICATE_KEY = 11000
+START_SCAN_BUDGET_S = 300.0
+"""How long the scan of every case at start may take in all (instead of the socket timeout per batch)."""
 
 
 class Cases(AggregateStore[Case]):
@@ -227,11 +230,19 @@ class CaseStore(CaseRepository):
 
     async def every_case(self) -> AsyncIterator[Case]:
         # One scan at start (FerretDB decodes every document for any filter anyway); what changes later reaches the
-        # queue through ``watchers``.
-        async for document in self.cases.collection.find({}, {"timeline": 0, "outbox": 0, "seen": 0}, batch_size=500):
-            case = self.codec.from_document({**document, "timeline": [], "outbox": [], "seen": []})
-            if case.opened:
-                yield case
+        # queue through ``watchers``. The scan has a budget of its own: on a large store that is busy (a backlog
+        # being drained at start) one batch can take longer than the per-command socket timeout, and a scan that
+        # failed on that timeout made intake exit at start, again at every restart. A store error is transient
+        # here, so the start-up retries.
+        projection = {"timeline": 0, "outbox": 0, "seen": 0}
+        try:
+            with pymongo.timeout(START_SCAN_BUDGET_S):
+                async for document in self.cases.collection.find({}, projection, batch_size=500):
+                    case = self.codec.from_document({**document, "timeline": [], "outbox": [], "seen": []})
+                    if case.opened:
+                        yield case
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"reading the cases at start failed: {type(exc).__name__}") from exc
 
     async def claim_key(self, key_id: str, claim: Document) -> Document:
         return await self._claim(self.idempotency, key_id, claim)
