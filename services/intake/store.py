@@ -19,6 +19,7 @@ from services.intake.domain import Case
 from services.intake.errors import StoreUnavailable
 from services.intake.values import TimelineEntry
 from shared.security.crypto import DataCipher
+from shared.store import mongo
 from shared.store.aggregates import AggregateStore
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
@@ -26,6 +27,8 @@ from shared.store.serial import SerialCollection
 _DUPLICATE_KEY = 11000
 START_SCAN_BUDGET_S = 300.0
 """How long the scan of every case at start may take in all (instead of the socket timeout per batch)."""
+STORE_AWAY_S = 5.0
+"""How long the store may take to answer a ping before the scan at start counts it as away."""
 
 
 class Cases(AggregateStore[Case]):
@@ -233,16 +236,23 @@ class CaseStore(CaseRepository):
         # queue through ``watchers``. The scan has a budget of its own: on a large store that is busy (a backlog
         # being drained at start) one batch can take longer than the per-command socket timeout, and a scan that
         # failed on that timeout made intake exit at start, again at every restart. A store error is transient
-        # here, so the start-up retries.
+        # here, so the start-up retries. The cases are collected before the first is handed out: the budget is a
+        # context setting, and a generator suspended inside it would lend it to whatever its caller does meanwhile.
         projection = {"timeline": 0, "outbox": 0, "seen": 0}
+        opened: list[Case] = []
+        # The budget covers server selection too: a store that is away must fail fast (a transient error), not
+        # after the whole budget.
+        await mongo.ping(self.cases.collection.database, STORE_AWAY_S)
         try:
             with pymongo.timeout(START_SCAN_BUDGET_S):
                 async for document in self.cases.collection.find({}, projection, batch_size=500):
                     case = self.codec.from_document({**document, "timeline": [], "outbox": [], "seen": []})
                     if case.opened:
-                        yield case
+                        opened.append(case)
         except PyMongoError as exc:
             raise StoreUnavailable(f"reading the cases at start failed: {type(exc).__name__}") from exc
+        for case in opened:
+            yield case
 
     async def claim_key(self, key_id: str, claim: Document) -> Document:
         return await self._claim(self.idempotency, key_id, claim)

@@ -36,8 +36,8 @@ pytestmark = pytest.mark.chaos
 # recovery after the last fault took 56 s (before: 388-1,197 s, when intake's case view drained ~20-25 events/s).
 # SETTLE_S bounds the wait for convergence (the goal is 120 s; the bound leaves room for a slow CI machine, and a
 # regression to the old drain fails here); the recovery time itself is printed: from the last fault (the end of the
-# stream) to the first of three quiet polls. Each poll scans the whole store for outboxes (10-30 s on FerretDB with
-# 3,000 cases), so the time the confirming polls took is printed beside it, not counted as the services' recovery.
+# stream) to the first of three quiet polls. Each poll scans the whole store for outboxes (10-12 s measured on FerretDB
+# with 3,000 cases), so the time the confirming polls took is printed beside it, not counted as the services' recovery.
 REPORTS = int(os.environ.get("WEERBAAR_CHAOS_REPORTS", "3000"))
 STREAM_S = float(os.environ.get("WEERBAAR_CHAOS_STREAM_S", "240"))
 LAG_METRIC_S = 60.0  # the services sample consumer lag every 2 s here (WEERBAAR_PROGRESS_INTERVAL_S)

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from services.intake.domain import Case
 from services.intake.store import CaseStore
 from services.intake.values import Filer
+from shared.runtime.errors import TransientError
 from shared.runtime.settings import CommonSettings
 from shared.security.crypto import DataCipher
 from shared.store import mongo
@@ -50,3 +51,16 @@ async def test_the_scan_of_every_case_at_start_is_not_cut_off_by_the_per_command
     finally:
         await hasty.close()
     assert sorted(read) == sorted(c.case_id for c in cases)
+
+
+async def test_a_store_that_does_not_answer_the_scan_at_start_is_a_transient_error_so_start_up_retries() -> None:
+    # Nothing listens on port 9 here: the real driver gives up after its server selection timeout, and the scan's
+    # budget (minutes) does not stretch that wait.
+    gone: AsyncMongoClient[Document] = AsyncMongoClient(
+        "mongodb://127.0.0.1:9", serverSelectionTimeoutMS=200, connectTimeoutMS=200
+    )
+    try:
+        with pytest.raises(TransientError, match="store unavailable"):
+            [case async for case in CaseStore(gone["weerbaar"], CIPHER).every_case()]
+    finally:
+        await gone.close()
