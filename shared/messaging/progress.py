@@ -21,6 +21,8 @@ class _PartitionState:
     position: int = -1
     lag: int = 0
     moved_at: float = field(default_factory=time.monotonic)
+    seen_at: float = field(default_factory=time.monotonic)
+    """When a sample last read this partition: a stall is only what the samples saw, never the time since."""
 
 
 class ConsumerProgress:
@@ -28,7 +30,9 @@ class ConsumerProgress:
 
     A consumer group is stalled when it has lag and the position of none of its partitions has changed for
     ``stall_s`` seconds: it holds partitions but does not work through them (a hung handler, or aiokafka stuck
-    after a broker restart).
+    after a broker restart). The stall is measured between samples (moved at, last seen at), not from the last
+    movement until now: a sample that could not read a group (a position still being fetched after a rebalance, a
+    slow answer) says nothing about it, and the group's last reading must not age into a stall meanwhile.
     """
 
     def __init__(
@@ -50,10 +54,12 @@ class ConsumerProgress:
     def observe(self, group: str, tp: TopicPartition, *, position: int, high: int) -> None:
         """Record one sample of a partition (also the seam the unit tests use)."""
         key = (group, tp.topic, tp.partition)
-        state = self._state.setdefault(key, _PartitionState(moved_at=self._clock()))
+        now = self._clock()
+        state = self._state.setdefault(key, _PartitionState(moved_at=now))
         if position != state.position:
             state.position = position
-            state.moved_at = self._clock()
+            state.moved_at = now
+        state.seen_at = now
         state.lag = max(high - position, 0)
         metrics.CONSUMER_LAG.labels(self._service, group, tp.topic, str(tp.partition)).set(state.lag)
 
@@ -75,38 +81,55 @@ class ConsumerProgress:
         return problems
 
     def _groups(self) -> dict[str, tuple[int, float]]:
-        """Per consumer group: its lag, and the seconds since any of its partitions moved."""
-        now = self._clock()
-        groups: dict[str, tuple[int, float]] = {}
+        """Per consumer group: its lag, and for how long the samples saw none of its partitions move."""
+        groups: dict[str, tuple[int, float, float]] = {}
         for (group, _, _), state in self._state.items():
-            lag, moved_at = groups.get(group, (0, float("-inf")))
-            groups[group] = (lag + state.lag, max(moved_at, state.moved_at))
-        return {group: (lag, now - moved_at) for group, (lag, moved_at) in groups.items()}
+            lag, moved_at, seen_at = groups.get(group, (0, float("-inf"), float("-inf")))
+            groups[group] = (lag + state.lag, max(moved_at, state.moved_at), max(seen_at, state.seen_at))
+        return {group: (lag, seen_at - moved_at) for group, (lag, moved_at, seen_at) in groups.items()}
 
     def total_lag(self) -> int:
         return sum(state.lag for state in self._state.values())
 
     async def sample_once(self) -> None:
-        live: set[tuple[str, str, int]] = set()
-        for sub in self._subscribers:
-            consumer: Any = getattr(sub, "consumer", None)
-            if consumer is None:
-                continue
-            group = getattr(consumer, "_group_id", None) or "?"
-            assigned = list(consumer.assignment())
-            if not assigned:
-                continue
-            ends = await asyncio.wait_for(consumer.end_offsets(assigned), self._interval_s)
-            for tp in assigned:
-                try:
-                    position = await asyncio.wait_for(consumer.position(tp), 1.0)
-                except Exception as exc:  # noqa: BLE001 - no valid position yet (rebalancing): next round
-                    log.debug("position_unknown", topic=tp.topic, partition=tp.partition, error=type(exc).__name__)
-                    continue
-                self.observe(group, tp, position=int(position), high=int(ends.get(tp, position)))
-                live.add((group, tp.topic, tp.partition))
-        self.forget_except(live)
+        """Read every consumer's partitions, the consumers side by side, each within the sampling interval.
+
+        A consumer whose positions cannot be read now (aiokafka's ``position`` waits while a partition's offset is
+        still being fetched, after a rebalance) costs this round at most the interval and holds up no other: one
+        slow consumer must not leave the others' readings to age. Its partitions keep their last reading.
+        """
+        readings = await asyncio.gather(*(self._sample(sub) for sub in self._subscribers))
+        assigned = {key for keys in readings for key in keys}
+        self.forget_except(assigned)
         self.export_idle()
+
+    async def _sample(self, sub: Any) -> set[tuple[str, str, int]]:
+        """Sample one subscriber's consumer; returns the partitions it holds (read now or not)."""
+        consumer: Any = getattr(sub, "consumer", None)
+        if consumer is None:
+            return set()
+        group = getattr(consumer, "_group_id", None) or "?"
+        assigned = list(consumer.assignment())
+        held = {(group, tp.topic, tp.partition) for tp in assigned}
+        if not assigned:
+            return held
+        try:
+            ends = await asyncio.wait_for(consumer.end_offsets(assigned), self._interval_s)
+        except Exception as exc:  # noqa: BLE001 - broker away or slow, or rebalancing: next round
+            log.info("progress_not_read", group=group, error=type(exc).__name__)
+            return held
+        positions = await asyncio.gather(
+            *(asyncio.wait_for(consumer.position(tp), self._interval_s) for tp in assigned), return_exceptions=True
+        )
+        unknown = 0
+        for tp, position in zip(assigned, positions, strict=True):
+            if isinstance(position, BaseException):  # still being fetched, or no longer assigned: next round
+                unknown += 1
+                continue
+            self.observe(group, tp, position=int(position), high=int(ends.get(tp, position)))
+        if unknown:
+            log.info("progress_not_read", group=group, partitions=unknown, of=len(assigned))
+        return held
 
     def export_idle(self) -> None:
         """``weerbaar_consumer_idle_seconds`` per group: how long a group with lag has not moved (alerting)."""

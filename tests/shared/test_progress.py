@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from aiokafka import TopicPartition
 from prometheus_client import REGISTRY
 
@@ -39,6 +42,7 @@ def test_position_unchanged_with_lag_for_the_stall_period_is_a_stall() -> None:
     tracker.observe("g", TP, position=10, high=25)
     assert tracker.stalled() == {}
     clock.now += 2
+    tracker.observe("g", TP, position=10, high=25)
     assert list(tracker.stalled()) == ["progress:g"]
     tracker.observe("g", TP, position=11, high=25)
     assert tracker.stalled() == {}
@@ -91,3 +95,59 @@ def test_a_group_with_lag_exports_how_long_it_has_not_moved_and_zero_once_it_cau
     tracker.observe("g-idle", TP, position=20, high=20)
     tracker.export_idle()
     assert REGISTRY.get_sample_value("weerbaar_consumer_idle_seconds", labels) == 0
+
+
+def test_a_reading_that_is_not_renewed_does_not_age_into_a_stall() -> None:
+    """The samples must have seen the group stand still: a group the sampler could not read is not judged."""
+    clock = Clock()
+    tracker = progress(clock)
+    tracker.observe("g", TP, position=10, high=11)
+    clock.now += 120
+    assert tracker.stalled() == {}
+
+
+class _Consumer:
+    """A consumer as the sampler sees it: its partitions, their end offsets and its positions (``None``: the position
+    is still being fetched, so aiokafka's ``position`` waits)."""
+
+    def __init__(self, group: str, positions: dict[TopicPartition, int | None], high: int) -> None:
+        self._group_id = group
+        self.positions = positions
+        self.high = high
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.positions)
+
+    async def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return dict.fromkeys(partitions, self.high)
+
+    async def position(self, tp: TopicPartition) -> int:
+        position = self.positions[tp]
+        if position is None:
+            await asyncio.Event().wait()
+        assert position is not None
+        return position
+
+
+class _Subscriber:
+    def __init__(self, consumer: _Consumer) -> None:
+        self.consumer: Any = consumer
+
+
+async def test_a_consumer_whose_position_waits_holds_up_no_other_consumer_s_reading() -> None:
+    """After a restart one consumer may wait for its offsets while another works through its backlog: the working one
+    is read every round (and is not stalled), and a round costs at most the interval."""
+    clock = Clock()
+    waiting = _Consumer("g-waiting", {TopicPartition("t.a", 0): None, TopicPartition("t.a", 1): 5}, high=9)
+    working = _Consumer("g-working", {TopicPartition("t.b", 0): 0}, high=100)
+    tracker = ConsumerProgress(
+        [_Subscriber(waiting), _Subscriber(working)], service="unit", stall_s=60, interval_s=0.05, clock=clock
+    )
+    for step in range(1, 6):
+        working.positions[TopicPartition("t.b", 0)] = step * 10
+        async with asyncio.timeout(1):
+            await tracker.sample_once()
+        clock.now += 30
+    assert tracker.stalled() == {"progress:g-waiting": "no progress for 120 s with lag 4"}
+    labels = {"service": "unit", "group": "g-working", "topic": "t.b", "partition": "0"}
+    assert REGISTRY.get_sample_value("weerbaar_consumer_lag", labels) == 50
