@@ -8,7 +8,7 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends
 from fastapi import Path as Path_
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify import aangifte
@@ -27,7 +27,16 @@ from shared.contracts.events import (
     NotificationStatus,
     PoliceNotification,
 )
-from shared.contracts.notifications import RECIPIENT_MODELS, BurgemeesterNotification
+from shared.contracts.notifications import (
+    RECIPIENT_MODELS,
+    BurgemeesterNotification,
+    BzkNotification,
+    CcvNotification,
+    JenvNotification,
+    OmNotification,
+    OtwbNotification,
+    wire_model,
+)
 from shared.contracts.topics import (
     BURGEMEESTER_ACK_PATTERN,
     CASE_ERASED,
@@ -49,6 +58,17 @@ from shared.web.auth import Principal, forbidden
 from shared.web.guard import require
 from shared.web.http import Problem, problem_responses
 from shared.web.policy import Action, NotificationAccess, decide
+
+RecipientNotification = (
+    PoliceNotification
+    | OmNotification
+    | JenvNotification
+    | BurgemeesterNotification
+    | BzkNotification
+    | OtwbNotification
+    | CcvNotification
+)
+"""What ``GET /v1/notifications/{id}/details`` answers: the recipient's own model (``RECIPIENT_MODELS``)."""
 
 NotificationId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
@@ -161,7 +181,11 @@ class NotifyHandlers:
     def register(self) -> None:
         for recipient in Recipient:
             model = RECIPIENT_MODELS[recipient]
-            self._runtime.produces(model.topic, model, f"What {recipient.value} may see of a case")
+            wire = wire_model(model)
+            what = f"What {recipient.value} may see of a case"
+            if wire is not model:
+                what = f"A notification for {recipient.value}; read it whole at its `details` path (no personal data)"
+            self._runtime.produces(model.topic, wire, what)
         self._runtime.produces(NOTIFICATION_STATUS, NotificationStatus, "Delivery and acknowledgement state")
         service = self._service
         consume = self._runtime.consume
@@ -278,6 +302,26 @@ class NotifyHandlers:
             await self._audit.record(principal, Action.READ_AANGIFTE.value, case_id=notification.case_id)
             rendered = aangifte.render_html(found, case_id=notification.case_id, notification_id=notification_id)
             return HTMLResponse(rendered, headers={"Cache-Control": "no-store"})
+
+        @router.get(
+            "/notifications/{notification_id}/details",
+            response_model=RecipientNotification,
+            responses=problem_responses(
+                404, 410, e404="No such notification", e410="The case was erased: its notifications are gone"
+            ),
+        )
+        async def notification_details(
+            notification_id: NotificationId,
+            principal: Annotated[Principal, Depends(require(Action.READ_NOTIFICATION_DETAILS))],
+        ) -> JSONResponse:
+            """The whole notification as its recipient may see it: its topic carries only a notice of it, so that no
+            personal data waits in the Kafka log (the recipient's own role; admin with break-glass). Audited."""
+            notification = await self._authorised(principal, Action.READ_NOTIFICATION_DETAILS, notification_id)
+            if notification.payload is None:
+                raise Problem(410, "The case was erased", code="notification_erased")
+            await self._audit.record(principal, Action.READ_NOTIFICATION_DETAILS.value, case_id=notification.case_id)
+            body = notification.payload.model_dump(mode="json")
+            return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
         @router.get("/followups/overdue")
         async def overdue_followups(

@@ -32,7 +32,7 @@ from shared.contracts.events import (
     RiskLevel,
 )
 from shared.contracts.incident import IncidentReport
-from shared.contracts.notifications import BurgemeesterNotification, delivery_topic
+from shared.contracts.notifications import BurgemeesterNotification, delivery_topic, on_the_wire
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, ack_source, notify_topic
 
 
@@ -86,6 +86,11 @@ class Outgoing:
 
 def _status(event: Envelope) -> Outgoing:
     return Outgoing(event, NOTIFICATION_STATUS)
+
+
+def delivery(notification: Notification) -> Outgoing:
+    """A notification on its recipient's topic: as the topic may carry it (a notice when it holds personal data)."""
+    return Outgoing(on_the_wire(notification), delivery_topic(notification))
 
 
 class WebhookState(StrEnum):
@@ -163,7 +168,7 @@ class SentNotification:
         if self.payload is None:
             return []
         sent = domain.status(self.payload, NotificationState.SENT, at=self.created_at)
-        return [Outgoing(self.payload, delivery_topic(self.payload)), _status(sent)]
+        return [delivery(self.payload), _status(sent)]
 
     def acknowledge(
         self, *, by: str, at: datetime, recipient: Recipient | None = None, municipality: str | None = None
@@ -215,7 +220,7 @@ class SentNotification:
         self.due_at = None if last else now + timedelta(seconds=timeout)
         self.state = NotificationState.ESCALATED
         return [
-            Outgoing(domain.resent(silent, self.resend_no), delivery_topic(silent)),
+            delivery(domain.resent(silent, self.resend_no)),
             *(Outgoing(notice, notify_topic(notice.recipient)) for notice in notices),
             _status(escalated),
         ]

@@ -15,7 +15,8 @@ from services.notify.mail import MailPurpose
 from services.notify.model import Outgoing
 from services.notify.ports import Publisher, Repository
 from shared.contracts.envelope import Record, header_text, to_record
-from shared.contracts.events import NotificationState, NotificationStatus, PoliceNotification, RiskLevel, utcnow
+from shared.contracts.events import NotificationState, NotificationStatus, RiskLevel, utcnow
+from shared.contracts.notifications import NotificationNotice
 from shared.contracts.topics import Recipient
 from shared.runtime import metrics
 from shared.runtime.errors import TransientError
@@ -97,8 +98,10 @@ def _count(record: Record) -> None:
     if kind == NotificationStatus.ce_type:
         status = NotificationStatus.model_validate_json(record.value)
         metrics.NOTIFICATIONS.labels(status.recipient.value, status.level.value, status.status.value).inc()
-    elif kind == PoliceNotification.ce_type:
-        police = PoliceNotification.model_validate_json(record.value)
+    elif kind == NotificationNotice.ce_type:
+        police = NotificationNotice.model_validate_json(record.value)
+        if police.recipient is not Recipient.POLICE:
+            return
         if police.resend_no == 0 and police.reported_at is not None and police.level in ACUTE_LEVELS:
             waited = (utcnow() - police.reported_at).total_seconds()
             metrics.ACUTE_POLICE_SECONDS.labels(police.level.value).observe(max(waited, 0.0))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import httpx
 import structlog
 
-from services.notify.model import Delivery, DeliveryAttempt, Outgoing
+from services.notify.model import Delivery, DeliveryAttempt, Outgoing, delivery
 from services.notify.ports import Repository
 from services.notify.sending import Outboxes, Sender
 from services.notify.service import Clock, millis
@@ -104,6 +104,9 @@ class _Attempt:
     url: str
     attempt: int
     record: Record
+    """The whole notification: the webhook's body (point to point, signed)."""
+    wire: Record
+    """What its topic carries (a notice when it holds personal data): what its dead letter carries."""
 
 
 class WebhookDelivery:
@@ -159,7 +162,7 @@ class WebhookDelivery:
                 return None
             lease = now + timedelta(seconds=self._settings.webhook_timeout_s + 5)
             sent = notification.sent()
-            (record,) = self._sender.records([Outgoing(sent, delivery_topic(sent))])
+            record, wire = self._sender.records([Outgoing(sent, delivery_topic(sent)), delivery(sent)])
             return _Attempt(
                 notification_id=notification_id,
                 case_id=notification.case_id,
@@ -167,6 +170,7 @@ class WebhookDelivery:
                 url=hook.url,
                 attempt=notification.take_webhook_attempt(lease_until=lease),
                 record=record,
+                wire=wire,
             )
 
     async def _attempt(self, client: httpx.AsyncClient, claimed: _Attempt) -> None:
@@ -236,8 +240,8 @@ class WebhookDelivery:
         return _Outcome(ok=False, retryable=retryable, status_code=code, error=f"HTTP {code}")
 
     async def _dead_letter(self, claimed: _Attempt, outcome: _Outcome, *, now: datetime) -> None:
-        """Give up: the original record to the notify topic's DLQ with the reason, and a "failed" status."""
-        record = claimed.record
+        """Give up: the record as its topic carries it to the topic's DLQ with the reason, and a "failed" status."""
+        record = claimed.wire
         reason = f"webhook delivery to {claimed.url} failed after {claimed.attempt} attempt(s): {outcome.error}"
         dlq_headers = {
             "dlq_reason": reason[:2000],

@@ -14,6 +14,13 @@ Data minimisation per recipient (see docs/liaisons.md for the reasoning):
 
 BZK gets neither the body code nor gender: a role with a municipality code identifies a burgemeester, and gender narrows
 small populations further; it gets the month, not the moment.
+
+What goes on a recipient's topic is :func:`on_the_wire`: a notification that holds personal data (every recipient but
+BZK: a name, contact details, free text, or a keyed pseudonym) travels as a :class:`NotificationNotice` (that it exists,
+how urgent it is, why, and where to read it), and the recipient reads the notification itself over HTTP
+(``GET /v1/notifications/{id}/details``: need-to-know, audited, gone once the case is erased). So no copy of personal
+data sits in the Kafka log for its retention, where erasing a case could not reach it; the webhook still delivers the
+whole notification to the recipient's own endpoint (point to point, signed, not kept by weerbaar).
 """
 
 from __future__ import annotations
@@ -37,10 +44,14 @@ __all__ = [
     "EscalationNotice",
     "JenvNotification",
     "Notification",
+    "NotificationNotice",
     "OmNotification",
     "OtwbNotification",
     "PoliceNotification",
     "delivery_topic",
+    "details_path",
+    "on_the_wire",
+    "wire_model",
 ]
 
 
@@ -183,3 +194,52 @@ def delivery_topic(notification: Notification) -> str:
     if isinstance(notification, BurgemeesterNotification):
         return topics.burgemeester_topic(notification.municipality)
     return topics.notify_topic(notification.recipient)
+
+
+class NotificationNotice(Notification):
+    """On a recipient's topic in place of a notification with personal data: that there is one for you, how urgent,
+    why, and where to read it (``details``, with your own token; docs/liaisons.md). Nothing personal."""
+
+    ce_type: ClassVar[str] = "nl.weerbaar.notify.notice.v1"
+
+    details: str = Field(description="Path on notify that returns the whole notification to its recipient")
+    municipality: str | None = Field(
+        default=None, pattern=r"^GM\d{4}$", description="A burgemeester's notification: the municipality (its topic's)"
+    )
+    reported_at: datetime | None = Field(default=None, description="When the report was received, where known")
+
+
+WITHOUT_PERSONAL_DATA: frozenset[type[Notification]] = frozenset(
+    {BzkNotification, EscalationNotice, NotificationNotice}
+)
+"""Notifications that travel on the topic as they are: nothing in them identifies anyone."""
+
+
+def wire_model(model: type[Notification]) -> type[Notification]:
+    """The model a recipient's topic carries for notifications of ``model`` (see :func:`on_the_wire`)."""
+    return model if model in WITHOUT_PERSONAL_DATA else NotificationNotice
+
+
+def details_path(notification_id: str) -> str:
+    return f"/v1/notifications/{notification_id}/details"
+
+
+def on_the_wire(notification: Notification) -> Notification:
+    """What a recipient's topic (and its dead-letter topic) carries for ``notification``: the notification itself when
+    it holds no personal data, otherwise its notice (same event id, so consumers dedupe a re-published one)."""
+    if type(notification) in WITHOUT_PERSONAL_DATA:
+        return notification
+    return NotificationNotice(
+        event_id=notification.event_id,
+        occurred=notification.occurred,
+        case_id=notification.case_id,
+        notification_id=notification.notification_id,
+        recipient=notification.recipient,
+        level=notification.level,
+        reasons=notification.reasons,
+        policy_version=notification.policy_version,
+        resend_no=notification.resend_no,
+        details=details_path(notification.notification_id),
+        municipality=notification.municipality if isinstance(notification, BurgemeesterNotification) else None,
+        reported_at=notification.reported_at if isinstance(notification, PoliceNotification) else None,
+    )

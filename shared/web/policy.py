@@ -23,6 +23,7 @@ class Action(StrEnum):
     READ_NOTIFICATION = "notification.read"
     ACK_NOTIFICATION = "notification.ack"
     READ_AANGIFTE = "notification.aangifte"
+    READ_NOTIFICATION_DETAILS = "notification.details"
     READ_OVERDUE_FOLLOWUPS = "followups.overdue"
     # The case workflow (intake): each also needs the case to be readable by the caller (see ``_workflow``).
     LIST_CASES = "case.list"
@@ -104,6 +105,10 @@ ROLE_ACTIONS: dict[Action, frozenset[Role]] = {
         {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.CCV, Role.ADMIN}
     ),
     Action.READ_AANGIFTE: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
+    # The whole notification (its topic carries only a notice): each recipient its own; BZK's holds nothing personal.
+    Action.READ_NOTIFICATION_DETAILS: frozenset(
+        {Role.POLICE, Role.OM, Role.JENV, Role.BZK, Role.BURGEMEESTER, Role.OTWB, Role.CCV, Role.ADMIN}
+    ),
     Action.READ_OVERDUE_FOLLOWUPS: frozenset({Role.POLICE, Role.OM, Role.ADMIN}),
     Action.LIST_CASES: frozenset(
         {Role.REPORTER, Role.OTWB, Role.POLICE, Role.OM, Role.JENV, Role.BURGEMEESTER, Role.CCV, Role.ADMIN}
@@ -138,6 +143,9 @@ WORKFLOW_ACTIONS = frozenset(
 )
 
 _ROUTED_ROLES = {Role.POLICE, Role.OM, Role.JENV, Role.OTWB, Role.CCV}
+_NOTIFICATION_ACTIONS = frozenset(
+    {Action.READ_NOTIFICATION, Action.ACK_NOTIFICATION, Action.READ_AANGIFTE, Action.READ_NOTIFICATION_DETAILS}
+)
 
 
 def may_attempt(principal: Principal, action: Action) -> Decision:
@@ -166,11 +174,11 @@ def decide(
             return _deny("no case to decide on")
         # Scoped exactly like a read: only a case the caller may read can be listed or acted on.
         return _case(principal, Action.READ_CASE, resource)
-    if action in (Action.READ_NOTIFICATION, Action.ACK_NOTIFICATION, Action.READ_AANGIFTE):
+    if action in _NOTIFICATION_ACTIONS:
         if not isinstance(resource, NotificationAccess):
             return _deny("no notification to decide on")
         if role is Role.ADMIN:
-            if action in (Action.READ_AANGIFTE, Action.ACK_NOTIFICATION):  # case content; acting for a recipient
+            if action is not Action.READ_NOTIFICATION:  # case content, or acting for a recipient
                 return _break_glass(principal)
             return _allow("admin manages deliveries")
         if role.value != resource.recipient:

@@ -84,6 +84,22 @@ def test_acknowledging_over_http_works_as_written(services: RunningServices, tmp
     assert (answer["state"], answer["changed"]) == ("acknowledged", True)
 
 
+@pytest.mark.e2e
+def test_reading_a_notification_whole_over_http_works_as_written(services: RunningServices, tmp_path: Path) -> None:
+    intake = services.url("intake")
+    case_id = httpx.post(f"{intake}/v1/incidents", json=critical_in(MUNICIPALITY), headers=headers("reporter")).json()[
+        "case_id"
+    ]
+    notification_id = notified(intake, case_id, headers("burgemeester", municipality=MUNICIPALITY))
+    script = _as_run(example(LIAISONS, "details-over-http"), services)
+    path = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
+    done = _shell(script, services, tmp_path, NOTIFICATION_ID=notification_id, PATH=path)
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    whole = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (whole["notification_id"], whole["municipality"]) == (notification_id, MUNICIPALITY)
+    assert whole["office_holder_name"], "the name the topic does not carry"
+
+
 def test_the_guides_webhook_check_accepts_what_notify_signs_and_nothing_else() -> None:
     guide: dict[str, object] = {}
     exec(example(LIAISONS, "verify-webhook"), guide)  # noqa: S102 - the published example, as written

@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.events import IncidentReported, erased_office_holder_ref
 from shared.contracts.incident import IncidentReport
-from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT
+from shared.contracts.topics import INCIDENT_REPORTED, INCIDENT_URGENT, Recipient, notify_topic
 from shared.runtime.settings import CommonSettings
 from shared.security.case_keys import CASE_KEYS, CaseKeys
 from shared.security.crypto import PREFIX, DataCipher
@@ -37,6 +38,12 @@ async def _published(bootstrap: str, case_id: str) -> list[IncidentReported]:
     """The case's reports as a plain consumer with the test's credentials reads them from the topics."""
     records = await read_all(bootstrap, [INCIDENT_REPORTED, INCIDENT_URGENT])
     return [IncidentReported.model_validate_json(r.value) for r in records if r.headers.get("ce_subject") == case_id]
+
+
+async def _delivered(bootstrap: str, case_id: str) -> list[dict[str, Any]]:
+    """What the recipients' topics (a gemeente's aside) carry of the case, read raw."""
+    names = [notify_topic(r) for r in Recipient if r is not Recipient.BURGEMEESTER]
+    return [json.loads(r.value) for r in await read_all(bootstrap, names) if r.headers.get("ce_subject") == case_id]
 
 
 async def _until(what: str, check: Callable[[], Awaitable[bool]], within_s: float = 60.0) -> None:
@@ -98,6 +105,17 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
 
         await _until("triaged, notified and counted", notified_and_counted)
 
+        # The recipients' topics carry notices: nothing personal; the whole is read over HTTP, by its recipient.
+        notices = await _delivered(endpoints.kafka_bootstrap, case_id)
+        assert notices, "no notification on a recipient's topic"
+        assert not [value for value in personal if value in json.dumps(notices)], "personal data on a recipient topic"
+        notify = services.url("notify")
+        reads = {n["details"]: headers(n["recipient"]) for n in notices if n.get("details")}
+        assert reads, "no notice names where its notification is read"
+        for path, caller in reads.items():
+            whole = await client.get(notify + path, headers=caller)
+            assert whole.status_code == 200, whole.text
+
         # Before: on the topic only in sealed form, and the key in the store opens it (so this test can fail).
         before = await _published(endpoints.kafka_bootstrap, case_id)
         assert before, "the report is not on the topic"
@@ -124,6 +142,9 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
             )
 
         await _until("every service forgot the case", forgotten_everywhere)
+        for path, caller in reads.items():
+            gone = await client.get(notify + path, headers=caller)
+            assert gone.status_code == 410, f"{path}: {gone.status_code} {gone.text}"
 
     # After: the same record, read raw again, no longer opens: its key is gone from the directory, and nowhere else.
     after = await _published(endpoints.kafka_bootstrap, case_id)

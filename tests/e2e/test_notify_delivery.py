@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from shared.contracts import topics
 from shared.contracts.envelope import to_record
 from shared.contracts.events import NotificationAck
-from shared.contracts.notifications import RECIPIENT_MODELS
+from shared.contracts.notifications import RECIPIENT_MODELS, details_path, wire_model
 from shared.contracts.topics import Recipient, notify_topic
 from shared.messaging.kafka_auth import operator_options
 from tests.support.auth import BearerAuth, headers
@@ -109,33 +110,50 @@ async def _wait_status(probe: TopicProbe, case_id: str, recipient: Recipient, st
 async def test_critical_case_reaches_each_recipient_with_only_its_fields(
     fast_notify: RunningServices, probe: TopicProbe
 ) -> None:
+    """Each recipient's topic carries a notice without personal data (BZK's notification whole: it holds none); the
+    recipient reads its notification whole over HTTP with its own token, with exactly its own fields."""
     case_id = await _report(fast_notify, critical())
     (triaged,) = await probe.wait_for(topics.CASE_TRIAGED, case_id)
     assert triaged.json()["level"] == "critical"
-    seen: dict[Recipient, Seen] = {}
-    for recipient in (Recipient.POLICE, Recipient.OM, Recipient.JENV, Recipient.BURGEMEESTER, Recipient.BZK):
-        seen[recipient] = (await probe.wait_for(delivered_on(recipient), case_id, timeout=90))[0]
-        payload = seen[recipient].json()
-        assert set(payload) == set(RECIPIENT_MODELS[recipient].model_fields), recipient
-        assert seen[recipient].headers["ce_type"] == RECIPIENT_MODELS[recipient].ce_type
-    text = {r: s.value.decode() for r, s in seen.items()}
-    assert all(v in text[Recipient.POLICE] for v in (NAME, EMAIL, TEXT))
-    assert seen[Recipient.POLICE].json()["aangifte"]["correspondence"]["choice"] == "office"
-    assert NAME in text[Recipient.BURGEMEESTER]
-    assert EMAIL not in text[Recipient.BURGEMEESTER]
-    assert seen[Recipient.BURGEMEESTER].json()["home_involved"] is True
-    for recipient in (Recipient.OM, Recipient.JENV, Recipient.BZK):
-        assert not [v for v in (NAME, EMAIL, TEXT) if v in text[recipient]], recipient
-    assert "GM0344" not in text[Recipient.BZK]
+    wanted = (Recipient.POLICE, Recipient.OM, Recipient.JENV, Recipient.BURGEMEESTER, Recipient.BZK)
+    seen: dict[Recipient, Seen] = {r: (await probe.wait_for(delivered_on(r), case_id, timeout=90))[0] for r in wanted}
+    for recipient, record in seen.items():
+        model = wire_model(RECIPIENT_MODELS[recipient])
+        assert set(record.json()) == set(model.model_fields), recipient
+        assert record.headers["ce_type"] == model.ce_type
+        assert not [v for v in (NAME, EMAIL, TEXT) if v in record.value.decode()], f"{recipient}'s topic"
+    assert seen[Recipient.BURGEMEESTER].json()["municipality"] == "GM0344"
+    assert "GM0344" not in seen[Recipient.BZK].value.decode()
 
-    police_id = seen[Recipient.POLICE].json()["notification_id"]
+    whole: dict[Recipient, dict[str, Any]] = {}
     async with httpx.AsyncClient(base_url=fast_notify.url("notify"), timeout=10) as client:
+        for recipient, record in seen.items():
+            claims = {"municipality": "GM0344"} if recipient is Recipient.BURGEMEESTER else {}
+            path = record.json().get("details") or details_path(record.json()["notification_id"])  # BZK: no notice
+            details = await client.get(path, headers=headers(recipient.value, **claims))
+            assert details.status_code == 200, (recipient, details.text)
+            assert details.headers["cache-control"] == "no-store"
+            whole[recipient] = details.json()
+            assert set(whole[recipient]) == set(RECIPIENT_MODELS[recipient].model_fields), recipient
+        police_id = whole[Recipient.POLICE]["notification_id"]
+        for stranger in (Recipient.OM, Recipient.BZK):
+            refused = await client.get(f"/v1/notifications/{police_id}/details", headers=headers(stranger.value))
+            assert refused.status_code == 403, stranger
         html = await client.get(f"/v1/notifications/{police_id}/aangifte.html", headers=headers("police"))
         assert html.status_code == 200
         assert "art. 285 Sr" in html.text
         assert "we weten waar je woont" in html.text.replace("&#x27;", "'")
-        om_id = seen[Recipient.OM].json()["notification_id"]
+        om_id = whole[Recipient.OM]["notification_id"]
         assert (await client.get(f"/v1/notifications/{om_id}/aangifte.html", headers=headers("om"))).status_code == 404
+    text = {r: json.dumps(w) for r, w in whole.items()}
+    assert all(v in text[Recipient.POLICE] for v in (NAME, EMAIL, TEXT))
+    assert whole[Recipient.POLICE]["aangifte"]["correspondence"]["choice"] == "office"
+    assert NAME in text[Recipient.BURGEMEESTER]
+    assert EMAIL not in text[Recipient.BURGEMEESTER]
+    assert whole[Recipient.BURGEMEESTER]["home_involved"] is True
+    for recipient in (Recipient.OM, Recipient.JENV, Recipient.BZK):
+        assert not [v for v in (NAME, EMAIL, TEXT) if v in text[recipient]], recipient
+    assert "GM0344" not in text[Recipient.BZK]
 
 
 async def test_silent_recipient_is_resent_and_escalated_while_acknowledged_ones_are_not(

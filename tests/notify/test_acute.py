@@ -7,6 +7,7 @@ import json
 import pytest
 
 from services.notify.errors import CaseDetailsNotYetKnown
+from shared.contracts.events import PoliceNotification
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, notify_topic
 from tests.notify.harness import CRITICAL_ROUTES, Notify, decision, new_case, reported
 
@@ -49,8 +50,24 @@ async def test_an_urgent_report_of_a_case_with_a_stored_report_leaves_the_first_
     await notify.service.remember_reports(case_id, [reported(case_id)])
     await notify.acute.remember_report(reported(case_id, **{"office_holder.name": "B. Later"}))
     await notify.acute.notify(decision(case_id))
-    (police,) = [json.loads(r.value) for r in notify.publisher.records if r.topic == POLICE_TOPIC]
-    assert police["office_holder_name"] == "A. Voorbeeld"
+    (police,) = [n.sent() for n in notify.store.sent(case_id) if n.recipient is Recipient.POLICE]
+    assert isinstance(police, PoliceNotification)
+    assert police.office_holder_name == "A. Voorbeeld"
+
+
+async def test_the_police_topic_carries_a_notice_without_personal_data_and_the_store_keeps_the_whole() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await notify.acute.remember_report(reported(case_id))
+    await notify.acute.notify(decision(case_id))
+    (record,) = [r for r in notify.publisher.records if r.topic == POLICE_TOPIC]
+    notice = json.loads(record.value)
+    (police,) = notify.store.sent(case_id)
+    assert notice["details"] == f"/v1/notifications/{police.notification_id}/details"
+    assert notice["level"] == "critical"
+    assert "A. Voorbeeld" not in record.value.decode()
+    assert not {"office_holder_name", "contact_email", "contact_phone", "description", "aangifte"} & set(notice)
+    assert record.headers["ce_type"] == b"nl.weerbaar.notify.notice.v1"
 
 
 async def test_an_urgent_decision_before_its_report_waits_for_it() -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import get_args
 
 import pytest
 
 from services.notify import domain
 from shared.contracts.events import CaseFacts, CaseTriaged, Factor, NotificationState, RiskLevel, Route
 from shared.contracts.incident import IncidentReport
-from shared.contracts.notifications import RECIPIENT_MODELS, EscalationNotice
+from shared.contracts.notifications import RECIPIENT_MODELS, EscalationNotice, NotificationNotice, on_the_wire
 from shared.contracts.topics import Recipient
 from tests.support.samples import body
 
@@ -225,3 +226,31 @@ def test_status_event_ids_are_deterministic() -> None:
     first = domain.status(silent, NotificationState.ACKNOWLEDGED)
     assert first.event_id == domain.status(silent, NotificationState.ACKNOWLEDGED).event_id
     assert first.event_id != domain.status(silent, NotificationState.ESCALATED, occurrence=1).event_id
+
+
+@pytest.mark.parametrize("recipient", list(Recipient))
+def test_what_a_recipient_s_topic_carries_holds_no_personal_data_and_says_where_the_whole_is(
+    recipient: Recipient,
+) -> None:
+    triaged = _triaged()
+    notification = domain.project(triaged, REPORT, recipient, "route reason")
+    wire = on_the_wire(notification)
+    text = wire.model_dump_json()
+    for value in (NAME, EMAIL, PHONE, TEXT, triaged.facts.office_holder_ref):
+        assert value not in text, f"{recipient}'s topic must not carry {value!r}"
+    assert (wire.event_id, wire.notification_id, wire.level) == (
+        notification.event_id,
+        notification.notification_id,
+        notification.level,
+    )
+    if recipient is Recipient.BZK:
+        assert wire is notification, "nothing personal in it: BZK's topic carries it whole"
+    else:
+        assert isinstance(wire, NotificationNotice)
+        assert wire.details == f"/v1/notifications/{notification.notification_id}/details"
+
+
+def test_the_details_endpoint_answers_with_exactly_the_recipient_models() -> None:
+    from services.notify.handlers import RecipientNotification
+
+    assert set(get_args(RecipientNotification)) == set(RECIPIENT_MODELS.values())

@@ -9,6 +9,7 @@ from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound,
 from services.notify.model import vouched_ack
 from shared.contracts.envelope import to_record
 from shared.contracts.events import RiskLevel
+from shared.contracts.notifications import on_the_wire
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, ack_topic, notify_topic
 from shared.runtime.errors import Unavailable
 from tests.notify.harness import CRITICAL_ROUTES, Notify, ack, decision, new_case, reported
@@ -59,7 +60,7 @@ async def test_a_redelivered_batch_republishes_what_a_crash_left_unpublished_wit
     published = {r.headers["ce_id"].decode(): r for r in notify.publisher.records if r.topic != NOTIFICATION_STATUS}
     for nid, sent in stored.items():
         assert sent.payload is not None
-        expected = to_record(sent.payload, source="/weerbaar/notify", topic=notify_topic(sent.recipient))
+        expected = to_record(on_the_wire(sent.payload), source="/weerbaar/notify", topic=notify_topic(sent.recipient))
         assert published[nid].value == expected.value, "the same notification, sent at the same time"
 
 

@@ -81,6 +81,19 @@ def test_notifications_are_for_their_recipient_and_the_aangifte_needs_break_glas
     assert decide(who(Role.ADMIN, break_glass_reason="liaison unreachable"), Action.ACK_NOTIFICATION, police)
 
 
+def test_a_notification_is_read_whole_only_by_its_recipient_and_by_an_admin_with_a_reason() -> None:
+    police = NotificationAccess("police")
+    assert decide(who(Role.POLICE), Action.READ_NOTIFICATION_DETAILS, police)
+    assert not decide(who(Role.OM), Action.READ_NOTIFICATION_DETAILS, police)
+    assert not decide(who(Role.BZK), Action.READ_NOTIFICATION_DETAILS, police)
+    assert not decide(who(Role.REPORTER), Action.READ_NOTIFICATION_DETAILS, police)
+    assert not decide(who(Role.ADMIN), Action.READ_NOTIFICATION_DETAILS, police)
+    assert decide(who(Role.ADMIN, break_glass_reason="liaison asks"), Action.READ_NOTIFICATION_DETAILS, police)
+    gm = NotificationAccess("burgemeester", municipality="GM0344")
+    assert decide(who(Role.BURGEMEESTER, municipality="GM0344"), Action.READ_NOTIFICATION_DETAILS, gm)
+    assert not decide(who(Role.BURGEMEESTER, municipality="GM0599"), Action.READ_NOTIFICATION_DETAILS, gm)
+
+
 def test_a_filer_erases_its_own_reports_and_only_an_admin_the_whole_case_with_a_reason() -> None:
     assert decide(who(Role.REPORTER, sub="filer"), Action.ERASE_CASE, CASE).own_reports_only
     assert decide(who(Role.OTWB, sub="filer"), Action.ERASE_CASE, CASE).own_reports_only
