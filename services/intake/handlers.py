@@ -219,6 +219,10 @@ class IntakeHandlers:
             if not decision:
                 raise await self._refused(principal, Action.ERASE_CASE, case_id, decision.reason)
             filer = principal.sub if decision.own_reports_only else None
+            # The request goes into the trail before anything is erased: a process that stops between the erasure
+            # and its outcome's entry leaves the request (who, why) in the trail; an audit store that cannot take
+            # the entry stops the erasure (no erasure without its trail).
+            await self._audit.record(principal, Action.ERASE_CASE.value, case_id=case_id, outcome="requested")
             try:
                 erased = await self._service.erase(case_id, ErasureReason.REQUEST, filer=filer, org=principal.org)
             except CaseNotFound as exc:
