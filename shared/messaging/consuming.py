@@ -314,11 +314,6 @@ class Batching:
 
     max_records: int = 200
     max_bytes: int = 4 * 1024 * 1024
-    fetch_min_bytes: int = 1
-    """A fetch returns once this much has gathered, or after ``fetch_wait_ms``. Routine consumers wait for fuller
-    fetches: under load every produced record otherwise answers a fetch of every consumer of its topic, each a broker
-    request and a wake-up of the consumer's process, on a machine whose CPU the store needs. The acute lane: 1."""
-    fetch_wait_ms: int = 500
 
 
 class ForgetOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc] # aiokafka ships no type hints
@@ -380,8 +375,6 @@ def subscribe(
         batch_timeout_ms=100,
         fetch_max_bytes=batching.max_bytes,
         max_partition_fetch_bytes=min(batching.max_bytes, 1024 * 1024),
-        fetch_min_bytes=batching.fetch_min_bytes,
-        fetch_max_wait_ms=batching.fetch_wait_ms,
         listener=ForgetOnRevoke(on_revoke) if on_revoke is not None else None,
         group_id=group_id,
         auto_offset_reset="earliest",

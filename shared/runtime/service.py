@@ -184,12 +184,7 @@ class Runtime:
         self.consumed.update({other: other_model for other, (other_model, _) in also.items()})
         group = f"{self.settings.group_prefix}-{self.service}-{name or topic.removeprefix('weerbaar.')}"
         batching = (
-            Batching(
-                max_records=self.settings.batch_max_records,
-                max_bytes=self.settings.batch_max_bytes,
-                fetch_min_bytes=self.settings.routine_fetch_min_bytes,
-                fetch_wait_ms=self.settings.routine_fetch_wait_ms,
-            )
+            Batching(max_records=self.settings.batch_max_records, max_bytes=self.settings.batch_max_bytes)
             if routine_topic
             else Batching(max_records=self.settings.urgent_batch_max_records, max_bytes=self.settings.batch_max_bytes)
         )

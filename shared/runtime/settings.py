@@ -110,16 +110,6 @@ class CommonSettings(BaseSettings):
         le=256 * 1024 * 1024,
         description="Routine consumers fetch at most this many bytes at once (bounds memory under a backlog)",
     )
-    routine_fetch_wait_ms: int = Field(
-        default=100,
-        ge=0,
-        le=1000,
-        description="A routine consumer's fetch waits up to this long for `routine_fetch_min_bytes` to gather: fewer, "
-        "fuller fetches under load (urgent consumers never wait)",
-    )
-    routine_fetch_min_bytes: int = Field(
-        default=64 * 1024, ge=1, le=16 * 1024 * 1024, description="What a routine consumer's fetch waits to gather"
-    )
     batch_concurrency: int = Field(
         default=8, ge=1, le=64, description="Cases of one batch handled at the same time (each case in order)"
     )
