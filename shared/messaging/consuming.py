@@ -26,6 +26,7 @@ from shared.messaging.arrivals import Arrivals
 from shared.messaging.kafka import EventPublisher
 from shared.messaging.lanes import HOLD_TOPICS, RELEASE_TOPIC, AcuteGate, routine
 from shared.runtime import metrics, tracing
+from shared.runtime.detached import Detached
 from shared.runtime.errors import NotYetVisible, PermanentError, Unavailable
 
 M = TypeVar("M", bound=BaseModel)
@@ -121,9 +122,13 @@ class Consumer:
     lane_patience_s: float | None = None
     """Urgent topics only: how long an event waits for what it needs before it is left to its copy on the main topic.
 
-    Every urgent record has a copy on a main topic (same event id), so giving up here loses nothing; waiting longer
-    would hold up every acute case behind this one (e.g. a re-triage to high whose report notify has not seen yet).
+    Every urgent record has a copy on a main topic (same event id), so giving up here loses nothing. It waits aside
+    (``waiting_aside``), not in its batch: the lane takes its next batch meanwhile. A batch that waited would hold up
+    every acute case behind this one, and what it waits for may only come in a later batch of the same consumer; a
+    bulk-fed case that triage rated high sends its decision down the acute lane while its report travels the main
+    topic, minutes behind under a backlog (the acute probes' notify hop: up to 3.5 s, the whole patience).
     """
+    waiting_aside: Detached = field(default_factory=lambda: Detached("urgent_wait_aside_failed"))
 
     arrivals: Arrivals | None = None
     """Shared by the service's consumers: a handler waiting for what its event needs wakes when its case moves."""
@@ -255,10 +260,12 @@ class Consumer:
                 reason = f"{type(exc).__name__}: {exc}"
                 waited = time.monotonic() - started
                 impatient = self.lane_patience_s is not None and waited >= self.lane_patience_s
-                if isinstance(exc, NotYetVisible) and impatient:
-                    metrics.MESSAGES.labels(self.service, record.topic, "left_to_main_lane").inc()
-                    tracing.note({"weerbaar.outcome": "left_to_main_lane"})
-                    log.warning("left_to_main_lane", attempt=attempt, error=type(exc).__name__)
+                if isinstance(exc, NotYetVisible) and self.lane_patience_s is not None:
+                    if impatient:
+                        self._left_to_main_lane(record, attempt, exc)
+                    else:  # the lane goes on with its next records; this one waits aside for what it needs
+                        log.info("urgent_event_waits_aside", attempt=attempt, error=type(exc).__name__)
+                        self.waiting_aside.start(self._wait_aside(record, headers, case, started, mark))
                     return
                 waiting = isinstance(exc, NotYetVisible) and waited < self.retry.patience_s
                 if is_outage(exc) or waiting:
@@ -285,6 +292,44 @@ class Consumer:
                 if case is not None and self.arrivals is not None:
                     self.arrivals.announce(case)
                 return
+
+    async def _wait_aside(
+        self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes], case: str | None, started: float, mark: int
+    ) -> None:
+        """An urgent event whose dependency has not arrived: retried as soon as its case moves in this process (or
+        after a backoff), until the lane's patience is up; then, or on any other failure, left to its main-topic copy
+        (whose consumer retries and dead-letters as every routine one does)."""
+        assert self.lane_patience_s is not None
+        attempt = 1
+        while (left := self.lane_patience_s - (time.monotonic() - started)) > 0:
+            pause = min(left, self.retry.backoff(attempt))
+            if case is not None and self.arrivals is not None:
+                await self.arrivals.wait(case, mark, pause)  # or sooner: its case moved
+            else:
+                await asyncio.sleep(pause)
+            attempt += 1
+            mark = self.arrivals.mark() if self.arrivals is not None else 0
+            try:
+                model, handler = self._route(record.topic)
+                event = parse_value(model, record.value, headers)
+                if self.admit is not None:
+                    event = self.admit(record.topic, event)
+                await handler(event)
+            except NotYetVisible:
+                continue
+            except Exception as exc:  # noqa: BLE001 - the main-topic copy retries and dead-letters
+                self._left_to_main_lane(record, attempt, exc)
+                return
+            metrics.MESSAGES.labels(self.service, record.topic, "ok").inc()
+            if case is not None and self.arrivals is not None:
+                self.arrivals.announce(case)
+            return
+        self._left_to_main_lane(record, attempt, NotYetVisible("the lane's patience is up"))
+
+    def _left_to_main_lane(self, record: ConsumerRecord[Any, Any], attempt: int, exc: BaseException) -> None:
+        metrics.MESSAGES.labels(self.service, record.topic, "left_to_main_lane").inc()
+        tracing.note({"weerbaar.outcome": "left_to_main_lane"})
+        log.warning("left_to_main_lane", attempt=attempt, error=type(exc).__name__)
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], *, reason: str, kind: str, attempts: int) -> None:
         while True:

@@ -26,6 +26,7 @@ from services.notify.settings import Settings
 from services.notify.store import NotifyStore
 from shared.contracts.envelope import to_record
 from shared.contracts.events import RiskLevel
+from shared.contracts.notifications import on_the_wire
 from shared.contracts.topics import Recipient, burgemeester_topic, dlq_topic
 from shared.messaging.kafka import EventPublisher
 from shared.runtime.settings import CommonSettings
@@ -163,8 +164,10 @@ async def test_receiver_that_never_recovers_is_dead_lettered_with_the_reason(
     finally:
         await probe.stop()
     assert sent.payload is not None
-    original = to_record(sent.payload, source=SOURCE, topic=burgemeester_topic("GM0344"))
-    assert dead.value == original.value, "the original bytes go to the DLQ"
+    on_topic = to_record(on_the_wire(sent.payload), source=SOURCE, topic=burgemeester_topic("GM0344"))
+    assert dead.value == on_topic.value, "the record as its topic carries it (a notice) goes to the DLQ"
+    assert b"office_holder_name" not in dead.value
+    assert b"office_holder_name" in receiver.received[0][1], "the webhook itself got the whole notification"
     assert "failed after 3 attempt(s): HTTP 500" in dead.headers["dlq_reason"]
     assert dead.headers["dlq_attempts"] == "3"
     assert len(await notify_store.delivery_log(nid)) == 3

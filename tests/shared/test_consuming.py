@@ -23,11 +23,13 @@ pytestmark = pytest.mark.integration
 
 
 class Behaviour:
-    """A handler whose outcome depends on the notification id: ok, flaky (2 failures), broken, refused."""
+    """A handler whose outcome depends on the notification id: ok, flaky (2 failures), broken, refused, unseen (never
+    ready), awaited (ready once ``arrived``)."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.handled: list[str] = []
+        self.arrived = False
 
     async def __call__(self, event: NotificationAck) -> None:
         kind = event.notification_id.split("-")[0]
@@ -40,6 +42,8 @@ class Behaviour:
             raise PermanentError("case is closed")
         if kind == "unseen":
             raise NotYetVisible("the report of this case has not arrived yet")
+        if kind == "awaited" and not self.arrived:
+            raise NotYetVisible("what this event needs comes later")
         self.handled.append(event.notification_id)
 
 
@@ -166,3 +170,21 @@ async def test_an_urgent_event_missing_its_dependency_is_left_to_the_main_lane_a
     await dead.settle(1.0)
     assert behaviour.calls["unseen-1"] >= 2, "it waited a little first"
     assert dead.all(dlq_topic(topic), "case-test-0001") == [], "its main-topic copy is still due: no dead letter"
+
+
+@pytest.mark.urgent_lane(60)
+async def test_an_urgent_event_waiting_for_its_dependency_waits_aside_and_the_lane_takes_the_next_records(
+    topic: str, running: tuple[Behaviour, EventPublisher], dead: TopicProbe
+) -> None:
+    """What an urgent event waits for may come only in a later batch of the same consumer: the lane must not wait in
+    its batch (here the lane's patience, 60 s, is far beyond the test's 10 s)."""
+    behaviour, publisher = running
+    await publisher.publish(_ack("awaited-1"), topic=topic)
+    await publisher.publish(_ack("ok-behind-it"), topic=topic)  # same key: same partition, behind it
+    await _until(lambda: "ok-behind-it" in behaviour.handled, timeout=10)
+    assert "awaited-1" not in behaviour.handled, "it is still waiting for what it needs"
+    behaviour.arrived = True
+    await _until(lambda: "awaited-1" in behaviour.handled, timeout=10)
+    assert behaviour.handled.count("awaited-1") == 1
+    await dead.settle(0.5)
+    assert dead.all(dlq_topic(topic), "case-test-0001") == []
