@@ -246,11 +246,7 @@ class Consumer:
             attempt += 1
             mark = self.arrivals.mark() if self.arrivals is not None else 0
             try:
-                model, handler = self._route(record.topic)
-                event = parse_value(model, record.value, headers)
-                if self.admit is not None:
-                    event = self.admit(record.topic, event)
-                await handler(event)
+                await self._apply(record, headers)
             except PermanentError as exc:
                 await self._dead_letter(record, reason=str(exc), kind=exc.code, attempts=attempt)
                 return
@@ -293,28 +289,34 @@ class Consumer:
                     self.arrivals.announce(case)
                 return
 
+    async def _apply(self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes]) -> None:
+        """Parse the record as its topic's model, admit it, and hand it to its handler."""
+        model, handler = self._route(record.topic)
+        event = parse_value(model, record.value, headers)
+        if self.admit is not None:
+            event = self.admit(record.topic, event)
+        await handler(event)
+
     async def _wait_aside(
         self, record: ConsumerRecord[Any, Any], headers: dict[str, bytes], case: str | None, started: float, mark: int
     ) -> None:
-        """An urgent event whose dependency has not arrived: retried as soon as its case moves in this process (or
-        after a backoff), until the lane's patience is up; then, or on any other failure, left to its main-topic copy
-        (whose consumer retries and dead-letters as every routine one does)."""
+        """An urgent event whose dependency has not arrived: retried each time its case moves in this process (without
+        arrivals to watch: after each backoff), until the lane's patience is up; then, or on any other failure, left
+        to its main-topic copy (whose consumer retries and dead-letters as every routine one does)."""
         assert self.lane_patience_s is not None
         attempt = 1
         while (left := self.lane_patience_s - (time.monotonic() - started)) > 0:
-            pause = min(left, self.retry.backoff(attempt))
             if case is not None and self.arrivals is not None:
-                await self.arrivals.wait(case, mark, pause)  # or sooner: its case moved
+                # Tried again only once its case moved in this process: what it needs arrives through a consumer
+                # here, and a retry before that would only cost the store (a bulk-fed decision waits in vain).
+                if not await self.arrivals.wait(case, mark, left):
+                    break
             else:
-                await asyncio.sleep(pause)
+                await asyncio.sleep(min(left, self.retry.backoff(attempt)))
             attempt += 1
             mark = self.arrivals.mark() if self.arrivals is not None else 0
             try:
-                model, handler = self._route(record.topic)
-                event = parse_value(model, record.value, headers)
-                if self.admit is not None:
-                    event = self.admit(record.topic, event)
-                await handler(event)
+                await self._apply(record, headers)
             except NotYetVisible:
                 continue
             except Exception as exc:  # noqa: BLE001 - the main-topic copy retries and dead-letters

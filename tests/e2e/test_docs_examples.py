@@ -69,33 +69,30 @@ def test_the_readmes_try_it_works_as_written(services: RunningServices, tmp_path
     assert (tmp_path / "weerbaar.env").exists(), "the production key set"
 
 
-@pytest.mark.e2e
-def test_acknowledging_over_http_works_as_written(services: RunningServices, tmp_path: Path) -> None:
+def _gemeente_example(name: str, services: RunningServices, tmp_path: Path) -> tuple[str, dict[str, object]]:
+    """A guide's shell example run as written against a fresh critical case's burgemeester notification: the
+    notification's id and the JSON the example printed last."""
     intake = services.url("intake")
     case_id = httpx.post(f"{intake}/v1/incidents", json=critical_in(MUNICIPALITY), headers=headers("reporter")).json()[
         "case_id"
     ]
     notification_id = notified(intake, case_id, headers("burgemeester", municipality=MUNICIPALITY))
-    script = _as_run(example(LIAISONS, "ack-over-http"), services)
+    script = _as_run(example(LIAISONS, name), services)
     path = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"  # the weerbaar command (README, "Try it")
     done = _shell(script, services, tmp_path, NOTIFICATION_ID=notification_id, PATH=path)
     assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return notification_id, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.e2e
+def test_acknowledging_over_http_works_as_written(services: RunningServices, tmp_path: Path) -> None:
+    _, answer = _gemeente_example("ack-over-http", services, tmp_path)
     assert (answer["state"], answer["changed"]) == ("acknowledged", True)
 
 
 @pytest.mark.e2e
 def test_reading_a_notification_whole_over_http_works_as_written(services: RunningServices, tmp_path: Path) -> None:
-    intake = services.url("intake")
-    case_id = httpx.post(f"{intake}/v1/incidents", json=critical_in(MUNICIPALITY), headers=headers("reporter")).json()[
-        "case_id"
-    ]
-    notification_id = notified(intake, case_id, headers("burgemeester", municipality=MUNICIPALITY))
-    script = _as_run(example(LIAISONS, "details-over-http"), services)
-    path = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
-    done = _shell(script, services, tmp_path, NOTIFICATION_ID=notification_id, PATH=path)
-    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
-    whole = json.loads(done.stdout.strip().splitlines()[-1])
+    notification_id, whole = _gemeente_example("details-over-http", services, tmp_path)
     assert (whole["notification_id"], whole["municipality"]) == (notification_id, MUNICIPALITY)
     assert whole["office_holder_name"], "the name the topic does not carry"
 

@@ -113,3 +113,58 @@ async def test_an_event_ahead_of_its_report_is_retried_as_soon_as_the_report_is_
     )
     await other.consume(_record())  # the other consumer of the service handles the same case
     await asyncio.wait_for(task, 1.0)  # long before the 60 s backoff
+
+
+def _urgent(handler: Any, arrivals: Arrivals, *, patience_s: float, dead: FakeDeadLetters | None = None) -> Consumer:
+    return Consumer(
+        service="unit",
+        topic=RECORD.topic,
+        model=NotificationAck,
+        handler=handler,
+        dead_letters=dead or FakeDeadLetters(),  # type: ignore[arg-type]  # a fake with the same send()
+        retry=RetryPolicy(attempts=3, first_backoff_s=0.001, max_backoff_s=0.002),
+        lane_patience_s=patience_s,
+        arrivals=arrivals,
+    )
+
+
+async def test_an_urgent_event_ahead_of_its_report_waits_aside_and_is_tried_again_once_its_case_moves() -> None:
+    arrivals = Arrivals()
+    stored: set[str] = set()
+    tries: list[str] = []
+
+    async def needs_the_report(event: NotificationAck) -> None:
+        tries.append(event.case_id)
+        if event.case_id not in stored:
+            raise NotYetVisible("report not here yet")
+
+    urgent = _urgent(needs_the_report, arrivals, patience_s=60)
+    await asyncio.wait_for(urgent.consume(_record()), 1.0)  # the lane is not held: it returns at once
+    await asyncio.sleep(0.05)
+    assert tries == ["case-test-0001"], "no retry before its case moved: it would only cost the store"
+    stored.add("case-test-0001")
+    arrivals.announce("case-test-0001")  # another consumer of the service handled the report
+    await _drained(urgent)
+    assert tries == ["case-test-0001", "case-test-0001"], "tried again as soon as the report was handled"
+
+
+async def test_an_urgent_event_whose_report_never_comes_is_tried_once_and_left_to_the_main_lane() -> None:
+    tries: list[str] = []
+    dead = FakeDeadLetters()
+
+    async def never_ready(event: NotificationAck) -> None:
+        tries.append(event.case_id)
+        raise NotYetVisible("a bulk-fed report: it travels the main topic")
+
+    urgent = _urgent(never_ready, Arrivals(), patience_s=0.05, dead=dead)
+    await urgent.consume(_record())
+    await _drained(urgent)
+    assert tries == ["case-test-0001"]
+    assert dead.sent == [], "its main-topic copy is still due: no dead letter"
+
+
+async def _drained(consumer: Consumer) -> None:
+    """Until the events waiting aside are done (handled, or left to the main lane)."""
+    async with asyncio.timeout(1.0):
+        while len(consumer.waiting_aside):
+            await asyncio.sleep(0.005)
