@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends
@@ -27,16 +29,7 @@ from shared.contracts.events import (
     NotificationStatus,
     PoliceNotification,
 )
-from shared.contracts.notifications import (
-    RECIPIENT_MODELS,
-    BurgemeesterNotification,
-    BzkNotification,
-    CcvNotification,
-    JenvNotification,
-    OmNotification,
-    OtwbNotification,
-    wire_model,
-)
+from shared.contracts.notifications import RECIPIENT_MODELS, BurgemeesterNotification, wire_model
 from shared.contracts.topics import (
     BURGEMEESTER_ACK_PATTERN,
     CASE_ERASED,
@@ -59,16 +52,8 @@ from shared.web.guard import require
 from shared.web.http import Problem, problem_responses
 from shared.web.policy import Action, NotificationAccess, decide
 
-RecipientNotification = (
-    PoliceNotification
-    | OmNotification
-    | JenvNotification
-    | BurgemeesterNotification
-    | BzkNotification
-    | OtwbNotification
-    | CcvNotification
-)
-"""What ``GET /v1/notifications/{id}/details`` answers: the recipient's own model (``RECIPIENT_MODELS``)."""
+RecipientNotification: Any = functools.reduce(operator.or_, RECIPIENT_MODELS.values())
+"""What ``GET /v1/notifications/{id}/details`` answers: the recipient's own model (one of ``RECIPIENT_MODELS``)."""
 
 NotificationId = Annotated[str, Path_(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

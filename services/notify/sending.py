@@ -17,13 +17,14 @@ from services.notify.ports import Publisher, Repository
 from shared.contracts.envelope import Record, header_text, to_record
 from shared.contracts.events import NotificationState, NotificationStatus, RiskLevel, utcnow
 from shared.contracts.notifications import NotificationNotice
-from shared.contracts.topics import Recipient
+from shared.contracts.topics import Recipient, notify_topic
 from shared.runtime import metrics
 from shared.runtime.errors import TransientError
 
 log = structlog.get_logger("weerbaar.notify.sending")
 
 ACUTE_LEVELS = frozenset({RiskLevel.HIGH, RiskLevel.CRITICAL})
+POLICE_TOPIC = notify_topic(Recipient.POLICE)
 
 
 class Sender:
@@ -98,10 +99,8 @@ def _count(record: Record) -> None:
     if kind == NotificationStatus.ce_type:
         status = NotificationStatus.model_validate_json(record.value)
         metrics.NOTIFICATIONS.labels(status.recipient.value, status.level.value, status.status.value).inc()
-    elif kind == NotificationNotice.ce_type:
+    elif kind == NotificationNotice.ce_type and record.topic == POLICE_TOPIC:  # the others are not parsed
         police = NotificationNotice.model_validate_json(record.value)
-        if police.recipient is not Recipient.POLICE:
-            return
         if police.resend_no == 0 and police.reported_at is not None and police.level in ACUTE_LEVELS:
             waited = (utcnow() - police.reported_at).total_seconds()
             metrics.ACUTE_POLICE_SECONDS.labels(police.level.value).observe(max(waited, 0.0))

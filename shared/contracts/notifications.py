@@ -230,15 +230,7 @@ def on_the_wire(notification: Notification) -> Notification:
     if type(notification) in WITHOUT_PERSONAL_DATA:
         return notification
     return NotificationNotice(
-        event_id=notification.event_id,
-        occurred=notification.occurred,
-        case_id=notification.case_id,
-        notification_id=notification.notification_id,
-        recipient=notification.recipient,
-        level=notification.level,
-        reasons=notification.reasons,
-        policy_version=notification.policy_version,
-        resend_no=notification.resend_no,
+        **notification.model_dump(include=set(Notification.model_fields)),  # what every notification says
         details=details_path(notification.notification_id),
         municipality=notification.municipality if isinstance(notification, BurgemeesterNotification) else None,
         reported_at=notification.reported_at if isinstance(notification, PoliceNotification) else None,
