@@ -45,6 +45,7 @@ _OPERATION = {
     Op.READ: 3,
     Op.WRITE: 4,
     Op.CREATE: 5,
+    Op.DELETE: 6,
     Op.DESCRIBE: 8,
     Op.DESCRIBE_CONFIGS: 10,
     Op.ALTER_CONFIGS: 11,

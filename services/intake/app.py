@@ -18,6 +18,7 @@ from shared.contracts.events import AuditAnchored, ErasureReason
 from shared.contracts.principals import service_principal
 from shared.contracts.topics import AUDIT_ANCHORS, CASE_ASSESSED, CASE_STAGE, CASE_WORKFLOW
 from shared.contracts.workflow import CaseAssessed, CaseStageChanged, CaseWorkflow
+from shared.messaging.handoff import HandOff
 from shared.messaging.kafka_auth import client_options
 from shared.messaging.lanes import taking_turns
 from shared.runtime.service import Runtime
@@ -81,6 +82,9 @@ def create_app(settings: Settings) -> FastAPI:
     login = client_options(settings, principal=service_principal(SERVICE))
     watch = AuditWatch(audit, AnchorReader(settings.kafka_bootstrap, login), service=SERVICE)
     runtime.every("audit_verify", settings.audit_verify_interval_s, watch.check)
+    # A report (a bulk source's in clear) leaves the hand-off topics once every service has taken it.
+    handoff = HandOff(settings.kafka_bootstrap, login, prefix=settings.group_prefix, grace_s=settings.handoff_grace_s)
+    runtime.every("intake_handoff_trim", settings.handoff_trim_s, handoff.trim_once)
     desk = DeskRoutes(store, service, workflow, audit=audit, verifier=runtime.verifier)
     reporter = ReporterPage(store, audit=audit)
     routers = (handlers.router(), WorkflowRoutes(workflow, audit=audit).router(), desk.router(), reporter.router())

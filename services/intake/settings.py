@@ -22,6 +22,18 @@ class Settings(CommonSettings):
     audit_verify_interval_s: float = Field(
         default=3600.0, gt=0, description="How often the whole audit chain is verified against its anchors"
     )
+    handoff_trim_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How often the hand-off topics (incident.reported, .urgent) are trimmed behind their readers",
+    )
+    handoff_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=86400,
+        description="A record leaves a hand-off topic only once every reader had passed it this long ago",
+    )
     outbox_confirm_after_s: float = Field(
         default=10.0,
         gt=0,

@@ -30,6 +30,7 @@ class Op(StrEnum):
     READ = "Read"
     WRITE = "Write"
     CREATE = "Create"
+    DELETE = "Delete"
     DESCRIBE = "Describe"
     DESCRIBE_CONFIGS = "DescribeConfigs"
     ALTER_CONFIGS = "AlterConfigs"
@@ -137,6 +138,8 @@ def service_grants(service: str) -> list[Grant]:
     writes = sorted({*PRODUCES[service], *(dlq_topic(t) for t in CONSUMES[service])})
     grants = [g for name in reads for g in _topic(who, name, Op.READ, Op.DESCRIBE)]
     grants += [g for name in writes for g in _topic(who, name, Op.WRITE, Op.DESCRIBE)]
+    if service == "intake":  # trims the hand-off topics behind their readers (shared/messaging/handoff.py)
+        grants += [g for name in topics.HANDOFF_TOPICS for g in _topic(who, name, Op.DELETE)]
     if service == "notify":
         grants += _topic(who, MUNICIPAL_PREFIX, Op.WRITE, Op.CREATE, Op.DESCRIBE, pattern=Pattern.PREFIXED)
     for _, prefix in PATTERNS_CONSUMED.get(service, ()):

@@ -161,6 +161,10 @@ CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     CASE_ASSESSED,
     CASE_STAGE,
 )
+HANDOFF_TOPICS: Final[tuple[str, ...]] = (INCIDENT_REPORTED, INCIDENT_URGENT)
+"""Topics that hand a report over and hold it only until every service that reads it has taken it: a bulk or
+automated source writes its reports there in clear, which no per-case key reaches, so intake trims them behind the
+readers (``shared/messaging/handoff.py``); their retention is only the bound for a reader that is away."""
 DELIVERY_DLQ_TOPICS: Final[tuple[str, ...]] = tuple(dlq_topic(notify_topic(r)) for r in Recipient)
 """Where notify dead-letters a notification whose webhook delivery failed for good."""
 ALL_TOPICS: Final[tuple[str, ...]] = (

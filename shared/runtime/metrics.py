@@ -79,3 +79,8 @@ ACUTE_POLICE_SECONDS = Histogram(
     ["level"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
+HANDOFF_TRIMMED = Counter(
+    "weerbaar_handoff_trimmed_records",
+    "Records trimmed from a hand-off topic once every reader had them (shared/messaging/handoff.py)",
+    ["topic"],
+)

@@ -7,7 +7,9 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAuthorizationFailedError
+from aiokafka.protocol.admin import DeleteRecordsRequest
 
 from shared.contracts import topics
 from shared.contracts.principals import (
@@ -115,6 +117,36 @@ async def test_every_principal_reads_and_writes_exactly_its_topics(endpoints: En
     assert writers[ack_topic(Recipient.POLICE)] == {police, OPERATOR}
     assert writers[ack_topic(Recipient.BURGEMEESTER, "GM0344")] == {gm0344, "weerbaar-notify", OPERATOR}
     assert writers[topics.NOTIFICATION_ACK] == {OPERATOR}
+
+
+async def _can_delete(bootstrap: str, principal: str, names: list[str]) -> dict[str, bool]:
+    """Per topic: may the principal delete records from it? Asked for the records before offset 0: none are deleted,
+    and the broker checks the grant all the same. Sent straight to the broker, as an attacker would: a principal
+    that may not even describe the topic does not stop at its client's missing metadata."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **_login(principal))
+    await admin.start()
+    found: dict[str, bool] = {}
+    try:
+        node = next(iter(admin._client.cluster.brokers())).nodeId
+        for name in names:
+            response = await admin._client.send(node, DeleteRecordsRequest([(name, [(0, 0)])], 10_000))
+            ((_, partitions, *_),) = response.topics
+            ((_, _, error_code, *_),) = partitions
+            assert error_code in (0, TopicAuthorizationFailedError.errno), f"{principal} {name}: error {error_code}"
+            found[name] = error_code == 0
+    finally:
+        await admin.close()
+    return found
+
+
+async def test_only_intake_deletes_records_and_only_from_the_hand_off_topics(endpoints: Endpoints) -> None:
+    """Trimming the hand-off topics behind their readers (shared/messaging/handoff.py) needs the Delete grant: a
+    liaison or another service that had it could wipe reports nobody has read yet."""
+    bootstrap = endpoints.kafka_bootstrap
+    await ensure_topics(bootstrap, MATRIX_TOPICS)
+    deleters = {principal: await _can_delete(bootstrap, principal, MATRIX_TOPICS) for principal in PRINCIPALS}
+    may = {(principal, name) for principal, found in deleters.items() for name, yes in found.items() if yes}
+    assert may == {("weerbaar-intake", name) for name in topics.HANDOFF_TOPICS}
 
 
 async def test_a_client_without_credentials_or_with_a_wrong_password_is_refused(endpoints: Endpoints) -> None:

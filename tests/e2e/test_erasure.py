@@ -25,6 +25,7 @@ from shared.store.mongo import Document
 from tests.chaos.verify import read_all
 from tests.support.auth import headers
 from tests.support.endpoints import Endpoints
+from tests.support.probe import TopicProbe
 from tests.support.samples import body
 from tests.support.services import RunningServices
 from weerbaar.keys import sealed_fields
@@ -35,9 +36,19 @@ ADMIN = {**headers("admin"), "X-Break-Glass-Reason": "erasure test: does the era
 
 
 async def _published(bootstrap: str, case_id: str) -> list[IncidentReported]:
-    """The case's reports as a plain consumer with the test's credentials reads them from the topics."""
+    """The case's reports as a plain consumer with the test's credentials reads them from the topics now."""
     records = await read_all(bootstrap, [INCIDENT_REPORTED, INCIDENT_URGENT])
     return [IncidentReported.model_validate_json(r.value) for r in records if r.headers.get("ce_subject") == case_id]
+
+
+def _copied(probe: TopicProbe, case_id: str) -> list[IncidentReported]:
+    """The case's reports as somebody who copied the topics while they passed holds them (the hand-off topics keep
+    a report only until every service has it: shared/messaging/handoff.py)."""
+    return [
+        IncidentReported.model_validate_json(seen.value)
+        for topic in (INCIDENT_REPORTED, INCIDENT_URGENT)
+        for seen in probe.all(topic, case_id)
+    ]
 
 
 async def _delivered(bootstrap: str, case_id: str) -> list[dict[str, Any]]:
@@ -91,6 +102,8 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
     pseudonym = office_holder_ref(report.office_holder, key=settings.pseudonym_secret)
     personal = [report.office_holder.name, f"erase-{marker}@example.nl", marker, pseudonym]
 
+    copier = TopicProbe(endpoints.kafka_bootstrap, [INCIDENT_REPORTED, INCIDENT_URGENT])
+    await copier.start()
     async with httpx.AsyncClient(base_url=services.url("intake"), timeout=10) as client:
         filer = headers("reporter", sub=f"rep-{uuid.uuid4().hex[:8]}")
         filed = await client.post("/v1/incidents", json=sent, headers=filer)
@@ -117,8 +130,9 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
             assert whole.status_code == 200, whole.text
 
         # Before: on the topic only in sealed form, and the key in the store opens it (so this test can fail).
-        before = await _published(endpoints.kafka_bootstrap, case_id)
-        assert before, "the report is not on the topic"
+        before = _copied(copier, case_id)
+        await copier.stop()
+        assert before, "the report was not on the topic"
         raw = "".join(event.model_dump_json() for event in before)
         assert all(event.report is None and event.sealed_report for event in before)
         assert not [value for value in personal[:3] if value in raw], "personal fields in clear on the topic"
@@ -146,10 +160,11 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
             gone = await client.get(notify + path, headers=caller)
             assert gone.status_code == 410, f"{path}: {gone.status_code} {gone.text}"
 
-    # After: the same record, read raw again, no longer opens: its key is gone from the directory, and nowhere else.
+    # After: the copies no longer open, nor whatever the log still holds of them (the hand-off topics may have let
+    # them go already): the key is gone from the directory, and nowhere else.
     after = await _published(endpoints.kafka_bootstrap, case_id)
-    assert after == before, "the log keeps the records; only their key is gone"
-    assert await CaseKeys(store, cipher).opened(after) == [], "an erased case's report still opens"
+    assert all(event in before for event in after), "the log holds a record of the case that was never copied"
+    assert await CaseKeys(store, cipher).opened([*before, *after]) == [], "an erased case's report still opens"
     tombstone = await store[CASE_KEYS].find_one({"_id": case_id})
     assert tombstone is not None
     assert "key" not in tombstone

@@ -54,13 +54,15 @@ class Seen:
 
 
 class TopicProbe:
-    """Remembers the end of each topic at start; ``wait_for`` then reads only what came after."""
+    """Remembers the end of each topic at start, then reads everything that comes after as it comes (a hand-off
+    topic keeps a record only until the services have it: shared/messaging/handoff.py)."""
 
     def __init__(self, bootstrap: str, topics: list[str]) -> None:
         self._bootstrap = bootstrap
         self._topics = topics
         self._consumer: AIOKafkaConsumer | None = None
         self._seen: list[Seen] = []
+        self._pump: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # A municipality's burgemeester topic appears on first use: watching it before then must not miss it.
@@ -80,8 +82,17 @@ class TopicProbe:
         for tp in partitions:
             await consumer.position(tp)
         self._consumer = consumer
+        self._pump = asyncio.create_task(self._read_on())
+
+    async def _read_on(self) -> None:
+        while True:
+            await self._poll()
 
     async def stop(self) -> None:
+        if self._pump:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
         if self._consumer:
             await self._consumer.stop()
 
@@ -109,14 +120,11 @@ class TopicProbe:
                 return found
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(found)} of {count} record(s) with key {key} on {topic} in {timeout} s")
-            await self._poll()
+            await asyncio.sleep(0.05)
 
     async def settle(self, seconds: float) -> None:
         """Keep reading for a while, to see that nothing more (e.g. a duplicate) arrives."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            await self._poll()
-            await asyncio.sleep(0)
+        await asyncio.sleep(seconds)
 
     def all(self, topic: str, key: str) -> list[Seen]:
         return [s for s in self._seen if s.topic == topic and s.key == key]

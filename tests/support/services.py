@@ -97,6 +97,9 @@ def service_env(*, kafka: str, mongo: str, db: str, group_prefix: str, ports: di
             "WEERBAAR_DEV_JWT_DIR": str(DEV_JWT_DIR),
             "WEERBAAR_DEV_MODE": "true",  # the checkout's generated keys (shared.security.keys), as `make run` uses
             "WEERBAAR_RATE_LIMIT_PER_MINUTE": "300",
+            # The hand-off topics are trimmed within seconds here (tests/e2e/test_handoff.py waits for it).
+            "WEERBAAR_HANDOFF_TRIM_S": "2",
+            "WEERBAAR_HANDOFF_GRACE_S": "5",
             "PYTHONUNBUFFERED": "1",
         }
     )
