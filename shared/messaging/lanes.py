@@ -154,12 +154,30 @@ def in_routine_work() -> bool:
     return _ROUTINE.get() is not None
 
 
+_WAITED: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("weerbaar_waited_aside", default=None)
+
+
+@contextlib.contextmanager
+def counting_waits() -> Iterator[list[float]]:
+    """Collect the seconds the block's routine work waited aside for acute work (one entry per wait)."""
+    waits: list[float] = []
+    token = _WAITED.set(waits)
+    try:
+        yield waits
+    finally:
+        _WAITED.reset(token)
+
+
 async def step_aside() -> None:
     """Before routine work takes on its next piece: it waits while acute work is on its way; anything else goes on."""
     current = _ROUTINE.get()
     if current is not None:
         gate, case = current
+        started = time.monotonic()
         await gate.passage(unless=case)
+        waits = _WAITED.get()
+        if waits is not None:
+            waits.append(time.monotonic() - started)
 
 
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from shared.messaging.lanes import AcuteGate, routine
+from shared.messaging.lanes import AcuteGate, counting_waits, routine
 
 T = TypeVar("T")
 
@@ -36,17 +36,19 @@ class Cadence:
     last_took_s: float = field(default=0.0, init=False)
 
     async def timed(self, run: Callable[[], Awaitable[T]]) -> T:
-        """Run once and remember how long it took (failures count too: a slow failure is still load).
+        """Run once and remember how long it worked (failures count too: a slow failure is still load).
 
         With a gate, the run is routine work: it steps aside between its store commands while acute work is on its
-        way (the time it waits counts as its run time, which only lengthens the next pause a little).
+        way. That waiting is no load, so it does not count: a sweep that waited a minute behind a stream of acute
+        reports would otherwise pause for twenty (with a share of 5%), and what it sweeps for would wait that long.
         """
         started = time.monotonic()
-        try:
-            with routine(self.gate) if self.gate is not None else contextlib.nullcontext():
-                return await run()
-        finally:
-            self.last_took_s = time.monotonic() - started
+        with counting_waits() as waits:
+            try:
+                with routine(self.gate) if self.gate is not None else contextlib.nullcontext():
+                    return await run()
+            finally:
+                self.last_took_s = max(0.0, time.monotonic() - started - sum(waits))
 
     @property
     def next_pause_s(self) -> float:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
+from shared.messaging.lanes import AcuteGate, step_aside
 from shared.runtime.cadence import Cadence, pause_after
 
 
@@ -35,3 +37,23 @@ async def test_cadence_remembers_how_long_the_last_run_took_even_when_it_failed(
         await cadence.timed(slow_failure)
     assert cadence.last_took_s >= 0.02
     assert cadence.next_pause_s == pytest.approx(cadence.last_took_s)
+
+
+async def test_waiting_aside_for_acute_work_does_not_count_as_a_run_s_load() -> None:
+    """A sweep that waited behind acute reports did no work meanwhile: its next pause stays the interval, so what it
+    sweeps for (e.g. intake's outbox confirmations) is not held up for twenty times as long."""
+    gate = AcuteGate(hold_s=5.0)
+    cadence = Cadence(interval_s=0.5, max_share=0.05, gate=gate)
+    waited = 0.3
+
+    async def sweep() -> None:
+        case = gate.hold("acute-case")
+        asyncio.get_running_loop().call_later(waited, gate.release, case)
+        await step_aside()  # waits until the acute case is through
+        await asyncio.sleep(0.01)  # the sweep's own work
+
+    started = time.monotonic()
+    await cadence.timed(sweep)
+    assert time.monotonic() - started >= waited, "the sweep did not wait aside: this test would prove nothing"
+    assert cadence.last_took_s < 0.1
+    assert cadence.next_pause_s == 0.5
