@@ -56,10 +56,10 @@ class Group:
 
 
 def trim_points(
-    partitions: Iterable[TopicPartition], groups: Sequence[Group], *, prefix: str, low: Mapping[TopicPartition, int]
+    partitions: Iterable[TopicPartition], groups: Sequence[Group], *, prefix: str
 ) -> dict[TopicPartition, int]:
-    """Where each partition may start now: the lowest committed offset of the groups that count, if every reading
-    service has committed there and that is past the partition's current start (``low``; 0 when unknown)."""
+    """Where each partition may start now: the lowest offset the installation's groups committed there, if every
+    reading service has committed there (a partition left out is not trimmed)."""
     own = f"{prefix}-"
     points: dict[TopicPartition, int] = {}
     for tp in partitions:
@@ -72,9 +72,7 @@ def trim_points(
         ]
         if not all(has_read):
             continue
-        point = min(offsets.values())
-        if point > low.get(tp, 0):
-            points[tp] = point
+        points[tp] = min(offsets.values())
     return points
 
 
@@ -122,7 +120,8 @@ class HandOff:
         try:
             partitions = await self._partitions(admin)
             groups = await self._groups(admin, partitions)
-            seen = trim_points(partitions, groups, prefix=self._prefix, low={})
+            seen = trim_points(partitions, groups, prefix=self._prefix)
+            # Nothing is asked for twice: a point no further than the start already trimmed to is left out.
             points = {tp: o for tp, o in self._ripening.due(seen).items() if o > self._low.get(tp, 0)}
             if not points:
                 return {}

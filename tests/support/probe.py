@@ -118,6 +118,8 @@ class TopicProbe:
             found = [s for s in self._seen if s.topic == topic and s.key == key]
             if len(found) >= count:
                 return found
+            if self._pump is not None and self._pump.done():
+                self._pump.result()  # the reading failed: the wait fails with its cause
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(found)} of {count} record(s) with key {key} on {topic} in {timeout} s")
             await asyncio.sleep(0.05)
