@@ -250,8 +250,9 @@ class Case(CaseWork):
     # --- what the other services report -------------------------------------------------------------------------
 
     def record_triage(self, event: CaseTriaged, *, now: datetime) -> bool:
-        """A triage decision; an older assessment arriving late does not replace a newer one."""
-        if self.applied_already(event.event_id):
+        """A triage decision; an older assessment arriving late does not replace a newer one, and an erased case's
+        copy of a decision (``of_erased_case``) is one the case has seen."""
+        if self.applied_already(event.event_id) or event.of_erased_case:
             return False
         self.status = advance(self.status, CaseStatus.TRIAGED)
         self.stage_times.setdefault("triaged", event.occurred)

@@ -121,7 +121,9 @@ class NotifyService:
         follow-up clock starts. ``at`` and ``stored``: the time and ids the acute lane (``acute.py``) used for the
         police.
         """
-        decisions = [d for d in decisions if d.routes]  # nobody to tell: no need to wait for the report either
+        # Nobody to tell: no need to wait for the report either. An erased case's copy (``of_erased_case``) was told
+        # before, and its erasure is on its way: nothing is sent again.
+        decisions = [d for d in decisions if d.routes and not d.of_erased_case]
         if not decisions:
             return
         now = at or self._now()

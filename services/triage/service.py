@@ -155,21 +155,30 @@ class Triage:
         return again, decision
 
     async def forget_case(self, case_id: str, report_ids: Sequence[str] = ()) -> None:
-        """The case was erased: it leaves its office holder's history and its assessment keeps no pseudonym.
+        """The case was erased: it leaves its office holder's history and its assessment keeps no pseudonym, and
+        its latest decision is published again without the pseudonym.
+
+        The decisions on ``weerbaar.case.triaged.v1`` carry the pseudonym; that topic is compacted by case, so once
+        the copy without it is the case's last record, the broker drops the earlier ones (``topics.DECISIONS``). The
+        copy keeps its event id: to every consumer it is a decision it has seen (notify also skips it for its
+        erased pseudonym), and to a consumer reading the log from the start it is the case's latest decision.
 
         A filer's withdrawal of some reports (``report_ids``) leaves the case, and so its office holder, as it is.
-        Idempotent: the history first, then the assessment, so an erasure cut off in between is completed by the
-        redelivered event.
+        Idempotent: the history first, then the assessment, then the copy, so an erasure cut off in between is
+        completed by the redelivered event.
         """
         self._opener.forget(case_id)
         if report_ids:
             return
         known = await self._assessments.peek(case_id)
-        if known is not None:
-            await self._history.forget_case(known.pseudonyms(), case_id)
-            async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
-                changed = case.erase()
-            log.info("case_forgotten", case_id=case_id, changed=changed)
+        if known is None:
+            return
+        await self._history.forget_case(known.pseudonyms(), case_id)
+        async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
+            changed = case.erase()
+        log.info("case_forgotten", case_id=case_id, changed=changed)
+        if case.current is not None:
+            await self._publisher.send_many([to_record(case.current, source=self._source, topic=CASE_TRIAGED)])
 
     async def take_followups(self, case_id: str, events: Sequence[CaseFollowup]) -> None:
         """Re-assess the case with its new decisive follow-ups (one decision) and publish it; informational ones

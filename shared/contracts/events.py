@@ -222,6 +222,12 @@ class CaseTriaged(Event):
     previous_level: RiskLevel | None = Field(default=None, description="The level before this re-assessment")
     level_held: bool = Field(default=False, description="The computed level was lower; the previous one was kept")
 
+    @property
+    def of_erased_case(self) -> bool:
+        """Triage's copy of an erased case's latest decision, published again without the pseudonym so compaction
+        drops the earlier ones: the same event id as the decision it copies, nothing new to act on."""
+        return self.facts.office_holder_ref == erased_office_holder_ref(self.case_id)
+
 
 class NotificationState(StrEnum):
     SENT = "sent"

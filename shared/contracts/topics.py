@@ -161,9 +161,10 @@ CONSUMED_TOPICS: Final[tuple[str, ...]] = (
     CASE_ASSESSED,
     CASE_STAGE,
 )
-HANDOFF_TOPICS: Final[tuple[str, ...]] = (INCIDENT_REPORTED, INCIDENT_URGENT)
-"""Topics that hand a report over and hold it only until every service that reads it has taken it: a bulk or
-automated source writes its reports there in clear, which no per-case key reaches, so intake trims them behind the
+HANDOFF_TOPICS: Final[tuple[str, ...]] = (INCIDENT_REPORTED, INCIDENT_URGENT, CASE_TRIAGED_URGENT)
+"""Topics that hand a record over and hold it only until every service that reads it has taken it: a bulk or
+automated source writes its reports there in clear, which no per-case key reaches, and the acute lane's copy of a
+decision carries the office holder's pseudonym, which no erasure republishes there; so intake trims them behind the
 readers (``shared/messaging/handoff.py``); their retention is only the bound for a reader that is away."""
 DELIVERY_DLQ_TOPICS: Final[tuple[str, ...]] = tuple(dlq_topic(notify_topic(r)) for r in Recipient)
 """Where notify dead-letters a notification whose webhook delivery failed for good."""
@@ -191,17 +192,23 @@ DAY_MS: Final = 24 * 3600 * 1000
 class TopicPolicy:
     """How long a topic keeps its records (set when the topic is created, and on every provisioning run)."""
 
-    cleanup: Literal["delete", "compact"]
+    cleanup: Literal["delete", "compact", "compact,delete"]
     retention_days: int | None
     """None: kept forever (``retention.ms=-1``)."""
     why: str
     partitions: int | None = None
     """None: the cluster's default for weerbaar topics."""
+    compacted_within_ms: int | None = None
+    """``compact,delete``: how long a record a newer one of its key replaced may stay (``max.compaction.lag.ms``; the
+    broker rolls the active segment by then too, at the next record)."""
 
     def configs(self) -> dict[str, str]:
         if self.cleanup == "compact":
             return {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "retention.ms": "-1"}
         retention = "-1" if self.retention_days is None else str(self.retention_days * DAY_MS)
+        if self.cleanup == "compact,delete":
+            lag = str(self.compacted_within_ms or DAY_MS)
+            return {"cleanup.policy": "compact,delete", "retention.ms": retention, "max.compaction.lag.ms": lag}
         return {"cleanup.policy": "delete", "retention.ms": retention}
 
 
@@ -215,10 +222,17 @@ period of intake's sweep), so reporting can be rebuilt from the log (``weerbaar 
 _PERSONAL = TopicPolicy("delete", REPORT_DAYS, "the report with personal data; consumers keep their own copy")
 _FACTS = TopicPolicy("delete", FACT_DAYS, "non-personal facts of a case; reporting replays them")
 _URGENT = TopicPolicy("delete", 7, "a copy of the main topic's record for the acute lane; useless after hours")
+DECISIONS: Final = TopicPolicy(
+    "compact,delete",
+    FACT_DAYS,
+    "a case's assessments with its office holder's pseudonym: an erased case's latest decision is published again "
+    "without it, and compaction drops the earlier ones within a day",
+    compacted_within_ms=DAY_MS,
+)
 POLICIES: Final[dict[str, TopicPolicy]] = {
     INCIDENT_REPORTED: _PERSONAL,
     INCIDENT_URGENT: _URGENT,
-    CASE_TRIAGED: _FACTS,
+    CASE_TRIAGED: DECISIONS,
     CASE_TRIAGED_URGENT: _URGENT,
     ACUTE_SIGNAL: TopicPolicy("delete", 1, "keys only: a heads-up for the next seconds"),
     NOTIFICATION_STATUS: _FACTS,

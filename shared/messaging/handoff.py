@@ -1,8 +1,10 @@
-"""The hand-off topics let a report go once every service that reads it has taken it.
+"""The hand-off topics let a record go once every service that reads it has taken it.
 
 A bulk or automated source writes its reports to ``weerbaar.incident.reported.v1`` as it holds them, in clear
 (contract.md), and triage copies a possibly acute one to ``weerbaar.incident.urgent.v1`` byte for byte. No per-case
-key reaches those copies, so an erasure could not reach them on the log. Instead the log keeps a report only until
+key reaches those copies, so an erasure could not reach them on the log; nor does it reach the acute lane's copies of
+decisions (``weerbaar.case.triaged.urgent.v1``, with the office holder's pseudonym), which triage does not publish
+again without it as it does on the main topic. Instead the log keeps such a record only until
 every reader has it: intake trims each partition of the hand-off topics (Kafka's DeleteRecords) up to the lowest
 offset that the readers have committed. Each service keeps its own copy (sealed), so nothing is lost.
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.domain import notification_id
@@ -25,8 +26,8 @@ class Rec:
     value: bytes
 
 
-async def read_all(bootstrap: str, names: list[str]) -> list[Rec]:
-    """Every record of the topics, from offset 0 to the current end, with a plain consumer."""
+async def read_raw(bootstrap: str, names: list[str]) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record the topics hold now, from their start to their current end, with a plain consumer."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **operator_options())
     await consumer.start()
     try:
@@ -35,21 +36,26 @@ async def read_all(bootstrap: str, names: list[str]) -> list[Rec]:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
-        out: list[Rec] = []
+        out: list[ConsumerRecord[bytes, bytes]] = []
         pending = {tp for tp, offset in end.items() if offset > 0}
         while pending:
             batch = await consumer.getmany(timeout_ms=1000)
             for tp, records in batch.items():
-                for r in records:
-                    if r.offset < end[tp]:
-                        headers = {k: bytes(v).decode(errors="replace") for k, v in r.headers}
-                        out.append(Rec(r.topic, headers, r.value or b""))
+                out += [r for r in records if r.offset < end[tp]]
             for tp in list(pending):
                 if await consumer.position(tp) >= end[tp]:
                     pending.discard(tp)
         return out
     finally:
         await consumer.stop()
+
+
+async def read_all(bootstrap: str, names: list[str]) -> list[Rec]:
+    """Every record of the topics, from offset 0 to the current end, with a plain consumer."""
+    return [
+        Rec(r.topic, {k: bytes(v).decode(errors="replace") for k, v in r.headers}, r.value or b"")
+        for r in await read_raw(bootstrap, names)
+    ]
 
 
 async def group_lag(bootstrap: str, prefix: str) -> dict[str, int]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from services.intake.codec import CaseCodec
 from services.intake.domain import APPLIED_KEPT, TIMELINE_KEPT, Case
-from shared.contracts.events import NotificationState
+from shared.contracts.events import NotificationState, erased_office_holder_ref
 from shared.contracts.topics import Recipient
 from tests.intake.events import bulk_report, status, triaged
 from tests.intake.fakes import CIPHER, Intake
@@ -38,6 +38,18 @@ def test_a_case_remembers_only_its_latest_event_ids() -> None:
     for _ in range(3 * APPLIED_KEPT):
         case.record_notification(status(case.case_id, Recipient.OM, NotificationState.ESCALATED), now=NOW)
     assert len(case.applied) == APPLIED_KEPT
+
+
+def test_triage_s_copy_of_an_erased_case_s_decision_leaves_the_case_as_it_was() -> None:
+    case = _opened()
+    decided = triaged(case.case_id, routes=(Recipient.POLICE,))
+    case.record_triage(decided, now=NOW)
+    for _ in range(APPLIED_KEPT):  # the decision's id is no longer among the ids the case remembers
+        case.record_notification(status(case.case_id, Recipient.OM, NotificationState.ESCALATED), now=NOW)
+    entries = len(case.timeline) + sum(len(chunk.entries) for chunk in case.new_chunks)
+    redacted = decided.facts.model_copy(update={"office_holder_ref": erased_office_holder_ref(case.case_id)})
+    assert not case.record_triage(decided.model_copy(update={"facts": redacted}), now=NOW)
+    assert len(case.timeline) + sum(len(chunk.entries) for chunk in case.new_chunks) == entries
 
 
 async def test_the_whole_timeline_is_read_back_in_order() -> None:

@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from services.notify.errors import CaseDetailsNotYetKnown, NotificationNotFound, WrongRecipient
 from services.notify.model import vouched_ack
 from shared.contracts.envelope import to_record
-from shared.contracts.events import RiskLevel
+from shared.contracts.events import RiskLevel, erased_office_holder_ref
 from shared.contracts.notifications import on_the_wire
 from shared.contracts.topics import NOTIFICATION_STATUS, Recipient, ack_topic, notify_topic
 from shared.runtime.errors import Unavailable
@@ -188,6 +188,21 @@ async def test_an_erased_case_loses_its_payloads_and_is_notified_no_more() -> No
     assert len(notify.publisher.records) == published
     with pytest.raises(NotificationNotFound):
         await notify.service.acknowledge(notify.store.sent(case_id)[0].notification_id, recipient=None, by="desk")
+
+
+async def test_triage_s_copy_of_an_erased_case_s_decision_sends_nothing_before_the_erasure_arrives() -> None:
+    notify = Notify()
+    case_id = new_case()
+    await _with_report(notify, case_id)
+    told = decision(case_id)
+    await notify.service.notify(case_id, [told])
+    notify.restart()  # a process that does not know what was sent: a redelivered decision is sent again as stored
+    published = len(notify.publisher.records)
+    redacted = told.facts.model_copy(update={"office_holder_ref": erased_office_holder_ref(case_id)})
+    await notify.service.notify(case_id, [told.model_copy(update={"facts": redacted})])
+    assert len(notify.publisher.records) == published, "the payloads of a case being erased are not sent again"
+    await notify.service.notify(case_id, [told])
+    assert len(notify.publisher.records) > published, "the decision as it was: sent again (so the copy's was not)"
 
 
 async def test_published_states_and_the_report_to_police_time_are_counted_once() -> None:

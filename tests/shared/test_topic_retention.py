@@ -33,6 +33,17 @@ def test_every_topic_has_a_policy_and_personal_data_is_kept_30_days_at_most() ->
     assert anchors.partitions == 1
 
 
+def test_decisions_are_compacted_by_case_within_a_day_and_their_acute_copies_trimmed_behind_their_readers() -> None:
+    """The pseudonym in an erased case's earlier decisions leaves the log: compaction on the main topic (triage
+    publishes the latest again without it), the hand-off trim on the acute lane's copy."""
+    assert topics.policy_of(topics.CASE_TRIAGED).configs() == {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(topics.FACT_DAYS * topics.DAY_MS),
+        "max.compaction.lag.ms": str(topics.DAY_MS),
+    }
+    assert topics.CASE_TRIAGED_URGENT in topics.HANDOFF_TOPICS
+
+
 async def _configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     responses: list[Any] = await admin.describe_configs(

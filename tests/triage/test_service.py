@@ -14,7 +14,14 @@ from services.triage.errors import CaseNotYetAssessed
 from services.triage.policy import Policy
 from services.triage.service import Triage
 from services.triage.store import History
-from shared.contracts.events import CaseFollowup, FollowupKind, IncidentReported, RiskLevel
+from shared.contracts.events import (
+    CaseFollowup,
+    CaseTriaged,
+    FollowupKind,
+    IncidentReported,
+    RiskLevel,
+    erased_office_holder_ref,
+)
 from shared.contracts.incident import IncidentReport
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
 from shared.runtime.errors import NotYetVisible, Unavailable
@@ -285,6 +292,26 @@ async def test_an_erased_case_leaves_its_office_holders_history_and_keeps_no_pse
     assert world.assessments.stored(erased).current is not None, "the decision's codes and level stay"
     # a person's later incident no longer counts the erased one in this process either
     assert erased not in {e.case_id for e in (await world.history._entries(ref)).values()}
+
+
+async def test_an_erased_case_s_latest_decision_is_published_again_without_the_pseudonym(world: World) -> None:
+    case = case_id()
+    await world.triage.take_reports(case, [mild(case)], lane=Lane.MAIN)
+    for _ in range(2):
+        await world.triage.take_followups(case, [breached(case)])
+    decisions = world.published.decisions(CASE_TRIAGED)
+    (ref,) = {d.facts.office_holder_ref for d in decisions}
+    await world.triage.forget_case(case)
+    await world.triage.forget_case(case)  # redelivered: the copy again (a crash may have cut the first one short)
+    *_, before, copy, again = world.published.on(CASE_TRIAGED)
+    assert copy.key == before.key == case.encode(), "compaction keeps a case's last record: the copy must be it"
+    redacted = CaseTriaged.model_validate_json(copy.value)
+    latest = decisions[-1]
+    assert redacted.event_id == latest.event_id, "a decision every consumer has seen, not a new one"
+    assert redacted.facts.office_holder_ref == erased_office_holder_ref(case) != ref
+    assert redacted.model_copy(update={"facts": latest.facts}) == latest, "only the pseudonym differs"
+    assert again.value == copy.value
+    assert ref.encode() not in copy.value
 
 
 async def test_a_filers_withdrawal_of_some_reports_leaves_the_assessment_as_it_is(world: World) -> None:
