@@ -23,7 +23,7 @@ from services.triage.policy import Policy
 from services.triage.store import History
 from shared.contracts.authority import burgemeester_municipality
 from shared.contracts.envelope import Record, to_record
-from shared.contracts.events import CaseFacts, CaseFollowup, IncidentReported
+from shared.contracts.events import CaseFacts, CaseFollowup, CaseTriaged, IncidentReported
 from shared.contracts.incident import Channel, platform_of
 from shared.contracts.topics import CASE_TRIAGED, CASE_TRIAGED_URGENT, INCIDENT_URGENT
 from shared.contracts.workflow import CaseAssessed
@@ -129,13 +129,14 @@ class Triage:
             return
         incidents = [Incident(e, facts_of(e, pseudonym_key=self._key)) for e in events]
         async with self._history.holding(i.facts.office_holder_ref for i in incidents) as histories:
-            again, decision = await self._assess(case_id, incidents, histories, lane)
-        await self._publish(again, decision, {e.event_id: e for e in events})
+            again, decision, current = await self._assess(case_id, incidents, histories, lane)
+        await self._publish(again, decision, {e.event_id: e for e in events}, current=current)
         await self._history.write(histories.added)
 
     async def _assess(
         self, case_id: str, incidents: list[Incident], histories: Histories, lane: Lane
-    ) -> tuple[list[Decision], Decision | None]:
+    ) -> tuple[list[Decision], Decision | None, CaseTriaged | None]:
+        """What to publish again, the new decision, and the case's current one."""
         if case_id not in self._cases:  # most likely new: one insert and no read before it
             trial, case = histories.fork(), CaseAssessment(case_id)
             decision = case.take_reports(incidents, trial, self._policy, lane=lane)
@@ -146,13 +147,13 @@ class Triage:
             else:
                 histories.adopt(trial)
                 self._cases.note(case_id)
-                return [], decision
+                return [], decision, case.current
         async with self._assessments.unit(case_id, new=lambda: CaseAssessment(case_id)) as case:
             again = [d for d in (case.redelivered(i.event.event_id, lane) for i in incidents) if d is not None]
             case.recall(incidents, histories, self._policy, lane=lane)
             decision = case.take_reports(incidents, histories, self._policy, lane=lane)
         self._cases.note(case_id)
-        return again, decision
+        return again, decision, case.current
 
     async def forget_case(self, case_id: str, report_ids: Sequence[str] = ()) -> None:
         """The case was erased: it leaves its office holder's history and its assessment keeps no pseudonym, and
@@ -191,7 +192,7 @@ class Triage:
             again = [d for d in (case.redelivered(e.event_id, Lane.FOLLOWUP) for e, _ in decisive) if d is not None]
             decision = case.take_followups(decisive, self._policy)
         self._cases.note(case_id)
-        await self._publish(again, decision, {})
+        await self._publish(again, decision, {}, current=case.current)
 
     async def take_decisions(self, case_id: str, events: Sequence[CaseAssessed]) -> None:
         """Route the people's decisions on the level (one decision) and publish it, high and critical ones down the
@@ -200,17 +201,29 @@ class Triage:
             again = [d for d in (case.redelivered(e.event_id, Lane.HUMAN) for e in events) if d is not None]
             decision = case.take_decisions(events, self._policy)
         self._cases.note(case_id)
-        await self._publish(again, decision, {})
+        await self._publish(again, decision, {}, current=case.current)
 
     async def _publish(
-        self, again: list[Decision], decision: Decision | None, reports: dict[str, IncidentReported]
+        self,
+        again: list[Decision],
+        decision: Decision | None,
+        reports: dict[str, IncidentReported],
+        *,
+        current: CaseTriaged | None,
     ) -> None:
-        """The acute lane first (reports the screen missed, then high and critical decisions), then the main topic."""
+        """The acute lane first (reports the screen missed, then high and critical decisions), then the main topic.
+
+        The main topic is compacted by case (``topics.DECISIONS``): the case's last record there is the decision a
+        reader from the start finds. So decisions go oldest first, and when only an older one is published again (a
+        lane's record redelivered after another lane decided), the current one follows it there (a redelivery to
+        every consumer)."""
         if again:
             log.info("decision_published_again", assessments=sorted({d.triaged.assessment_no for d in again}))
         if decision is not None:
             _logged(decision)
-        unique = list({d.triaged.event_id: d for d in [*again, *([decision] if decision else [])]}.values())
+        every = {d.triaged.event_id: d for d in [*again, *([decision] if decision else [])]}
+        unique = sorted(every.values(), key=lambda d: d.triaged.assessment_no)
+        last = [current] if unique and current and unique[-1].triaged.assessment_no < current.assessment_no else []
         copies = [
             to_record(reports[event_id], source=self._source, topic=INCIDENT_URGENT)
             for d in unique
@@ -223,6 +236,7 @@ class Triage:
             [
                 *(to_record(d.triaged, source=self._source, topic=CASE_TRIAGED_URGENT) for d in unique if d.acute),
                 *(to_record(d.triaged, source=self._source, topic=CASE_TRIAGED) for d in unique),
+                *(to_record(d, source=self._source, topic=CASE_TRIAGED) for d in last),
             ]
         )
 

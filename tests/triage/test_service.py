@@ -277,6 +277,18 @@ async def test_only_the_newest_decision_of_each_lane_is_kept(world: World) -> No
     ]
 
 
+async def test_an_older_decision_published_again_is_followed_by_the_current_one_the_log_keeps_last(
+    world: World,
+) -> None:
+    case = case_id()
+    urgent = report(case)
+    await world.triage.take_reports(case, [urgent], lane=Lane.URGENT)
+    await world.triage.take_reports(case, [mild(case, days_later=1)], lane=Lane.MAIN)
+    await world.triage.take_reports(case, [urgent], lane=Lane.URGENT)  # redelivered after the main lane decided
+    assert [d.assessment_no for d in world.published.decisions(CASE_TRIAGED)] == [1, 2, 1, 2]
+    assert [d.assessment_no for d in world.published.decisions(CASE_TRIAGED_URGENT)] == [1, 2, 1], "not again there"
+
+
 async def test_an_erased_case_leaves_its_office_holders_history_and_keeps_no_pseudonym(world: World) -> None:
     erased, other = case_id(), case_id()
     holder = f"E. Rased-{uuid.uuid4().hex[:6]}"
