@@ -80,3 +80,17 @@ def test_the_locks_pin_what_pyproject_asks_for(extra: str | None) -> None:
 def test_make_installs_the_development_set_by_hash_only() -> None:
     makefile = (REPO / "Makefile").read_text()
     assert "--require-hashes -r requirements-dev.lock" in makefile
+
+
+DIGEST_PIN = re.compile(r"^FROM\s+\S+@sha256:[0-9a-f]{64}(\s|$)")
+
+
+def test_every_image_is_built_on_a_base_pinned_by_its_digest() -> None:
+    """A re-pushed tag cannot change what is built (docs/security.md, "Supply chain": how to move the pin)."""
+    froms = {
+        path.relative_to(REPO).as_posix(): [line for line in path.read_text().splitlines() if line.startswith("FROM")]
+        for path in REPO.glob("services/*/Dockerfile")
+    }
+    assert len(froms) == 4
+    assert all(froms.values()), "a Dockerfile without a FROM line"
+    assert {name: lines for name, lines in froms.items() if not all(map(DIGEST_PIN.match, lines))} == {}
