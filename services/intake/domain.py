@@ -250,9 +250,10 @@ class Case(CaseWork):
     # --- what the other services report -------------------------------------------------------------------------
 
     def record_triage(self, event: CaseTriaged, *, now: datetime) -> bool:
-        """A triage decision; an older assessment arriving late does not replace a newer one, and an erased case's
-        copy of a decision (``of_erased_case``) is one the case has seen."""
-        if self.applied_already(event.event_id) or event.of_erased_case:
+        """A triage decision; an older assessment arriving late does not replace a newer one, and triage's copy of
+        an erased case's decision (``of_erased_case``) adds nothing when the case has that assessment already."""
+        known = self.risk is not None and event.assessment_no <= self.risk.assessment_no
+        if self.applied_already(event.event_id) or (event.of_erased_case and known):
             return False
         self.status = advance(self.status, CaseStatus.TRIAGED)
         self.stage_times.setdefault("triaged", event.occurred)

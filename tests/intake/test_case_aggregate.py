@@ -50,6 +50,10 @@ def test_triage_s_copy_of_an_erased_case_s_decision_leaves_the_case_as_it_was() 
     redacted = decided.facts.model_copy(update={"office_holder_ref": erased_office_holder_ref(case.case_id)})
     assert not case.record_triage(decided.model_copy(update={"facts": redacted}), now=NOW)
     assert len(case.timeline) + sum(len(chunk.entries) for chunk in case.new_chunks) == entries
+    later = triaged(case.case_id, 2, routes=(Recipient.POLICE,))  # a re-assessment after the erasure: recorded
+    assert case.record_triage(later.model_copy(update={"facts": redacted}), now=NOW)
+    assert case.risk is not None
+    assert case.risk.assessment_no == 2
 
 
 async def test_the_whole_timeline_is_read_back_in_order() -> None:
