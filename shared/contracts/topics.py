@@ -198,7 +198,7 @@ class TopicPolicy:
     why: str
     partitions: int | None = None
     """None: the cluster's default for weerbaar topics."""
-    compacted_within_ms: int | None = None
+    compacted_within_ms: int = DAY_MS
     """``compact,delete``: how long a record a newer one of its key replaced may stay (``max.compaction.lag.ms``; the
     broker rolls the active segment by then too, at the next record)."""
 
@@ -207,7 +207,7 @@ class TopicPolicy:
             return {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "retention.ms": "-1"}
         retention = "-1" if self.retention_days is None else str(self.retention_days * DAY_MS)
         if self.cleanup == "compact,delete":
-            lag = str(self.compacted_within_ms or DAY_MS)
+            lag = str(self.compacted_within_ms)
             return {"cleanup.policy": "compact,delete", "retention.ms": retention, "max.compaction.lag.ms": lag}
         return {"cleanup.policy": "delete", "retention.ms": retention}
 
@@ -227,7 +227,6 @@ DECISIONS: Final = TopicPolicy(
     FACT_DAYS,
     "a case's assessments with its office holder's pseudonym: an erased case's latest decision is published again "
     "without it, and compaction drops the earlier ones within a day",
-    compacted_within_ms=DAY_MS,
 )
 POLICIES: Final[dict[str, TopicPolicy]] = {
     INCIDENT_REPORTED: _PERSONAL,

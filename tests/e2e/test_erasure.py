@@ -3,11 +3,8 @@ store still yields the case's personal fields (crypto-shredding, and every servi
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -28,6 +25,7 @@ from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import body
 from tests.support.services import RunningServices
+from tests.support.waiting import until
 from weerbaar.keys import sealed_fields
 
 pytestmark = pytest.mark.e2e
@@ -55,13 +53,6 @@ async def _delivered(bootstrap: str, case_id: str) -> list[dict[str, Any]]:
     """What the recipients' topics (a gemeente's aside) carry of the case, read raw."""
     names = [notify_topic(r) for r in Recipient if r is not Recipient.BURGEMEESTER]
     return [json.loads(r.value) for r in await read_all(bootstrap, names) if r.headers.get("ce_subject") == case_id]
-
-
-async def _until(what: str, check: Callable[[], Awaitable[bool]], within_s: float = 60.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {within_s:.0f} s: {what}"
-        await asyncio.sleep(0.3)
 
 
 async def _everything(db: AsyncDatabase[Document]) -> dict[str, list[Document]]:
@@ -116,7 +107,7 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
             history = await store["triage_history"].find_one({"_id": pseudonym})
             return bool(case.get("notifications")) and counted is not None and history is not None
 
-        await _until("triaged, notified and counted", notified_and_counted)
+        await until("triaged, notified and counted", notified_and_counted, every_s=0.3)
 
         # The recipients' topics carry notices: nothing personal; the whole is read over HTTP, by its recipient.
         notices = await _delivered(endpoints.kafka_bootstrap, case_id)
@@ -155,7 +146,7 @@ async def test_an_erased_cases_report_is_unreadable_on_the_topic_and_in_every_st
                 and history is None
             )
 
-        await _until("every service forgot the case", forgotten_everywhere)
+        await until("every service forgot the case", forgotten_everywhere, every_s=0.3)
         for path, caller in reads.items():
             gone = await client.get(notify + path, headers=caller)
             assert gone.status_code == 410, f"{path}: {gone.status_code} {gone.text}"

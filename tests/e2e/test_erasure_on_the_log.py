@@ -4,11 +4,9 @@ it) and from the acute lane's copies (trimmed behind their readers), while the c
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -29,18 +27,12 @@ from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import body
 from tests.support.services import RunningServices
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = {**headers("admin"), "X-Break-Glass-Reason": "erasure test: does the erasure reach the decisions on the log"}
 DECISIONS = [topics.CASE_TRIAGED, topics.CASE_TRIAGED_URGENT]
-
-
-async def _until(what: str, check: Callable[[], Awaitable[bool]], within_s: float = 90.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {within_s:.0f} s: {what}"
-        await asyncio.sleep(1.0)
 
 
 @contextlib.asynccontextmanager
@@ -107,8 +99,11 @@ async def test_an_erased_case_s_pseudonym_leaves_the_decisions_on_the_log(
                 )
                 return False
 
-            await _until(
-                "the pseudonym compacted out of the decisions and trimmed from their acute copies", gone_from_the_log
+            await until(
+                "the pseudonym compacted out of the decisions and trimmed from their acute copies",
+                gone_from_the_log,
+                within_s=90,
+                every_s=1.0,
             )
         finally:
             await producer.stop()

@@ -3,10 +3,7 @@ an erasure cannot reach a copy no per-case key seals, so the copy must not outli
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -25,17 +22,11 @@ from tests.support.endpoints import Endpoints
 from tests.support.probe import TopicProbe
 from tests.support.samples import unique_body
 from tests.support.services import RunningServices
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = {**headers("admin"), "X-Break-Glass-Reason": "hand-off test: the case a bulk report opened"}
-
-
-async def _until(what: str, check: Callable[[], Awaitable[bool]], within_s: float = 60.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not await check():
-        assert time.monotonic() < deadline, f"not within {within_s:.0f} s: {what}"
-        await asyncio.sleep(0.5)
 
 
 async def _feed(bootstrap: str, event: IncidentReported) -> None:
@@ -73,13 +64,13 @@ async def test_a_bulk_report_in_clear_leaves_the_log_once_every_service_has_take
             assessed = await store["triage_assessments"].find_one({"_id": event.case_id})
             return case.status_code == 200 and bool(case.json().get("notifications")) and assessed is not None
 
-        await _until("the case opened, triaged and notified", taken_by_every_reader)
+        await until("the case opened, triaged and notified", taken_by_every_reader)
 
         async def gone_from_the_log() -> bool:
             records = await read_all(endpoints.kafka_bootstrap, list(HANDOFF_TOPICS))
             return not [r for r in records if marker.encode() in r.value]
 
-        await _until("the clear report trimmed from the hand-off topics", gone_from_the_log)
+        await until("the clear report trimmed from the hand-off topics", gone_from_the_log)
 
         # What the services keep of it is theirs (sealed): the case still holds the report.
         case = await client.get(f"/v1/cases/{event.case_id}", headers=ADMIN)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,3 +22,13 @@ async def until_read(
             return body
         assert time.monotonic() < deadline, f"{path}: {response.status_code} {body}"
         await asyncio.sleep(0.2)
+
+
+async def until(
+    what: str, check: Callable[[], Awaitable[bool]], *, within_s: float = 60.0, every_s: float = 0.5
+) -> None:
+    """Ask ``check`` every ``every_s`` until it says yes; fails naming ``what`` after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {within_s:.0f} s: {what}"
+        await asyncio.sleep(every_s)
