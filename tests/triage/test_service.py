@@ -326,6 +326,18 @@ async def test_an_erased_case_s_latest_decision_is_published_again_without_the_p
     assert ref.encode() not in copy.value
 
 
+async def test_an_erasure_whose_copy_the_broker_refused_publishes_it_when_delivered_again(world: World) -> None:
+    case = case_id()
+    await world.triage.take_reports(case, [mild(case)], lane=Lane.MAIN)
+    world.published.failures = 1  # the assessment is saved without the pseudonym, then the broker is away
+    with pytest.raises(Unavailable):
+        await world.triage.forget_case(case)  # not committed: the consumer takes the erasure again
+    assert world.assessments.stored(case).pseudonyms() == set()
+    await world.triage.forget_case(case)
+    *_, copy = world.published.decisions(CASE_TRIAGED)
+    assert copy.of_erased_case, "the copy is on the log after all"
+
+
 async def test_a_filers_withdrawal_of_some_reports_leaves_the_assessment_as_it_is(world: World) -> None:
     case = case_id()
     await world.triage.take_reports(case, [mild(case)], lane=Lane.MAIN)
