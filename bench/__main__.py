@@ -16,10 +16,12 @@ from bench import ceilings, storeprofile
 from bench.acute import run_acute
 from bench.caseview import run_caseview
 from bench.config import ROOT, BenchSettings
+from bench.cpu import cpu_use
 from bench.http_load import closed_loop, fixed_rate
 from bench.pipeline import STAGES, PipelineResult, routine_records, run_pipeline
 from bench.rss import service_rss_mb
 from bench.storeceiling import run_store_ceiling
+from weerbaar import demo
 
 console = Console()
 
@@ -39,6 +41,7 @@ def store_commands(pipeline: PipelineResult, by_service: dict[str, int]) -> dict
 async def measure(settings: BenchSettings) -> dict[str, Any]:
     size = len(routine_records(1, "size")[0].value)
     results: dict[str, Any] = {"record_bytes": size, "records": settings.bench_records}
+    results["topics_created_first"] = await ceilings.burgemeester_topics(settings.kafka_bootstrap, demo.MUNICIPALITIES)
     with Progress(console=console) as progress:
         step = progress.add_task("ceilings", total=6)
         results.update(await ceilings.run_ceilings(settings, lambda: progress.advance(step)))
@@ -48,7 +51,8 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
         results["caseview"] = await run_caseview(settings)
 
         store_before = await storeprofile.snapshot()
-        pipeline = await run_pipeline(settings, progress)
+        with cpu_use(settings.state_dir) as pipeline_cpu:
+            pipeline = await run_pipeline(settings, progress)
         store_after = await storeprofile.snapshot()
         results["store_top"] = storeprofile.top(store_before, store_after)
         results["store_commands"] = store_commands(
@@ -60,11 +64,14 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
             "rates": {stage: pipeline.rate(stage) for stage in (*pipeline.done_s, *pipeline.partial)},
             "unfinished": {stage: done for stage, (done, _) in pipeline.partial.items()},
             "end_to_end_rate": pipeline.end_to_end_rate,
+            "cpu": pipeline_cpu.as_dict(settings.bench_records),
         }
         results["rss_mb"] = service_rss_mb(settings.state_dir)
 
-        loop = await closed_loop(settings)
+        with cpu_use(settings.state_dir) as http_cpu:
+            loop = await closed_loop(settings)
         results["http_closed_loop"] = {
+            "cpu": http_cpu.as_dict(settings.bench_http_requests),
             "rate": loop.rate,
             "p50_ms": loop.p50,
             "p99_ms": loop.pct(0.99),
@@ -140,6 +147,7 @@ def table(results: dict[str, Any]) -> Table:
         )
     e2e = results["pipeline"]["end_to_end_rate"]
     out.add_row("weerbaar end to end", f"{e2e:,.1f} cases/s", f"{e2e / relay:.2f}", f"{e2e / ceiling:.3f}", "≥ 0.25")
+    _cpu_rows(out, "end to end, CPU per case", results["pipeline"]["cpu"], 0.10 * ceiling)
     commands = results["store_commands"]
     out.add_row("store commands per case (amortised)", f"{commands['per_case']:.1f}", "", "", "")
     for service, spent in commands["by_service"].items():
@@ -160,6 +168,7 @@ def table(results: dict[str, Any]) -> Table:
         f"{loop['rate'] / ceiling:.3f}",
         f"p50 {loop['p50_ms']:.0f} ms, p99 {loop['p99_ms']:.0f} ms",
     )
+    _cpu_rows(out, "HTTP intake, CPU per request", loop["cpu"], 0.30 * ceiling)
     fixed = results["http_fixed_rate"]
     p99 = f"p99 {fixed['p99_ms']:.0f} ms"
     if fixed.get("late"):
@@ -185,6 +194,21 @@ def table(results: dict[str, Any]) -> Table:
     out.add_row("RSS raw relay, per record (max)", f"{base_rss:.0f} MB", "1.00", "", "baseline")
     out.add_row("RSS raw relay, batched (max)", f"{results['raw_relay_batched_rss_mb']:.0f} MB", "", "", "")
     return out
+
+
+def _cpu_rows(out: Table, title: str, cpu: dict[str, Any], target_rate: float) -> None:
+    """CPU per unit by process, beside the budget per unit that a target rate leaves on this machine's cores."""
+    budget = 1000 * cpu["cores"] / target_rate
+    spent = sum(cpu["ms_per_unit"].values())
+    out.add_row(
+        title,
+        f"{spent:.1f} ms (machine {cpu['busy']:.0%} busy)",
+        "",
+        "",
+        f"budget {budget:.1f} ms at {target_rate:,.0f}/s",
+    )
+    for name, ms in sorted(cpu["ms_per_unit"].items(), key=lambda item: -item[1]):
+        out.add_row(f"  {name}", f"{ms:.1f} ms", "", "", "")
 
 
 def store_table(rows: list[dict[str, Any]]) -> Table:

@@ -77,6 +77,8 @@ _CODES: dict[str, tuple[int, ...]] = {
     "provincie": tuple(range(20, 32)),
     "waterschap": tuple(sorted(random.Random(21).sample(range(1, 701), 21))),
 }
+MUNICIPALITIES: tuple[str, ...] = tuple(f"GM{code:04d}" for code in _CODES["gemeente"])
+"""The gemeenten the synthetic reports come from (the codes as reports carry them)."""
 
 
 def _body(rng: random.Random, kind: str, prefix: str, digits: int) -> dict[str, str]:
