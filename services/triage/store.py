@@ -21,6 +21,7 @@ from shared.contracts.events import CaseFacts, CaseTriaged, Factor, RiskLevel
 from shared.contracts.incident import Channel, IncidentType
 from shared.runtime.errors import TransientError
 from shared.store.aggregates import AggregateStore
+from shared.store.group import GroupWrites
 from shared.store.keyed import KeyedLocks
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection, writing
@@ -130,6 +131,7 @@ class HistoryStore:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db.get_collection(HISTORY)
+        self._writes = GroupWrites(self.collection)  # the histories a routine batch adds: one bulk command
 
     async def ensure_reachable(self) -> None:
         try:
@@ -148,7 +150,7 @@ class HistoryStore:
         fields = {f"entries.{entry.event_id}": _entry_document(entry) for entry in entries}
         # One writer per document at a time: FerretDB applies an update as read, then replace.
         async with writing(self.collection, {"_id": office_holder_ref}):
-            await self.collection.update_one({"_id": office_holder_ref}, {"$set": fields}, upsert=True)
+            await self._writes.upsert({"_id": office_holder_ref}, {"$set": fields})
 
     async def record(self, entry: HistoryEntry, *, office_holder_ref: str) -> None:
         await self.add(office_holder_ref, [entry])

@@ -315,11 +315,15 @@ class SerialCollection(AsyncCollection[Document]):
         (``writing``). On MongoDB the version is a condition of the command (atomic, also across processes); on
         FerretDB, where any condition beside ``_id`` scans the collection, the lock is the guard (one process per
         service there)."""
+        result = await AsyncCollection.replace_one(self, await self.version_selector(doc_id, version), document)
+        return result.matched_count == 1
+
+    async def version_selector(self, doc_id: str, version: int) -> dict[str, Any]:
+        """The filter of a replace that must find ``doc_id`` still at ``version`` (see ``replace_version``)."""
         selector: dict[str, Any] = {"_id": doc_id}
         if not await is_ferretdb(self):
             selector["version"] = version
-        result = await AsyncCollection.replace_one(self, selector, document)
-        return result.matched_count == 1
+        return selector
 
     async def update_many(self, filter: Mapping[str, Any], *args: Any, **kwargs: Any) -> UpdateResult:
         async with writing(self, filter):

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.messaging.lanes import AcuteGate, routine
 from shared.store.aggregates import AggregateStore, StaleAggregate
 from shared.store.mongo import Document
 from shared.store.serial import SerialCollection
+from tests.support.commands import Commands
 from tests.support.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
@@ -40,24 +40,6 @@ class TallyCodec:
 
     def from_document(self, document: Document) -> Tally:
         return Tally(count=document["count"], applied=list(document["applied"]))
-
-
-class Commands(monitoring.CommandListener):
-    """Counts the commands sent to one collection, by name."""
-
-    def __init__(self, collection: str) -> None:
-        self.collection = collection
-        self.seen: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command.get(event.command_name) == self.collection:
-            self.seen[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        return None
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        return None
 
 
 @dataclass
@@ -211,3 +193,58 @@ async def test_a_unit_presumed_new_reads_nothing_and_one_that_exists_after_all_i
     stored = await fixture.db[fixture.tallies.collection.name].find_one({"_id": "fresh"})
     assert stored is not None
     assert stored["applied"] == ["e-1", "e-2"], "nothing lost, nothing applied twice"
+
+
+async def _stored_counts(fixture: Fixture) -> dict[str, int]:
+    return {d["_id"]: d["count"] for d in await fixture.db[fixture.tallies.collection.name].find({}).to_list()}
+
+
+async def test_changed_aggregates_routine_work_saves_at_the_same_moment_go_to_the_store_together(
+    fixture: Fixture,
+) -> None:
+    ids = [f"case-{n}" for n in range(12)]
+    await asyncio.gather(*(fixture.tallies.add(i, Tally(count=1, applied=["e-1"])) for i in ids))
+
+    async def change(tally_id: str) -> None:
+        async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+            tally.apply("e-2")
+
+    with routine(AcuteGate(hold_s=5)):  # the cases of a routine batch, each ending with its own save
+        await asyncio.gather(*(change(i) for i in ids))
+    # The first saves may go alone while the others are still on their way; those queue meanwhile and go together.
+    assert 0 < fixture.commands.seen["update"] < len(ids) / 2, "most replaces rode along in another's command"
+    assert await _stored_counts(fixture) == dict.fromkeys(ids, 2)
+    fixture.tallies.forget()
+    async with fixture.tallies.unit("case-0", new=Tally) as tally:
+        tally.apply("e-3")
+    assert tally.applied == ["e-1", "e-2", "e-3"], "the version moved on as a single replace would have moved it"
+
+
+async def test_acute_work_replaces_at_once_and_joins_no_group(fixture: Fixture) -> None:
+    await asyncio.gather(*(fixture.tallies.add(f"acute-{n}", Tally(count=1)) for n in range(3)))
+
+    async def change(tally_id: str) -> None:
+        async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+            tally.apply("e-2")
+
+    await asyncio.gather(*(change(f"acute-{n}") for n in range(3)))
+    assert fixture.commands.seen["update"] == 3, "each on its own, never queued behind a routine group"
+
+
+async def test_in_a_group_replace_only_the_aggregate_whose_document_is_gone_is_refused(fixture: Fixture) -> None:
+    ids = ["kept-1", "gone", "kept-2"]
+    for tally_id in ids:
+        await fixture.tallies.add(tally_id, Tally(count=1))
+    await fixture.db[fixture.tallies.collection.name].delete_one({"_id": "gone"})  # behind this process's back
+
+    async def change(tally_id: str) -> None:
+        async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+            tally.apply("e-2")
+
+    with routine(AcuteGate(hold_s=5)):
+        outcomes = await asyncio.gather(*(change(i) for i in ids), return_exceptions=True)
+    assert [type(o).__name__ for o in outcomes] == ["NoneType", "StaleAggregate", "NoneType"]
+    assert await _stored_counts(fixture) == {"kept-1": 2, "kept-2": 2}
+    async with fixture.tallies.unit("gone", new=Tally) as tally:  # the retry reads the store: a new aggregate
+        tally.apply("e-2")
+    assert await _stored_counts(fixture) == {"kept-1": 2, "kept-2": 2, "gone": 1}
