@@ -84,6 +84,7 @@ async def measure(settings: BenchSettings) -> dict[str, Any]:
             "p50_ms": acute.pct(0.5),
             "p99_ms": acute.pct(0.99),
             "timeouts": acute.timeouts,
+            "escalated": acute.escalated,
             "probes": settings.bench_acute_probes,
             "latencies_ms": acute.latencies_ms,
             "hops": acute.hop_summary(),
@@ -176,7 +177,7 @@ def table(results: dict[str, Any]) -> Table:
     out.add_row(f"HTTP intake at {fixed['offered_rate']:.0f} req/s", p99, "", "", "p99 ≤ 100 ms")
     acute = results["acute"]
     out.add_row(
-        f"acute → police (backlog {acute['backlog']:,})",
+        f"acute → police (backlog {acute['backlog']:,}; {acute.get('escalated', 0):,} other acute cases meanwhile)",
         f"p50 {acute['p50_ms']:.0f} ms, p99 {acute['p99_ms']:.0f} ms, {acute['timeouts']} timeouts",
         "",
         "",

@@ -42,6 +42,9 @@ class AcuteResult:
     hops_ms: dict[str, list[float]] = field(default_factory=lambda: {hop: [] for hop in HOPS})
     probes: list[dict[str, float]] = field(default_factory=list)
     """Per probe: its total and its hops (ms), in the order sent."""
+    escalated: int = 0
+    """Other cases triage sent down the acute lane while the probes ran (the backlog's high and critical ones): acute
+    work beside the probes', which the acute gate cannot put behind them."""
     rss_max_mb: dict[str, float] = field(default_factory=dict)
     """Per service: the most RSS sampled during the phase (the backlog in flight all along)."""
 
@@ -78,6 +81,7 @@ async def _backlog_and_probes(settings: BenchSettings, progress: Progress) -> Ac
     rng = random.Random(19)
     result = AcuteResult(settings.bench_backlog, [], 0)
     tokens = reporter_tokens(settings.bench_acute_probes)
+    probed: set[str] = set()
     probes = progress.add_task("acute lane: critical reports", total=settings.bench_acute_probes)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.intake_port}", timeout=30) as client:
@@ -97,6 +101,7 @@ async def _backlog_and_probes(settings: BenchSettings, progress: Progress) -> Ac
                     continue
                 accepted_at = time.time() * 1000
                 case_id = response.json()["case_id"]
+                probed.add(case_id)
                 try:
                     await probe.wait_for(POLICE, case_id, timeout=20)
                 except AssertionError:
@@ -106,6 +111,7 @@ async def _backlog_and_probes(settings: BenchSettings, progress: Progress) -> Ac
                     _record_hops(result, probe, case_id, sent_at=sent_at, accepted_at=accepted_at)
                 progress.advance(probes)
                 await asyncio.sleep(0.2)
+        result.escalated = len(probe.keys(CASE_TRIAGED_URGENT) - probed)
     finally:
         await probe.stop()
     return result
@@ -146,6 +152,7 @@ def main() -> None:
         "p50_ms": result.pct(0.5),
         "p99_ms": result.pct(0.99),
         "timeouts": result.timeouts,
+        "escalated": result.escalated,
         "latencies_ms": [round(x) for x in result.latencies_ms],
         "hops": result.hop_summary(),
         "rss_max_mb": result.rss_max_mb,

@@ -128,5 +128,9 @@ class TopicProbe:
         """Keep reading for a while, to see that nothing more (e.g. a duplicate) arrives."""
         await asyncio.sleep(seconds)
 
+    def keys(self, topic: str) -> set[str]:
+        """Every key seen on ``topic`` so far."""
+        return {s.key for s in self._seen if s.topic == topic}
+
     def all(self, topic: str, key: str) -> list[Seen]:
         return [s for s in self._seen if s.topic == topic and s.key == key]
