@@ -76,7 +76,9 @@ async def _backlog_and_probes(settings: BenchSettings, progress: Progress) -> Ac
     prefix = f"backlog{uuid.uuid4().hex[:8]}"
     task = progress.add_task("acute lane: backlog", total=settings.bench_backlog)
     if settings.bench_backlog:
-        await send_all(settings.kafka_bootstrap, routine_records(settings.bench_backlog, prefix, seed=17))
+        below_high = settings.bench_backlog_mix == "routine"
+        backlog = routine_records(settings.bench_backlog, prefix, seed=17, below_high=below_high)
+        await send_all(settings.kafka_bootstrap, backlog)
     progress.update(task, completed=settings.bench_backlog)
     rng = random.Random(19)
     result = AcuteResult(settings.bench_backlog, [], 0)

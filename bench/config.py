@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,11 @@ class BenchSettings(BaseSettings):
         default=5.0, gt=0, description="Fixed-rate phase: a request unanswered by then counts as late"
     )
     bench_backlog: int = Field(default=20_000, ge=0, description="Routine reports in flight for the acute probe")
+    bench_backlog_mix: Literal["routine", "feed"] = Field(
+        default="routine",
+        description="routine: only reports triage rates below high (routine work all through the pipeline); feed: "
+        "the synthetic feed as it comes, a third of it rated high and sent down the acute lane beside the probes",
+    )
     bench_acute_probes: int = Field(default=20, ge=1)
     bench_timeout_s: float = Field(default=240.0, gt=0, description="Longest wait for one phase")
     state_dir: Path = ROOT / ".stack"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 import uuid
@@ -16,6 +17,10 @@ from rich.progress import Progress
 
 from bench.config import BenchSettings
 from services.notify.domain import notification_id
+from services.triage.assessment import CaseAssessment, Incident, Lane
+from services.triage.domain import Histories
+from services.triage.policy import DEFAULT_POLICY_PATH, Policy, load_policy
+from services.triage.service import facts_of
 from shared.contracts.envelope import Record, to_record
 from shared.contracts.events import IncidentReported, ReportSource
 from shared.contracts.incident import IncidentReport
@@ -43,16 +48,35 @@ sent, so what lies beyond is most likely not done either. The observer must not 
 up the whole remainder every 0.2 s cost the store hundreds of commands a second beside the pipeline's own."""
 
 
-def routine_records(count: int, prefix: str, *, seed: int = 7) -> list[Record]:
-    """Realistic routine reports from a bulk feed, one case each (acute ones excluded)."""
+def routine_records(count: int, prefix: str, *, seed: int = 7, below_high: bool = False) -> list[Record]:
+    """Realistic reports from a bulk feed, one case each, none that intake would take as acute.
+
+    Triage still rates about a third of them high or critical (threats, doxing) and sends those down the acute lane.
+    ``below_high``: only reports the committed triage policy rates below high on their own, i.e. routine work all
+    through the pipeline.
+    """
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    records = []
-    for i in range(count):
+    records: list[Record] = []
+    while len(records) < count:
         report = IncidentReport.model_validate(demo.incident(rng, now=now, acute=False))
-        event = IncidentReported(case_id=f"{prefix}{i:07d}", source=ReportSource.BULK, report=report)
+        event = IncidentReported(case_id=f"{prefix}{len(records):07d}", source=ReportSource.BULK, report=report)
+        if below_high and _rated_acute(event):
+            continue
         records.append(to_record(event, source="/bench/feed"))
     return records
+
+
+def _rated_acute(event: IncidentReported) -> bool:
+    """Whether triage's committed policy rates the report high or critical (an office holder without history)."""
+    incident = Incident(event, facts_of(event, pseudonym_key=b"bench-rating-only"))
+    decision = CaseAssessment(event.case_id).take_reports([incident], Histories({}), _policy(), lane=Lane.MAIN)
+    return decision is not None and decision.acute
+
+
+@functools.cache
+def _policy() -> Policy:
+    return load_policy(DEFAULT_POLICY_PATH)
 
 
 async def send_all(bootstrap: str, records: list[Record]) -> float:
