@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.config import ROOT, BenchSettings
-from shared.contracts.topics import burgemeester_topic, policy_of
-from shared.messaging.kafka import DEFAULT_PARTITIONS
+from shared.contracts.topics import burgemeester_topic
+from shared.messaging.kafka import provision_topics
 from shared.messaging.kafka_auth import java_client_properties, operator_options
 
 STACK = str(ROOT / "deploy" / "local" / "stack.sh")
@@ -42,20 +42,7 @@ async def burgemeester_topics(bootstrap: str, municipalities: Sequence[str]) -> 
     that the run must not measure.
     """
     wanted = [burgemeester_topic(m) for m in municipalities]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **operator_options())
-    await admin.start()
-    try:
-        missing = sorted(set(wanted) - set(await admin.list_topics()))
-        for start in range(0, len(missing), 50):  # in slices: one request for hundreds of topics may time out
-            await admin.create_topics(
-                [
-                    NewTopic(n, DEFAULT_PARTITIONS, 1, topic_configs=policy_of(n).configs())
-                    for n in missing[start : start + 50]
-                ]
-            )
-    finally:
-        await admin.close()
-    return len(missing)
+    return len(await provision_topics(bootstrap, security=operator_options(), names=wanted))
 
 
 def kafka_tool(settings: BenchSettings, tool: str, *args: str) -> str:

@@ -112,6 +112,7 @@ async def provision_topics(
     partitions: int = DEFAULT_PARTITIONS,
     replication_factor: int = 1,
     municipalities: Sequence[str] = (),
+    names: Sequence[str] | None = None,
 ) -> list[str]:
     """Create every contract topic that does not exist yet, with its retention policy; returns the names created.
 
@@ -119,8 +120,11 @@ async def provision_topics(
     before they had one (or whose policy changed) keeps only what it should. Production clusters use
     ``replication_factor=3`` with the brokers' ``min.insync.replicas=2`` (deploy/). ``municipalities``: the gemeenten
     whose burgemeester topics to create ahead of their first use (``topics.municipal_topics``), so notify reads a
-    gemeente's acknowledgements from the start rather than from its next metadata refresh.
+    gemeente's acknowledgements from the start rather than from its next metadata refresh. ``names``: only these
+    topics instead (e.g. the bench's warm-up).
     """
+    if names is None:
+        names = [*topics.ALL_TOPICS, *(t for m in municipalities for t in topics.municipal_topics(m))]
     wanted = [
         NewTopic(
             name,
@@ -128,7 +132,7 @@ async def provision_topics(
             replication_factor=replication_factor,
             topic_configs=topics.policy_of(name).configs(),
         )
-        for name in (*topics.ALL_TOPICS, *(t for m in municipalities for t in topics.municipal_topics(m)))
+        for name in names
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="weerbaar-provision", **security)
     await admin.start()

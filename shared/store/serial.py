@@ -310,16 +310,11 @@ class SerialCollection(AsyncCollection[Document]):
         done = await self._in_chunks(docs, ordered, send)
         return InsertManyResult(inserted, done.acknowledged)
 
-    async def replace_version(self, doc_id: str, version: int, document: Mapping[str, Any]) -> bool:
-        """Replace ``doc_id`` if it is still at ``version``; whether it was. The caller holds the document's lock
-        (``writing``). On MongoDB the version is a condition of the command (atomic, also across processes); on
+    async def version_selector(self, doc_id: str, version: int) -> dict[str, Any]:
+        """The filter of a replace that must find ``doc_id`` still at ``version``; the caller holds the document's
+        lock (``writing``). On MongoDB the version is a condition of the command (atomic, also across processes); on
         FerretDB, where any condition beside ``_id`` scans the collection, the lock is the guard (one process per
         service there)."""
-        result = await AsyncCollection.replace_one(self, await self.version_selector(doc_id, version), document)
-        return result.matched_count == 1
-
-    async def version_selector(self, doc_id: str, version: int) -> dict[str, Any]:
-        """The filter of a replace that must find ``doc_id`` still at ``version`` (see ``replace_version``)."""
         selector: dict[str, Any] = {"_id": doc_id}
         if not await is_ferretdb(self):
             selector["version"] = version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from shared.contracts import topics
 from shared.messaging.kafka import provision_topics
 from shared.messaging.kafka_auth import operator_options
 from tests.support.endpoints import Endpoints
+from tests.support.waiting import until
 
 
 def test_every_topic_has_a_policy_and_personal_data_is_kept_30_days_at_most() -> None:
@@ -79,3 +81,24 @@ async def test_the_broker_keeps_every_topic_by_its_policy(endpoints: Endpoints) 
     assert configs[topics.AUDIT_ANCHORS]["cleanup.policy"] == "delete"
     assert configs[topics.AUDIT_ANCHORS]["retention.ms"] == "-1"
     assert len(anchors[0]["partitions"]) == 1
+
+
+@pytest.mark.integration
+async def test_provisioning_named_topics_creates_only_those_with_their_policy(endpoints: Endpoints) -> None:
+    fresh = sorted(topics.burgemeester_topic(f"GM9{n}{uuid.uuid4().int % 1000:03d}") for n in range(2))
+    created = await provision_topics(endpoints.kafka_bootstrap, security=operator_options(), names=fresh)
+    assert created == fresh, "the named topics, and no contract topic beside them"
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=endpoints.kafka_bootstrap, client_id="test-named", **operator_options()
+    )
+    await admin.start()
+    wanted = {name: topics.policy_of(name).configs()["retention.ms"] for name in fresh}
+
+    async def kept_by_policy() -> bool:  # a new topic's configs reach the broker's answers a moment later
+        configs = await _configs(admin, fresh)
+        return {name: configs.get(name, {}).get("retention.ms") for name in fresh} == wanted
+
+    try:
+        await until("the named topics carry their policy", kept_by_policy, within_s=30, every_s=0.2)
+    finally:
+        await admin.close()
