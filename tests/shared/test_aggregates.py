@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from shared.messaging.lanes import AcuteGate, routine
 from shared.store.aggregates import AggregateStore, StaleAggregate
@@ -248,3 +249,26 @@ async def test_in_a_group_replace_only_the_aggregate_whose_document_is_gone_is_r
     async with fixture.tallies.unit("gone", new=Tally) as tally:  # the retry reads the store: a new aggregate
         tally.apply("e-2")
     assert await _stored_counts(fixture) == {"kept-1": 2, "kept-2": 2, "gone": 1}
+
+
+async def test_a_group_write_the_store_cannot_take_fails_every_caller_of_it_and_none_waits_for_ever(
+    fixture: Fixture, endpoints: Endpoints
+) -> None:
+    ids = [f"case-{n}" for n in range(3)]
+    for tally_id in ids:
+        await fixture.tallies.add(tally_id, Tally(count=1))
+    await fixture.db.client.close()  # the store is gone for this process
+
+    async def change(tally_id: str) -> None:
+        async with fixture.tallies.unit(tally_id, new=Tally) as tally:
+            tally.apply("e-2")
+
+    with routine(AcuteGate(hold_s=5)):
+        outcomes = await asyncio.wait_for(asyncio.gather(*(change(i) for i in ids), return_exceptions=True), 30)
+    assert all(isinstance(o, PyMongoError) for o in outcomes), outcomes
+    other: AsyncMongoClient[Document] = AsyncMongoClient(endpoints.mongodb_uri, tz_aware=True)
+    try:
+        stored = await other[fixture.db.name][fixture.tallies.collection.name].find({}).to_list()
+    finally:
+        await other.close()
+    assert {d["_id"]: d["count"] for d in stored} == dict.fromkeys(ids, 1), "nothing half-written"
